@@ -1,0 +1,5 @@
+"""``python -m imgtrans`` runs the command line."""
+
+from imgtrans.cli import main
+
+main()

@@ -1,0 +1,190 @@
+"""The Python API: everything the CLI does, as functions.
+
+>>> import imgtrans
+>>> sketch = imgtrans.load("sketch", options={"sigma": 3})      # doctest: +SKIP
+>>> out = sketch(rgb_uint8_array)                                # numpy in, numpy out
+>>> report = imgtrans.convert("photos/", "out/", plugin="sketch")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from imgtrans.core.discover import Plan, discover_inputs
+from imgtrans.core.report import ItemResult, RunReport
+from imgtrans.errors import ImgtransError, PluginError, WeightsError
+from imgtrans.plugins import manager
+from imgtrans.translators.options import build_options, describe_options
+from imgtrans.translators.base import WeightSpec
+
+
+@dataclass
+class ConvertSettings:
+    """Everything that decides a conversion; saved in every run report."""
+
+    plugin: str
+    weights: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    device: str = "auto"
+    batch_size: int = 1
+    output_format: str | None = None
+    suffix: str = ""
+    overwrite: bool = False
+    recursive: bool = True
+    dry_run: bool = False
+    tile: int = 0
+    tile_pad: int = 10
+    seed: int | None = None
+    workers: int = 4
+    quality: int = 95
+    max_pixels: int = 178_956_970
+    apply_exif: bool = True
+
+
+class LoadedTranslator:
+    """A translator with its weights on a device, callable on images.
+
+    Call it on a numpy image (H, W) or (H, W, C) uint8/uint16 in RGB(A) order, on a list of
+    them, or on a float tensor (B, C, H, W) or (C, H, W) in [0, 1]; you get the same kind back.
+    """
+
+    def __init__(self, runner: Any, weights: Path | None, spec: WeightSpec | None) -> None:
+        self.runner = runner
+        self.translator = runner.translator
+        self.weights = weights
+        self.weight_spec = spec
+
+    def __call__(self, images: Any, names: list[str] | None = None) -> Any:
+        import numpy as np
+        import torch
+
+        if isinstance(images, torch.Tensor):
+            batch = images[None] if images.ndim == 3 else images
+            names = names or [f"tensor{i}" for i in range(batch.shape[0])]
+            out = self.runner.run_float(batch.float(), names)
+            return out[0] if images.ndim == 3 else out
+        single = isinstance(images, np.ndarray)
+        arrays = [images] if single else list(images)
+        names = names or [f"image{i}" for i in range(len(arrays))]
+        results = []
+        for array, name in zip(arrays, names):  # sizes may differ: one at a time
+            if array.dtype not in (np.uint8, np.uint16):
+                raise TypeError(f"expected uint8 or uint16 images, got {array.dtype}")
+            depth = 16 if array.dtype == np.uint16 else 8
+            results.extend(self.runner.run_arrays([array], depth, [name]))
+        return results[0] if single else results
+
+    def config(self) -> dict[str, Any]:
+        cfg = self.translator.config()
+        cfg["weights"] = str(self.weights) if self.weights else None
+        cfg["weight_name"] = self.weight_spec.name if self.weight_spec else None
+        cfg["device"] = str(self.runner.device)
+        return cfg
+
+
+def list_translators() -> list[dict[str, Any]]:
+    """Registered translators with their plugin, summary and capabilities."""
+    host = manager.get_host()
+    return [{"name": name, "plugin": host.translator_plugin[name], "summary": cls.summary,
+             "capabilities": dataclasses.asdict(cls.capabilities)}
+            for name, cls in sorted(host.translators.items())]
+
+
+def translator_info(name: str) -> dict[str, Any]:
+    """Summary, capabilities, options (name, type, default, help, choices) and known weights."""
+    host = manager.get_host()
+    cls = host.get_translator(name)
+    weights = [spec for spec in host.known_weight_specs() if spec.plugin == name]
+    return {"name": name, "plugin": host.translator_plugin[name], "summary": cls.summary,
+            "capabilities": dataclasses.asdict(cls.capabilities),
+            "requires_weights": cls.requires_weights,
+            "options": [dataclasses.asdict(o) for o in describe_options(cls.Options)],
+            "weights": [dataclasses.asdict(w) for w in weights]}
+
+
+def load(name: str, weights: str | Path | None = None, *, device: Any = "auto",
+         options: dict[str, Any] | None = None, tile: int = 0, tile_pad: int = 10,
+         seed: int = 0, progress: Callable[[int, int | None], None] | None = None) -> LoadedTranslator:
+    """Load translator ``name`` with ``weights`` (registry name, file, folder or URL) on
+    ``device``; ``options`` are checked against the translator's Options dataclass."""
+    from imgtrans.core.device import resolve_device
+    from imgtrans.core.runner import TranslatorRunner
+    from imgtrans.weights.resolve import resolve_weights
+
+    host = manager.get_host()
+    cls = host.get_translator(name)
+    path, spec = resolve_weights(None if weights is None else str(weights), name,
+                                 host.known_weight_specs(), progress=progress)
+    if path is None and cls.requires_weights:
+        raise WeightsError(f"translator {name!r} needs weights: pass --weights "
+                           f"(see `imgtrans info {name}` for known ones)")
+    opts = build_options(cls.Options, {**(spec.options if spec else {}), **(options or {})},
+                         translator=name)
+    torch_device = resolve_device(device)
+    try:
+        translator = cls.load(path, opts, torch_device)
+    except ImgtransError:
+        raise
+    except Exception as exc:
+        where = f" with weights {path}" if path else ""
+        raise PluginError(f"translator {name!r} failed to load{where}: "
+                          f"{type(exc).__name__}: {exc}") from exc
+    return LoadedTranslator(TranslatorRunner(translator, torch_device, tile=tile,
+                                             tile_pad=tile_pad, seed=seed), path, spec)
+
+
+def plan(input: str | Path, output: str | Path, settings: ConvertSettings) -> Plan:
+    """Which inputs would be converted, and which skipped because their output exists."""
+    return discover_inputs(input, output, recursive=settings.recursive,
+                           output_format=settings.output_format, suffix=settings.suffix,
+                           overwrite=settings.overwrite)
+
+
+def convert(input: str | Path, output: str | Path, settings: ConvertSettings | None = None, *,
+            on_plan: Callable[[Plan], None] | None = None,
+            on_result: Callable[[ItemResult], None] | None = None,
+            stop: threading.Event | None = None, **kwargs: Any) -> RunReport:
+    """Convert INPUT (file, folder or glob) into OUTPUT (file or folder).
+
+    Give a :class:`ConvertSettings` or its fields as keyword arguments
+    (``convert("in/", "out/", plugin="sketch", batch_size=4)``). Returns the run report;
+    failed files are in it, not raised.
+    """
+    from imgtrans import __version__
+    from imgtrans.core.engine import EngineSettings, run_items
+
+    settings = settings or ConvertSettings(**kwargs)
+    if settings.seed is None:
+        settings = dataclasses.replace(settings, seed=random.SystemRandom().randrange(2**31))
+    started = time.perf_counter()
+    # Fail on an unknown translator or option before scanning folders or loading a model.
+    build_options(manager.get_translator(settings.plugin).Options, settings.options,
+                  translator=settings.plugin)
+    work = plan(input, output, settings)
+    if on_plan:
+        on_plan(work)
+    report = RunReport(settings={"imgtrans": __version__, "input": str(input),
+                                 "output": str(output), **dataclasses.asdict(settings)})
+    report.items.extend(ItemResult(str(i.source), str(i.output), "skipped") for i in work.skipped)
+    if settings.dry_run:
+        report.items.extend(ItemResult(str(i.source), str(i.output), "planned") for i in work.todo)
+        return report
+    if work.todo:
+        loaded = load(settings.plugin, settings.weights, device=settings.device,
+                      options=settings.options, tile=settings.tile, tile_pad=settings.tile_pad,
+                      seed=settings.seed)
+        report.settings["translator"] = loaded.config()
+        engine = EngineSettings(batch_size=settings.batch_size, workers=settings.workers,
+                                max_pixels=settings.max_pixels, apply_exif=settings.apply_exif,
+                                quality=settings.quality, output_format=settings.output_format)
+        report.items.extend(run_items(work.todo, loaded.runner, engine,
+                                      on_result=on_result or (lambda r: None), stop=stop))
+    report.interrupted = bool(stop and stop.is_set())
+    report.wall_seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,51 @@
+"""The ``imgtrans`` command line: one module per command, all printing through ``ui``."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Optional
+
+import typer
+
+# OpenCV reports corrupt files to stderr itself; the CLI reports each one once, clearly.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+
+from imgtrans import __version__
+from imgtrans.cli import ui
+
+app = typer.Typer(name="imgtrans", no_args_is_help=True, rich_markup_mode="rich",
+                  pretty_exceptions_show_locals=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="Translate images with learned models; translators are plugins.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        ui.out.print(f"imgtrans {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[Optional[bool], typer.Option("--version", "-V", callback=_version,
+                                                    is_eager=True, help="Show the version.")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+) -> None:
+    ui.setup_logging(-1 if quiet else verbose)
+
+
+def _register_commands() -> None:
+    from imgtrans.cli import convert, demo, plugins, weights  # noqa: F401  (commands register)
+    from imgtrans.plugins.manager import get_host
+
+    app.add_typer(weights.weights_app, name="weights")
+    get_host().register_commands(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+_register_commands()

@@ -1,0 +1,163 @@
+"""``imgtrans convert INPUT OUTPUT --plugin NAME``: batch conversion with progress and a summary."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.table import Table
+
+from imgtrans.cli import app, ui
+
+EXIT_SOME_FAILED = 3
+EXIT_INTERRUPTED = 130
+
+
+@app.command()
+def convert(
+    input: Annotated[str, typer.Argument(help="Image file, folder (recursive) or quoted glob.")],
+    output: Annotated[Path, typer.Argument(help="Output file (for one input) or folder.")],
+    plugin: Annotated[str, typer.Option("--plugin", "-p", help="Translator name (see `imgtrans plugins`).")],
+    weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Registry name, file, folder or https URL.")] = None,
+    opt: Annotated[Optional[list[str]], typer.Option("--opt", "-O", help="Translator option key=value (repeatable).")] = None,
+    device: Annotated[str, typer.Option(envvar="IMGTRANS_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Images per forward pass (same-size images only).")] = 4,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Output format (png, jpg, webp, tiff...); default keeps the input's when it can hold the result.")] = None,
+    suffix: Annotated[str, typer.Option(help="Added to output file names before the extension.")] = "",
+    overwrite: Annotated[bool, typer.Option("--overwrite/--skip-existing", help="Replace existing outputs (default: skip them, so an interrupted run resumes).")] = False,
+    recursive: Annotated[bool, typer.Option("--recursive/--no-recursive", help="Walk sub-folders; the output mirrors the tree.")] = True,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be converted and skipped, then stop.")] = False,
+    report: Annotated[Optional[Path], typer.Option(help="Write a JSON report (per-file status, timing, settings).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed for stochastic translators (default: random, recorded in the report).")] = None,
+    tile: Annotated[int, typer.Option(min=0, help="Tile size in input pixels (0: whole image); fully convolutional translators only.")] = 0,
+    tile_pad: Annotated[int, typer.Option(min=0, help="Context each tile borrows from its neighbours, in input pixels.")] = 10,
+    workers: Annotated[int, typer.Option(min=1, help="Threads for reading and for writing.")] = 4,
+    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality.")] = 95,
+    max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels than this.")] = 178_956_970,
+    exif: Annotated[bool, typer.Option("--exif/--no-exif", help="Apply EXIF orientation.")] = True,
+    progress: Annotated[str, typer.Option(help="auto, rich, plain or none.")] = "auto",
+) -> None:
+    """Translate images: a file, a folder or a glob into a file or a folder."""
+    from imgtrans.api import ConvertSettings
+    from imgtrans.api import convert as run_convert
+    from imgtrans.translators.options import parse_option_pairs
+
+    with ui.exit_on_errors():
+        settings = ConvertSettings(
+            plugin=plugin, weights=weights, options=parse_option_pairs(opt or []), device=device,
+            batch_size=batch_size, output_format=format, suffix=suffix, overwrite=overwrite,
+            recursive=recursive, dry_run=dry_run, tile=tile, tile_pad=tile_pad, seed=seed,
+            workers=workers, quality=quality, max_pixels=max_pixels, apply_exif=exif)
+        stop = threading.Event()
+        reporter = _Reporter(progress)
+        with _sigint_sets(stop), reporter:
+            result = run_convert(input, output, settings, on_plan=reporter.plan,
+                                 on_result=reporter.result, stop=stop)
+        if report:
+            result.write(report)
+        if dry_run:
+            _print_plan(result)
+            return
+        _print_summary(result)
+    if result.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if result.count("failed"):
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+class _Reporter:
+    """Rich progress bar on a terminal, one plain line per file otherwise."""
+
+    def __init__(self, mode: str) -> None:
+        if mode not in ("auto", "rich", "plain", "none"):
+            from imgtrans.errors import UsageError
+
+            raise UsageError(f"--progress {mode!r}: choose auto, rich, plain or none")
+        self.mode = ("rich" if ui.err.is_terminal else "plain") if mode == "auto" else mode
+        self.total = 0
+        self.finished = 0
+        self.bar: Progress | None = None
+        self.task = None
+
+    def __enter__(self) -> "_Reporter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def plan(self, plan) -> None:
+        self.total = len(plan.todo)
+        if plan.skipped:
+            ui.err.print(f"skipping {len(plan.skipped)} existing output(s) (use --overwrite to replace)",
+                         highlight=False)
+        if self.mode == "rich" and self.total:
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                                TimeElapsedColumn(), TimeRemainingColumn(), console=ui.err)
+            self.task = self.bar.add_task("converting", total=self.total, rate="")
+            self.bar.start()
+
+    def result(self, item) -> None:
+        self.finished += 1
+        if item.status == "failed":
+            line = f"failed: {item.input}: {item.error}"
+            (self.bar.console if self.bar else ui.err).print(line, style="red", highlight=False,
+                                                             markup=False)
+        elif self.mode == "plain":
+            ui.err.print(f"[{self.finished}/{self.total}] {item.status}: {item.input} -> {item.output}",
+                         highlight=False, markup=False)
+        if self.bar is not None:
+            elapsed = self.bar.tasks[0].elapsed or 0.0
+            rate = f"{self.finished / elapsed:.2f} img/s" if elapsed > 0 else ""
+            self.bar.update(self.task, advance=1, rate=rate)
+
+
+class _sigint_sets:
+    """First Ctrl-C: finish the batch in flight, write what is done, then exit 130.
+    Second Ctrl-C: stop at once."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.previous = None
+
+    def _handler(self, signum, frame) -> None:
+        if self.stop.is_set():
+            raise KeyboardInterrupt
+        self.stop.set()
+        ui.err.print("interrupt: finishing the batch in flight (Ctrl-C again to abort)",
+                     style="yellow", highlight=False)
+
+    def __enter__(self) -> "_sigint_sets":
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def _print_plan(result) -> None:
+    for item in result.items:
+        ui.out.print(f"{item.status}\t{item.input}\t{item.output}", highlight=False, markup=False)
+    ui.err.print(f"{result.count('planned')} to convert, {result.count('skipped')} to skip",
+                 highlight=False)
+
+
+def _print_summary(result) -> None:
+    summary = result.summary()
+    table = Table(title="imgtrans convert", title_justify="left")
+    for column in ("done", "skipped", "failed", "time", "images/s"):
+        table.add_column(column, justify="right")
+    row = [str(summary["done"]), str(summary["skipped"]), str(summary["failed"]),
+           f"{summary['wall_seconds']:.1f} s", f"{summary['images_per_second']:.2f}"]
+    if summary["interrupted"]:
+        table.add_column("interrupted", justify="right")
+        row.append(str(summary["interrupted"]))
+    ui.err.print(table)

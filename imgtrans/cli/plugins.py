@@ -1,0 +1,62 @@
+"""``imgtrans plugins`` and ``imgtrans info NAME``: what is installed and what it offers.
+Neither imports torch."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from imgtrans.cli import app, ui
+
+
+@app.command()
+def plugins(json_output: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False) -> None:
+    """List plugins: name, version, source, what they provide, status."""
+    from imgtrans.plugins.manager import get_host
+
+    records = sorted(get_host().records.values(), key=lambda r: r.name)
+    if json_output:
+        ui.out.print_json(json.dumps([dataclasses.asdict(r) for r in records]))
+        return
+    table = Table(title="imgtrans plugins", title_justify="left")
+    for column in ("name", "version", "source", "provides", "status"):
+        table.add_column(column)
+    for r in records:
+        status = "[green]ok[/]" if r.status == "ok" else (
+            f"[red]failed[/]: {ui.escape(r.error or '')}" if r.status == "failed" else f"[yellow]{r.status}[/]")
+        table.add_row(r.name, r.version, r.source, ", ".join(r.provides) or "-", status)
+    ui.out.print(table)
+
+
+@app.command()
+def info(name: Annotated[str, typer.Argument(help="Translator name.")],
+         json_output: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False) -> None:
+    """Show a translator's summary, capabilities, options and known weights."""
+    from imgtrans.api import translator_info
+
+    with ui.exit_on_errors():
+        data = translator_info(name)
+    if json_output:
+        ui.out.print_json(json.dumps(data, default=str))
+        return
+    ui.out.print(f"[bold]{data['name']}[/] (plugin {data['plugin']}): {ui.escape(data['summary'])}")
+    caps = ", ".join(f"{k}={v}" for k, v in data["capabilities"].items())
+    ui.out.print(f"capabilities: {caps}; requires weights: {data['requires_weights']}", highlight=False)
+    options = Table(title="options (--opt key=value)", title_justify="left")
+    for column in ("name", "type", "default", "choices", "help"):
+        options.add_column(column)
+    for o in data["options"]:
+        choices = ", ".join(map(str, o["choices"])) if o["choices"] else ""
+        options.add_row(o["name"], o["type"], repr(o["default"]), choices, o["help"])
+    ui.out.print(options)
+    weights = Table(title="known weights (--weights NAME)", title_justify="left")
+    for column in ("name", "default", "source", "licence", "description"):
+        weights.add_column(column)
+    for w in data["weights"]:
+        weights.add_row(w["name"], "yes" if w["default"] else "", "bundled" if w["file"] else (w["url"] or ""),
+                        w["license"] or "", w["description"])
+    ui.out.print(weights if data["weights"] else "known weights: none")

@@ -1,0 +1,1 @@
+"""The batch pipeline: discovery, decoding, translation, encoding and reporting."""

@@ -1,0 +1,173 @@
+"""The batch engine: read in threads, batch by size, translate, write in threads.
+
+Errors are values: every work item ends as an :class:`ItemResult`. One bad file never stops
+the run. A ``stop`` event (set on Ctrl-C) lets the batch in flight finish and be written;
+the remaining items are reported as interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from imgtrans.core.discover import WorkItem
+from imgtrans.core.readers import DecodedImage, read_image
+from imgtrans.core.report import ItemResult
+from imgtrans.core.runner import TranslatorRunner
+from imgtrans.core.writers import choose_extension, encode_image, write_atomic
+from imgtrans.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineSettings:
+    """How the engine schedules work; none of these change any image's result."""
+
+    batch_size: int = 1
+    workers: int = min(4, os.cpu_count() or 1)
+    max_pixels: int = 178_956_970
+    apply_exif: bool = True
+    quality: int = 95
+    output_format: str | None = None
+
+
+@dataclass
+class _Pending:
+    item: WorkItem
+    image: DecodedImage
+    seconds: float
+
+
+def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineSettings, *,
+              on_result: Callable[[ItemResult], None] = lambda r: None,
+              stop: threading.Event | None = None) -> list[ItemResult]:
+    """Convert ``items`` with ``runner``; returns one result per item, in input order."""
+    stop = stop or threading.Event()
+    results: dict[WorkItem, ItemResult] = {}
+    batch_size = max(1, settings.batch_size)
+    window = max(2 * batch_size, 2 * settings.workers)
+
+    def record(result: ItemResult, item: WorkItem) -> None:
+        results[item] = result
+        on_result(result)
+
+    with ThreadPoolExecutor(settings.workers, thread_name_prefix="imgtrans-read") as readers, \
+            ThreadPoolExecutor(settings.workers, thread_name_prefix="imgtrans-write") as writers:
+        queue = iter(items)
+        reads: deque[tuple[WorkItem, Future]] = deque()
+        buckets: dict[tuple, list[_Pending]] = {}
+        writes: list[tuple[WorkItem, Future]] = []
+
+        def top_up() -> None:
+            while len(reads) < window and not stop.is_set():
+                item = next(queue, None)
+                if item is None:
+                    return
+                reads.append((item, readers.submit(_timed_read, item.source, settings)))
+
+        def flush(key: tuple) -> None:
+            batch = buckets.pop(key)
+            for item, future in _translate_batch(batch, runner, settings, writers, record):
+                writes.append((item, future))
+
+        top_up()
+        while reads and not stop.is_set():
+            item, future = reads.popleft()
+            try:
+                image, seconds = future.result()
+            except InputError as exc:
+                record(ItemResult(str(item.source), str(item.output), "failed", exc.reason), item)
+                top_up()
+                continue
+            key = (image.height, image.width, image.channels, image.bit_depth)
+            buckets.setdefault(key, []).append(_Pending(item, image, seconds))
+            if len(buckets[key]) >= batch_size:
+                flush(key)
+            elif sum(len(b) for b in buckets.values()) > window:
+                flush(max(buckets, key=lambda k: len(buckets[k])))
+            top_up()
+        if not stop.is_set():
+            for key in list(buckets):
+                flush(key)
+        for item, future in writes:
+            record(future.result(), item)
+        for item, future in reads:
+            future.cancel()
+    for item in items:
+        if item not in results:
+            record(ItemResult(str(item.source), str(item.output), "interrupted"), item)
+    return [results[item] for item in items]
+
+
+def _timed_read(path: Path, settings: EngineSettings) -> tuple[DecodedImage, float]:
+    start = time.perf_counter()
+    image = read_image(path, max_pixels=settings.max_pixels, apply_exif=settings.apply_exif)
+    return image, time.perf_counter() - start
+
+
+def _translate_batch(batch: list[_Pending], runner: TranslatorRunner, settings: EngineSettings,
+                     writers: ThreadPoolExecutor,
+                     record: Callable[[ItemResult, WorkItem], None]) -> list[tuple[WorkItem, Future]]:
+    """Translate one same-size batch and queue its writes; a failure fails the whole batch."""
+    start = time.perf_counter()
+    bit_depth = batch[0].image.bit_depth
+    try:
+        outputs = runner.run_arrays([p.image.pixels for p in batch], bit_depth,
+                                    [p.item.name for p in batch], out_bit_depth=bit_depth)
+    except Exception as exc:  # e.g. out of memory: report, keep going with other batches
+        log.debug("translation failed", exc_info=True)
+        reason = f"translation failed: {type(exc).__name__}: {exc}"
+        for p in batch:
+            record(ItemResult(str(p.item.source), str(p.item.output), "failed", reason), p.item)
+        return []
+    share = (time.perf_counter() - start) / len(batch)
+    return [(p.item, writers.submit(_write, p, out, share, settings)) for p, out in zip(batch, outputs)]
+
+
+def _write(pending: _Pending, pixels: np.ndarray, seconds: float,
+           settings: EngineSettings) -> ItemResult:
+    item = pending.item
+    start = time.perf_counter()
+    channels = 1 if pixels.ndim == 2 else pixels.shape[-1]
+    bit_depth = 16 if pixels.dtype == np.uint16 else 8
+    target = _fit_output_path(item.output, channels, bit_depth)
+    if bit_depth == 16 and not _holds_16_bit(target, channels):
+        pixels = (pixels.astype(np.float32) / 257.0).round().astype(np.uint8)
+    try:
+        write_atomic(target, encode_image(pixels, target.suffix.lstrip(".").lower(),
+                                          quality=settings.quality))
+    except Exception as exc:
+        return ItemResult(str(item.source), str(target), "failed", f"cannot write: {exc}")
+    total = pending.seconds + seconds + time.perf_counter() - start
+    return ItemResult(str(item.source), str(target), "done", None, round(total, 4))
+
+
+def _fit_output_path(path: Path, channels: int, bit_depth: int) -> Path:
+    """Keep the planned format when it can hold the result, else switch to PNG."""
+    ext = path.suffix.lstrip(".").lower()
+    try:
+        chosen = choose_extension(ext, channels, 8, ext)
+    except ValueError:
+        chosen = "png"
+    if chosen != ext:
+        log.info("%s: the result has alpha or needs a format %s cannot hold; writing PNG", path, ext)
+        return path.with_suffix(".png")
+    return path
+
+
+def _holds_16_bit(path: Path, channels: int) -> bool:
+    ext = path.suffix.lstrip(".").lower()
+    try:
+        return choose_extension(ext, channels, 16, ext) == ext
+    except ValueError:
+        return False

@@ -1,0 +1,171 @@
+"""On-device preparation of decoded images for a translator, and the way back.
+
+Everything here works on a batch of images of one size. The translator's
+:class:`~imgtrans.translators.base.Preprocessing` says what it needs; :func:`prepare` does
+it and returns what :func:`finish` needs to undo it. Channel order is RGB(A); float values
+are in [0, 1] unless a function says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from imgtrans.translators.base import Preprocessing
+
+# ITU-R BT.601 luma, the weights OpenCV and PIL use for RGB -> gray.
+_LUMA = (0.299, 0.587, 0.114)
+
+
+@dataclass
+class Prepared:
+    """A batch ready for ``translate`` plus what is needed to undo the preparation."""
+
+    images: torch.Tensor
+    height: int
+    width: int
+    alpha: torch.Tensor | None
+    gray_input: bool
+
+
+def to_float_batch(arrays: list[np.ndarray], bit_depth: int, device: torch.device) -> torch.Tensor:
+    """Stack same-size HWC (or HW) uint8/uint16 arrays into a float (B, C, H, W) batch in [0, 1].
+
+    The integer data is moved to the device first (fewer bytes to copy), then converted.
+    """
+    stacked = np.stack([a if a.ndim == 3 else a[..., None] for a in arrays])
+    if stacked.dtype == np.uint16:
+        stacked = stacked.astype(np.int32)  # torch's uint16 supports too few ops
+    tensor = torch.from_numpy(stacked).to(device).permute(0, 3, 1, 2)
+    return tensor.float() / (65535.0 if bit_depth == 16 else 255.0)
+
+
+def prepare(batch: torch.Tensor, prep: Preprocessing, levels: int | None = None) -> Prepared:
+    """Match channels, size and value range to ``prep``.
+
+    ``batch``: float (B, C, H, W) in [0, 1], C in {1, 3, 4}; ``levels`` is 255 or 65535 when
+    the batch was decoded from integers (see :func:`resize`). Returns a :class:`Prepared` whose
+    ``images`` have ``prep.channels`` channels, the size the policy asks for, and values in
+    ``prep.value_range``.
+    """
+    _, channels, height, width = batch.shape
+    alpha = None
+    if channels == 4 and prep.alpha == "preserve":
+        batch, alpha = batch[:, :3], batch[:, 3:]
+    images = convert_channels(batch, prep.channels)
+    images = _fit_size(images, prep, levels)
+    low, high = prep.value_range
+    if (low, high) != (0.0, 1.0):
+        images = images * (high - low) + low
+    return Prepared(images.contiguous(), height, width, alpha, channels == 1)
+
+
+def finish(output: torch.Tensor, prepared: Prepared, prep: Preprocessing) -> torch.Tensor:
+    """Undo :func:`prepare` on a translator's output: back to [0, 1], the input's size times
+    ``prep.scale``, alpha re-attached, gray kept gray when the input was gray and
+    ``prep.keep_gray`` is set. Returns float (B, C, H*s, W*s), clamped to [0, 1]."""
+    low, high = prep.value_range
+    if (low, high) != (0.0, 1.0):
+        output = (output - low) / (high - low)
+    out_h, out_w = prepared.height * prep.scale, prepared.width * prep.scale
+    if prep.resize == "pad":
+        output = output[:, :, :out_h, :out_w]
+    elif output.shape[-2:] != (out_h, out_w):
+        output = resize(output, (out_h, out_w), prep.interpolation)
+    output = output.clamp(0.0, 1.0)
+    if prepared.gray_input and prep.keep_gray and output.shape[1] == 3:
+        output = convert_channels(output, 1)
+    if prepared.alpha is not None and output.shape[1] in (1, 3):
+        alpha = prepared.alpha
+        if alpha.shape[-2:] != (out_h, out_w):
+            alpha = resize(alpha, (out_h, out_w), prep.interpolation).clamp(0.0, 1.0)
+        output = torch.cat([convert_channels(output, 3), alpha], dim=1)
+    return output
+
+
+def convert_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """Gray <-> RGB <-> RGBA. Adding alpha makes it opaque; dropping it just discards it."""
+    have = images.shape[1]
+    if have == channels:
+        return images
+    if channels == 1:
+        r, g, b = images[:, 0:1], images[:, 1:2], images[:, 2:3]
+        return _LUMA[0] * r + _LUMA[1] * g + _LUMA[2] * b
+    rgb = images.expand(-1, 3, -1, -1) if have == 1 else images[:, :3]
+    if channels == 3:
+        return rgb
+    alpha = images[:, 3:4] if have == 4 else torch.ones_like(rgb[:, :1])
+    return torch.cat([rgb, alpha], dim=1)
+
+
+def resize(images: torch.Tensor, size: tuple[int, int], interpolation: str = "bicubic",
+           levels: int | None = None) -> torch.Tensor:
+    """Resize a float (B, C, H, W) batch to ``size`` = (H, W).
+
+    Bicubic and bilinear use torch's antialiased kernels in two passes, width then height, as
+    PIL's ``Image.resize`` does. PIL stores the intermediate image in 8 bits; with ``levels``
+    (255 for an 8-bit source) the intermediate is rounded to that grid too, which brings the
+    result within one 8-bit level of PIL's (kornia's resize differs by up to 14 levels).
+    """
+    size = (int(size[0]), int(size[1]))
+    if tuple(images.shape[-2:]) == size:
+        return images
+    if interpolation in ("bicubic", "bilinear"):
+        height, width = images.shape[-2:]
+        if width != size[1]:
+            images = F.interpolate(images, size=(height, size[1]), mode=interpolation,
+                                   align_corners=False, antialias=True)
+            if levels:
+                images = (images.clamp(0.0, 1.0) * levels).round() / levels
+        if height != size[0]:
+            images = F.interpolate(images, size=size, mode=interpolation, align_corners=False,
+                                   antialias=True)
+        return images
+    if interpolation == "area":
+        return F.interpolate(images, size=size, mode="area")
+    if interpolation == "nearest":
+        return F.interpolate(images, size=size, mode="nearest-exact")
+    raise ValueError(f"unknown interpolation {interpolation!r}")
+
+
+def pad_to_multiple(images: torch.Tensor, multiple: int, mode: str = "reflect") -> torch.Tensor:
+    """Pad right and bottom so H and W are multiples of ``multiple``.
+
+    Reflection needs the pad to be smaller than the side; beyond that the border is
+    replicated (reflect as far as possible first, so small pads match the usual result).
+    """
+    height, width = images.shape[-2:]
+    pad_h, pad_w = -height % multiple, -width % multiple
+    while pad_h or pad_w:
+        if mode == "reflect":
+            step_h, step_w = min(pad_h, images.shape[-2] - 1), min(pad_w, images.shape[-1] - 1)
+            if step_h == 0 and step_w == 0:
+                return F.pad(images, (0, pad_w, 0, pad_h), mode="replicate")
+        else:
+            step_h, step_w = pad_h, pad_w
+        images = F.pad(images, (0, step_w, 0, step_h), mode=mode)
+        pad_h, pad_w = pad_h - step_h, pad_w - step_w
+    return images
+
+
+def quantize(images: torch.Tensor, bit_depth: int) -> np.ndarray:
+    """Float (B, C, H, W) in [0, 1] -> integer (B, H, W, C) numpy, rounding to nearest
+    (truncation would darken the image by half a level on average)."""
+    top = 65535.0 if bit_depth == 16 else 255.0
+    values = (images.clamp(0.0, 1.0) * top).round().permute(0, 2, 3, 1).cpu()
+    return values.numpy().astype(np.uint16 if bit_depth == 16 else np.uint8)
+
+
+def _fit_size(images: torch.Tensor, prep: Preprocessing, levels: int | None) -> torch.Tensor:
+    height, width = images.shape[-2:]
+    m = prep.size_multiple
+    if prep.resize == "pad":
+        return pad_to_multiple(images, m, prep.pad_mode) if m > 1 else images
+    if prep.resize == "resize":
+        target = (max(m, round(height / m) * m), max(m, round(width / m) * m))
+    else:
+        target = tuple(prep.fixed_size)  # type: ignore[arg-type]
+    return resize(images, target, prep.interpolation, levels)

@@ -1,0 +1,173 @@
+"""Encode RGB(A) numpy arrays and write files atomically.
+
+Encoding refuses what a format cannot hold instead of letting OpenCV silently drop alpha or
+reduce 16 bits to 8; :func:`choose_extension` picks a format that can hold the result.
+Nothing is copied from the input's metadata, so no EXIF orientation tag is written.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What one output format can store."""
+
+    bit_depths: frozenset[int]
+    channels: frozenset[int]
+
+    @property
+    def alpha(self) -> bool:
+        return 4 in self.channels
+
+    def holds(self, channels: int, bit_depth: int) -> bool:
+        return channels in self.channels and bit_depth in self.bit_depths
+
+
+_EIGHT, _BOTH = frozenset({8}), frozenset({8, 16})
+_ANY = frozenset({1, 3, 4})
+# BMP alpha is left out: cv2 writes it, but many readers ignore or misread 32-bit BMP alpha.
+# WebP has no gray mode: gray is stored as RGB. PPM/PGM hold exactly RGB/gray (OpenCV rule).
+# GIF is not written: 256 colours would quantise the result.
+WRITABLE: dict[str, Capability] = {
+    "png": Capability(_BOTH, _ANY),
+    "jpg": Capability(_EIGHT, frozenset({1, 3})),
+    "jpeg": Capability(_EIGHT, frozenset({1, 3})),
+    "webp": Capability(_EIGHT, _ANY),
+    "tif": Capability(_BOTH, _ANY),
+    "tiff": Capability(_BOTH, _ANY),
+    "bmp": Capability(_EIGHT, frozenset({1, 3})),
+    "ppm": Capability(_BOTH, frozenset({3})),
+    "pgm": Capability(_BOTH, frozenset({1})),
+    "pnm": Capability(_BOTH, frozenset({1, 3})),
+}
+
+
+def _normalise(ext: str) -> str:
+    return ext.lower().lstrip(".")
+
+
+def choose_extension(input_ext: str, channels: int, bit_depth: int,
+                     requested: str | None) -> str:
+    """Pick the output extension: ``requested`` if it can hold the image (else ValueError),
+    otherwise the input's own extension when it can, otherwise "png"."""
+    if channels not in (1, 3, 4):
+        raise ValueError(f"cannot write an image with {channels} channels")
+    if bit_depth not in (8, 16):
+        raise ValueError(f"cannot write {bit_depth}-bit images (only 8 or 16)")
+    if requested:
+        ext = _normalise(requested)
+        _check(ext, channels, bit_depth)
+        return ext
+    ext = _normalise(input_ext)
+    capability = WRITABLE.get(ext)
+    return ext if capability and capability.holds(channels, bit_depth) else "png"
+
+
+def _check(ext: str, channels: int, bit_depth: int) -> Capability:
+    """Raise ValueError naming what ``ext`` cannot store."""
+    capability = WRITABLE.get(ext)
+    if capability is None:
+        raise ValueError(f"cannot write '{ext}' files; writable formats: "
+                         f"{', '.join(sorted(WRITABLE))}")
+    if bit_depth not in capability.bit_depths:
+        raise ValueError(f"{ext} cannot store {bit_depth}-bit images; use png or tiff")
+    if channels == 4 and not capability.alpha:
+        raise ValueError(f"{ext} cannot store an alpha channel; use png, webp or tiff")
+    if channels not in capability.channels:
+        kind = "gray" if channels == 1 else "colour"
+        raise ValueError(f"{ext} cannot store {kind} images")
+    return capability
+
+
+def encode_image(pixels: np.ndarray, ext: str, *, quality: int = 95) -> bytes:
+    """Encode RGB(A) or gray uint8/uint16 pixels as ``ext``; ValueError if it cannot be done."""
+    ext = _normalise(ext)
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"unsupported pixel type: {pixels.dtype} (need uint8 or uint16)")
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[..., 0]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2] if pixels.ndim == 3 else 0
+    if channels not in (1, 3, 4):
+        raise ValueError(f"unsupported image shape: {pixels.shape}")
+    _check(ext, channels, 16 if pixels.dtype == np.uint16 else 8)
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be between 1 and 100, not {quality}")
+    if channels >= 3:
+        pixels = pixels[..., [2, 1, 0, 3][:channels]]  # OpenCV wants BGR(A)
+    params: list[int] = []
+    if ext in ("jpg", "jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    elif ext == "webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, quality]
+    elif ext == "png":
+        params = [cv2.IMWRITE_PNG_COMPRESSION, 3]
+    try:
+        ok, buffer = cv2.imencode("." + ext, np.ascontiguousarray(pixels), params)
+    except cv2.error as exc:
+        raise ValueError(f"cannot encode {ext}: {exc}") from None
+    if not ok:
+        raise ValueError(f"cannot encode {ext}")
+    return buffer.tobytes()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one,
+    never a partial file; the temporary file is removed on any failure, even Ctrl-C."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp, fd = _create_temp(path)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    _sync_folder(path.parent)
+
+
+def _create_temp(path: Path) -> tuple[Path, int]:
+    """Create ".<name>.<random>.tmp" beside ``path``. Mode 0o666 lets the umask decide the
+    final permissions (tempfile would leave the output readable by its owner only)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return temp, os.open(temp, flags, 0o666)
+        except FileExistsError:
+            continue
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX only; best effort)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_image(path: Path, pixels: np.ndarray, *, quality: int = 95) -> None:
+    """Encode by the suffix of ``path`` and write it atomically."""
+    path = Path(path)
+    write_atomic(path, encode_image(pixels, path.suffix, quality=quality))

@@ -1,0 +1,42 @@
+"""Error types. Each maps to one CLI exit code, so the CLI never shows a traceback for them."""
+
+from __future__ import annotations
+
+
+class ImgtransError(Exception):
+    """Base class; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class UsageError(ImgtransError):
+    """The command line or API call is wrong (bad option, bad value, bad combination)."""
+
+    exit_code = 2
+
+
+class NoInputsError(ImgtransError):
+    """Nothing matched the input path or pattern."""
+
+    exit_code = 4
+
+
+class PluginError(ImgtransError):
+    """A translator is unknown, failed to load, or cannot do what was asked."""
+
+    exit_code = 5
+
+
+class WeightsError(ImgtransError):
+    """Weights are unknown, unreachable, corrupt, unsafe or do not fit the translator."""
+
+    exit_code = 5
+
+
+class InputError(ImgtransError):
+    """One input file cannot be used; the batch goes on without it."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason

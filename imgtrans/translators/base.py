@@ -1,0 +1,164 @@
+"""The translator contract: what a plugin implements and what the pipeline relies on.
+
+This module is the ground floor of imgtrans. It imports nothing heavy (no torch), so that
+listing plugins and reading their options stays fast. A translator is a class with class
+attributes describing it, and two methods the pipeline calls:
+
+* ``load(weights, options, device)`` (classmethod) builds a ready instance; torch and the
+  network are imported and constructed here, not at module import.
+* ``translate(images, context)`` maps a float batch to a float batch.
+
+Conventions for ``translate``:
+
+* input ``images``: ``torch.float32`` tensor ``(B, C, H, W)`` on ``context.device``, channels
+  in RGB(A) order (or 1 gray channel), values in ``preprocessing().value_range``, where ``C``
+  is ``preprocessing().channels``; every image of the batch has the same size.
+* output: ``(B, C_out, H * scale, W * scale)`` in the same value range, where ``scale`` is
+  ``preprocessing().scale`` and ``C_out`` is 1, 3 or 4.
+* batching must not change any image's result: a translator that uses randomness draws it
+  from ``context.generators[i]`` for image ``i``; one that uses batch statistics computes
+  them per image.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+InputKind = Literal["image", "image+mask", "layout"]
+ResizePolicy = Literal["pad", "resize", "fixed"]
+AlphaPolicy = Literal["preserve", "pass"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a translator can do; shown by ``imgtrans info`` and checked by the CLI."""
+
+    inference: bool = True
+    training: bool = False
+    paired: bool = False
+    unpaired: bool = False
+    input_kind: InputKind = "image"
+    stochastic: bool = False
+    fully_convolutional: bool = False
+    """True when the output at a pixel depends only on a bounded neighbourhood, so the
+    pipeline may cut large images into overlapping tiles (``--tile``)."""
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How the pipeline must prepare images for a translator, and undo it afterwards.
+
+    ``resize``:
+      * ``"pad"``: keep the native size; pad right/bottom to ``size_multiple`` with
+        ``pad_mode`` and crop the output back.
+      * ``"resize"``: resize to the nearest multiple of ``size_multiple`` and the output back.
+      * ``"fixed"``: resize to ``fixed_size`` (H, W) and the output back to the input size
+        (times ``scale``).
+    ``interpolation`` names the resize filter (``"bicubic"``, ``"bilinear"``, ``"area"``,
+    ``"nearest"``); bicubic and bilinear use antialiasing, which matches PIL.
+    ``alpha``: ``"preserve"`` strips alpha, translates colour and re-attaches alpha resized to
+    the output; ``"pass"`` gives the translator all four channels (``channels`` must be 4).
+    ``keep_gray``: a gray input gives a gray output even when the translator returns RGB.
+    """
+
+    value_range: tuple[float, float] = (0.0, 1.0)
+    channels: int = 3
+    scale: int = 1
+    size_multiple: int = 1
+    resize: ResizePolicy = "pad"
+    fixed_size: tuple[int, int] | None = None
+    interpolation: str = "bicubic"
+    pad_mode: str = "reflect"
+    alpha: AlphaPolicy = "preserve"
+    keep_gray: bool = False
+
+    def __post_init__(self) -> None:
+        if self.channels not in (1, 3, 4):
+            raise ValueError(f"channels must be 1, 3 or 4, not {self.channels}")
+        if self.resize == "fixed" and self.fixed_size is None:
+            raise ValueError('resize="fixed" needs fixed_size=(H, W)')
+        if self.alpha == "pass" and self.channels != 4:
+            raise ValueError('alpha="pass" needs channels=4')
+        if self.scale < 1 or self.size_multiple < 1:
+            raise ValueError("scale and size_multiple must be positive")
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """A known checkpoint: where it comes from and the contract that travels with it.
+
+    ``name`` is ``"<translator>.<tag>"`` (timm style). Exactly one of ``url`` (downloaded into
+    the cache) and ``file`` (bundled, relative to the ``pretrained/`` folder) is usually set.
+    ``options`` are option defaults the weights need (e.g. a direction).
+    """
+
+    name: str
+    plugin: str
+    url: str | None = None
+    file: str | None = None
+    sha256: str | None = None
+    license: str | None = None
+    source: str | None = None
+    description: str = ""
+    default: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> str:
+        return self.name.split(".", 1)[1] if "." in self.name else self.name
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """Options dataclass for translators that take none."""
+
+
+@dataclass
+class TranslateContext:
+    """Per-batch information the pipeline gives ``translate``.
+
+    ``generators`` holds one ``torch.Generator`` per image, seeded from the run seed and the
+    image's name, so a stochastic result does not depend on batching or on resuming.
+    """
+
+    device: Any
+    generators: list[Any] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+
+class Translator:
+    """Base class for translators. Subclasses set the class attributes and implement
+    ``load`` and ``translate``. Nothing here may import torch."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    Options: ClassVar[type] = NoOptions
+    known_weights: ClassVar[tuple[WeightSpec, ...]] = ()
+    requires_weights: ClassVar[bool] = False
+    """True when the translator cannot run without ``--weights`` (or a default weight)."""
+
+    def __init__(self, options: Any, device: Any) -> None:
+        self.options = options
+        self.device = device
+
+    @classmethod
+    def load(cls, weights: Path | None, options: Any, device: Any) -> "Translator":
+        """Build a ready translator. ``weights`` is a local file or folder (already resolved
+        and downloaded by the pipeline) or None; ``device`` is a ``torch.device``."""
+        return cls(options, device)
+
+    def preprocessing(self) -> Preprocessing:
+        """The contract for the loaded instance; may depend on options and weights."""
+        return Preprocessing()
+
+    def translate(self, images: Any, context: TranslateContext) -> Any:
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        """Settings recorded in run reports: the options and anything the weights decided."""
+        return {"translator": self.name, "options": dataclasses.asdict(self.options)}

@@ -1,0 +1,136 @@
+"""``--opt key=value`` parsing, coercion and validation against a translator's Options dataclass.
+
+Field metadata a translator may set: ``help`` (str) and ``choices`` (a tuple of allowed
+values). ``typing.Literal`` annotations also define choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from typing import Any
+
+from imgtrans.errors import UsageError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionInfo:
+    """One option as ``imgtrans info`` shows it."""
+
+    name: str
+    type: str
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None
+
+
+def describe_options(options_cls: type) -> list[OptionInfo]:
+    """List the fields of an Options dataclass with their type, default, help and choices."""
+    hints = typing.get_type_hints(options_cls)
+    infos = []
+    for f in dataclasses.fields(options_cls):
+        base, choices = _unwrap(hints[f.name])
+        choices = f.metadata.get("choices", choices)
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = None
+        infos.append(OptionInfo(f.name, _type_name(base), default, f.metadata.get("help", ""),
+                                tuple(choices) if choices else None))
+    return infos
+
+
+def parse_option_pairs(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Split ``["k=v", ...]`` into a dict; a pair without ``=`` is a usage error."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"option {pair!r} is not of the form key=value")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def build_options(options_cls: type, values: dict[str, Any], *, translator: str = "") -> Any:
+    """Make an Options instance from strings or typed values, with clear errors.
+
+    Unknown keys name the valid ones; values are coerced to the field type and checked
+    against choices.
+    """
+    infos = {info.name: info for info in describe_options(options_cls)}
+    hints = typing.get_type_hints(options_cls)
+    kwargs = {}
+    where = f" for translator {translator!r}" if translator else ""
+    for key, raw in values.items():
+        if key not in infos:
+            close = difflib.get_close_matches(key, list(infos), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            valid = ", ".join(infos) or "none"
+            raise UsageError(f"unknown option {key!r}{where}{hint}; valid options: {valid}")
+        kwargs[key] = _coerce(key, raw, hints[key], infos[key].choices)
+    try:
+        return options_cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"invalid options{where}: {exc}") from None
+
+
+def _coerce(key: str, raw: Any, annotation: Any, choices: tuple[Any, ...] | None) -> Any:
+    base, _ = _unwrap(annotation)
+    optional = _is_optional(annotation)
+    if isinstance(raw, str):
+        if optional and raw.lower() in ("", "none", "null"):
+            return None
+        try:
+            value = _from_string(raw, base)
+        except ValueError:
+            raise UsageError(
+                f"option {key}={raw!r}: expected {_type_name(base)}"
+                + (f", one of: {', '.join(map(str, choices))}" if choices else "")
+            ) from None
+    else:
+        value = raw
+    if choices and value not in choices:
+        raise UsageError(f"option {key}={raw!r} is not allowed; choose one of: "
+                         f"{', '.join(map(str, choices))}")
+    return value
+
+
+def _from_string(raw: str, base: Any) -> Any:
+    if base is bool:
+        low = raw.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ValueError(raw)
+    if base is int:
+        return int(raw)
+    if base is float:
+        return float(raw)
+    return raw
+
+
+def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...] | None]:
+    """Return (base type, Literal choices or None), looking through Optional."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        values = typing.get_args(annotation)
+        return type(values[0]), values
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)) and len(args) == 1:
+        return _unwrap(args[0])
+    return annotation, None
+
+
+def _is_optional(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
+
+
+def _type_name(base: Any) -> str:
+    return getattr(base, "__name__", str(base))

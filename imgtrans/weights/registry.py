@@ -1,0 +1,109 @@
+"""The registry of named checkpoints in ``pretrained/registry.json``.
+
+It is data, not code, so published weights can be added without touching a plugin, and it is
+validated strictly: a typo in a field name must be an error, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import imgtrans
+from imgtrans.errors import WeightsError
+from imgtrans.translators.base import WeightSpec
+
+REGISTRY_FILE = "registry.json"
+
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "name": str, "plugin": str, "url": (str, type(None)), "file": (str, type(None)),
+    "sha256": (str, type(None)), "license": (str, type(None)), "source": (str, type(None)),
+    "description": str, "default": bool, "options": dict, "preprocessing": dict,
+}
+assert set(_FIELD_TYPES) == {f.name for f in dataclasses.fields(WeightSpec)}
+
+
+def pretrained_dir() -> Path:
+    """The folder holding ``registry.json`` and bundled weights.
+
+    A wheel ships it as ``imgtrans/_pretrained``; a source checkout has it as the top-level
+    ``pretrained/`` folder next to the ``imgtrans`` package.
+    """
+    package = Path(imgtrans.__file__).resolve().parent
+    installed = package / "_pretrained"
+    return installed if installed.is_dir() else package.parent / "pretrained"
+
+
+def parse_registry(data: Any, source: str = REGISTRY_FILE) -> list[WeightSpec]:
+    """Validate registry JSON (already decoded) and build the specs.
+
+    ``source`` names the file in error messages. Raises ``WeightsError`` naming the entry
+    at fault for: unknown or missing fields, wrong types, a name that is not
+    ``"<plugin>.<tag>"``, duplicate names, or two defaults for one plugin.
+    """
+    if not isinstance(data, dict) or set(data) != {"weights"} or not isinstance(data["weights"], list):
+        raise WeightsError(f'{source}: expected an object {{"weights": [...]}} and nothing else')
+    specs: list[WeightSpec] = []
+    seen: set[str] = set()
+    defaults: dict[str, str] = {}
+    for index, entry in enumerate(data["weights"]):
+        where = f"{source}: entry {index}"
+        if not isinstance(entry, dict):
+            raise WeightsError(f"{where}: expected an object, got {type(entry).__name__}")
+        if isinstance(entry.get("name"), str):
+            where += f" ({entry['name']!r})"
+        unknown = sorted(set(entry) - set(_FIELD_TYPES))
+        if unknown:
+            raise WeightsError(f"{where}: unknown field(s) {', '.join(unknown)}; "
+                               f"allowed: {', '.join(_FIELD_TYPES)}")
+        for key in ("name", "plugin"):
+            if key not in entry:
+                raise WeightsError(f"{where}: missing required field {key!r}")
+        for key, value in entry.items():
+            if not isinstance(value, _FIELD_TYPES[key]):
+                raise WeightsError(f"{where}: field {key!r} has the wrong type "
+                                   f"({type(value).__name__})")
+        plugin, name = entry["plugin"], entry["name"]
+        if not plugin or not name.startswith(plugin + ".") or name == plugin + ".":
+            raise WeightsError(f"{where}: name must be '<plugin>.<tag>' with plugin {plugin!r}")
+        if name in seen:
+            raise WeightsError(f"{where}: duplicate name {name!r}")
+        if not entry.get("url") and not entry.get("file"):
+            raise WeightsError(f"{where}: needs a 'url' or a 'file'")
+        sha = entry.get("sha256")
+        if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha)):
+            raise WeightsError(f"{where}: sha256 must be 64 hex digits")
+        if entry.get("default"):
+            if plugin in defaults:
+                raise WeightsError(f"{where}: {defaults[plugin]!r} is already the default "
+                                   f"for {plugin!r}")
+            defaults[plugin] = name
+        seen.add(name)
+        specs.append(WeightSpec(**entry))
+    return specs
+
+
+@lru_cache(maxsize=None)
+def _load(path: Path) -> tuple[WeightSpec, ...]:
+    if not path.is_file():
+        return ()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"cannot read the weights registry {path}: {exc}") from exc
+    return tuple(parse_registry(data, str(path)))
+
+
+def load_registry(path: Path | None = None) -> list[WeightSpec]:
+    """The specs in ``registry.json`` (default: the one in ``pretrained_dir()``).
+
+    Read once per process; a missing file means no entries. Returns a fresh list each
+    call, so callers may extend it. ``load_registry.cache_clear()`` forgets what was read.
+    """
+    return list(_load((path or pretrained_dir() / REGISTRY_FILE).resolve()))
+
+
+load_registry.cache_clear = _load.cache_clear  # type: ignore[attr-defined]

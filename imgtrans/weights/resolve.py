@@ -1,0 +1,173 @@
+"""Turn what the user typed after ``--weights`` into a local file or folder.
+
+One value can be a registry name, a path or a URL; this module decides which, in a fixed
+order, and makes every failure say what was tried and what would have worked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from imgtrans.errors import WeightsError
+from imgtrans.translators.base import WeightSpec
+from imgtrans.weights.cache import cache_path_for, sha256_file
+from imgtrans.weights.download import Progress, download, offline_hint
+from imgtrans.weights.registry import pretrained_dir
+
+
+def _is_url(value: str) -> bool:
+    return urlsplit(value).scheme.lower() in ("http", "https")
+
+
+def _looks_like_path(value: str) -> bool:
+    return value.startswith(("~", ".")) or "/" in value or os.sep in value
+
+
+def default_spec(plugin: str, known: list[WeightSpec]) -> WeightSpec | None:
+    """The first spec of ``plugin`` marked ``default``, or None."""
+    return next((s for s in known if s.plugin == plugin and s.default), None)
+
+
+def find_spec(name: str, known: list[WeightSpec], plugin: str | None = None) -> WeightSpec | None:
+    """The spec ``name`` refers to, or None. No plugin check is made here.
+
+    ``name`` is a full ``"plugin.tag"``, a bare ``"tag"`` of ``plugin``, or a plugin name
+    (meaning that plugin's default; ``plugin`` itself is tried first).
+    """
+    by_name = {s.name: s for s in known}
+    if name in by_name:
+        return by_name[name]
+    if plugin and f"{plugin}.{name}" in by_name:
+        return by_name[f"{plugin}.{name}"]
+    if plugin and name == plugin:
+        return default_spec(plugin, known)
+    return default_spec(name, known)
+
+
+def lookup_spec(name: str, known: list[WeightSpec], plugin: str | None = None) -> WeightSpec:
+    """Like ``find_spec`` but raises ``WeightsError`` for an unknown name or one that
+    belongs to another plugin than ``plugin`` (when given)."""
+    spec = find_spec(name, known, plugin)
+    if spec is None:
+        raise _unknown(name, plugin, known, path_tried=False)
+    _check_plugin(spec, plugin)
+    return spec
+
+
+def _check_plugin(spec: WeightSpec, plugin: str | None) -> None:
+    if plugin and spec.plugin != plugin:
+        raise WeightsError(f"weights {spec.name!r} belong to translator {spec.plugin!r}, "
+                           f"not {plugin!r}")
+
+
+def _unknown(value: str, plugin: str | None, known: list[WeightSpec], path_tried: bool) -> WeightsError:
+    what = "neither an existing file or folder nor a known weights name" if path_tried \
+        else "not a known weights name"
+    mine = [s for s in known if plugin is None or s.plugin == plugin]
+    subject = f"--weights {value!r}" if path_tried else repr(value)
+    lines = [f"{subject} is {what}" + (f" for {plugin!r}." if plugin else ".")]
+    if plugin and value == plugin and mine:
+        lines.append(f"Translator {plugin!r} has no default weights; name one explicitly.")
+    others = sorted(s.name for s in known if s.tag == value and s not in mine)
+    if others:
+        lines.append(f"Did you mean {', '.join(others)}? (for another translator)")
+    candidates = {s.name for s in mine} | ({s.tag for s in mine} if plugin else set())
+    close = difflib.get_close_matches(value, sorted(candidates), n=3, cutoff=0.6)
+    if close:
+        lines.append(f"Close names: {', '.join(close)}.")
+    listing = "imgtrans weights list" + (f" --plugin {plugin}" if plugin else "")
+    lines.append(f"Run `{listing}` to see the known names." if mine
+                 else "No named weights are known" + (f" for {plugin!r}." if plugin else "."))
+    return WeightsError(" ".join(lines))
+
+
+def is_cached(spec: WeightSpec) -> bool:
+    """True when the spec's file is on disk (bundled or downloaded). Does not hash."""
+    if spec.file and (pretrained_dir() / spec.file).exists():
+        return True
+    return bool(spec.url) and cache_path_for(spec.url).exists()
+
+
+def local_path_for_spec(spec: WeightSpec, *, download_ok: bool = True,
+                        progress: Progress | None = None) -> Path:
+    """The local file of a spec: bundled ``pretrained_dir()/file``, else the cached
+    download of ``url`` (verified against ``sha256`` when known, fetched if missing or
+    corrupt and ``download_ok``). Raises ``WeightsError`` with what to do otherwise."""
+    if spec.file:
+        bundled = pretrained_dir() / spec.file
+        if bundled.exists():
+            return bundled
+        if not spec.url:
+            raise WeightsError(f"bundled weights {spec.name!r} are missing: {bundled} does not "
+                               f"exist; the installation looks incomplete")
+    if not spec.url:
+        raise WeightsError(f"weights {spec.name!r} have neither a 'file' nor a 'url'")
+    return fetch_url(spec.url, spec.sha256, label=spec.name, download_ok=download_ok,
+                     progress=progress)
+
+
+def fetch_url(url: str, sha256: str | None = None, *, label: str | None = None,
+              download_ok: bool = True, progress: Progress | None = None) -> Path:
+    """The cached copy of ``url`` (``cache_path_for(url)``), downloaded if missing or, when
+    ``sha256`` is known, corrupt. ``label`` names the weights in messages (default: url)."""
+    label = label or url
+    path = cache_path_for(url)
+    if path.is_file():
+        if sha256 is None:
+            return path
+        actual = sha256_file(path)
+        if actual == sha256.lower():
+            return path
+        if not download_ok:
+            raise WeightsError(f"the cached file {path} for {label} is corrupt (sha256 {actual}, "
+                               f"expected {sha256.lower()}); delete it and fetch it again")
+        path.unlink()
+    elif not download_ok:
+        raise WeightsError(f"weights {label} are not downloaded yet; run "
+                           f"`imgtrans weights fetch {label}`. {offline_hint(url, path)}")
+    return download(url, path, sha256, progress)
+
+
+def resolve_weights(value: str | None, plugin: str, known: list[WeightSpec], *,
+                    download_ok: bool = True,
+                    progress: Progress | None = None) -> tuple[Path | None, WeightSpec | None]:
+    """Resolve a ``--weights`` value for translator ``plugin`` to ``(local path, spec)``.
+
+    Tried in this order:
+
+    * ``None``: the default spec of ``plugin`` in ``known``; ``(None, None)`` if it has none.
+    * an http(s) URL: downloaded once into the cache and reused; the spec is the known one
+      of ``plugin`` with that URL, or None. A checksum known for that URL is verified.
+    * a name, unless the value looks like a path (starts with ``~`` or ``.``, or holds a
+      separator): ``"plugin.tag"``, ``"tag"`` of ``plugin``, or a plugin name for its default.
+      So an existing file called like a known name needs a ``./`` prefix.
+    * an existing file or folder (``~`` expanded): returned as is, spec None.
+
+    Names of another plugin's weights and unknown values raise ``WeightsError``.
+    """
+    if value is None:
+        spec = default_spec(plugin, known)
+        if spec is None:
+            return None, None
+        return local_path_for_spec(spec, download_ok=download_ok, progress=progress), spec
+    if _is_url(value):
+        same_url = [s for s in known if s.url == value]
+        spec = next((s for s in same_url if s.plugin == plugin), None)
+        sha256 = next((s.sha256 for s in same_url if s.sha256), None)
+        path = fetch_url(value, sha256, label=spec.name if spec else None,
+                         download_ok=download_ok, progress=progress)
+        return path, spec
+    if not _looks_like_path(value):
+        spec = find_spec(value, known, plugin)
+        if spec is not None:
+            _check_plugin(spec, plugin)
+            return local_path_for_spec(spec, download_ok=download_ok, progress=progress), spec
+    path = Path(value).expanduser()
+    if path.exists():
+        return path, None
+    if _looks_like_path(value):
+        raise WeightsError(f"--weights {value!r}: no such file or folder ({path})")
+    raise _unknown(value, plugin, known, path_tried=True)

@@ -1,0 +1,48 @@
+"""Built-in ``resize`` translator: classic interpolation, the baseline every learned
+super-resolution model is measured against. Registered through the ``imgtrans`` entry-point
+group like any third-party plugin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from imgtrans.plugins import hookimpl
+from imgtrans.translators.base import Capabilities, Preprocessing, TranslateContext, Translator
+
+
+@dataclass(frozen=True)
+class ResizeOptions:
+    scale: int = field(default=4, metadata={"help": "integer upscaling factor (1-16)"})
+    interpolation: Literal["bicubic", "bilinear", "nearest"] = field(
+        default="bicubic", metadata={"help": "interpolation filter"})
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.scale <= 16:
+            raise ValueError(f"scale must be between 1 and 16, not {self.scale}")
+
+
+class ResizeTranslator(Translator):
+    name = "resize"
+    summary = "Upscale by interpolation (bicubic by default): the baseline for super-resolution"
+    capabilities = Capabilities(fully_convolutional=True)
+    Options = ResizeOptions
+
+    def preprocessing(self) -> Preprocessing:
+        return Preprocessing(channels=3, scale=self.options.scale, alpha="preserve",
+                             interpolation=self.options.interpolation, keep_gray=True)
+
+    def translate(self, images: Any, context: TranslateContext) -> Any:
+        import torch.nn.functional as F
+
+        height, width = images.shape[-2:]
+        size = (height * self.options.scale, width * self.options.scale)
+        if self.options.interpolation == "nearest":
+            return F.interpolate(images, size=size, mode="nearest-exact")
+        return F.interpolate(images, size=size, mode=self.options.interpolation,
+                             align_corners=False)
+
+
+@hookimpl
+def register_translators(register: Any) -> None:
+    register(ResizeTranslator)

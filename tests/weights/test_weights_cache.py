@@ -1,0 +1,35 @@
+import hashlib
+from pathlib import Path
+
+from imgtrans.weights.cache import cache_dir, cache_path_for, sha256_file
+
+
+def test_env_override(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMGTRANS_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache_dir() == tmp_path / "mine"
+    assert cache_path_for("https://h/x/model.pth") == tmp_path / "mine" / "weights" / "model.pth"
+
+
+def test_xdg_then_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("IMGTRANS_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "imgtrans"
+    monkeypatch.setenv("XDG_CACHE_HOME", "")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "imgtrans"
+
+
+def test_filename_from_url(isolated_cache):
+    weights = isolated_cache / "weights"
+    assert cache_path_for("https://h/a/b%20c.pth?download=1#frag") == weights / "b_c.pth"
+    assert cache_path_for("https://h/a/..%2F..%2Fetc%2Fpasswd") == weights / "passwd"
+    url = "https://h/a/"
+    assert cache_path_for(url) == weights / hashlib.sha256(url.encode()).hexdigest()
+    assert cache_path_for("https://h/..").name == hashlib.sha256(b"https://h/..").hexdigest()
+
+
+def test_sha256_file(tmp_path):
+    p = tmp_path / "f"
+    p.write_bytes(b"x" * 3_000_000)
+    assert sha256_file(p) == hashlib.sha256(b"x" * 3_000_000).hexdigest()
+    assert sha256_file(Path(p), chunk_size=7) == sha256_file(p)
