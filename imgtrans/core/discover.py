@@ -64,9 +64,10 @@ def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
                             f"(looked for {', '.join(sorted(extensions))})")
     sources = sorted(set(sources), key=lambda p: _natural_key(p.relative_to(root).as_posix()))
 
-    single_file_output = in_path.is_file() and _looks_like_file(output)
-    if len(sources) > 1 and single_file_output:
-        raise UsageError(f"{output}: several inputs cannot go to one output file")
+    single_file_output = _looks_like_file(output)
+    if single_file_output and not in_path.is_file():
+        raise UsageError(f"{output}: several inputs cannot go to one output file; "
+                         "give an output folder")
     items = _map_outputs(sources, root, output, single_file_output, output_format, suffix)
     plan = Plan()
     for item in items:

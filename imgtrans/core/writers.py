@@ -100,15 +100,13 @@ def encode_image(pixels: np.ndarray, ext: str, *, quality: int = 95) -> bytes:
     _check(ext, channels, 16 if pixels.dtype == np.uint16 else 8)
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be between 1 and 100, not {quality}")
-    if channels >= 3:
-        pixels = pixels[..., [2, 1, 0, 3][:channels]]  # OpenCV wants BGR(A)
+    if channels >= 3:  # OpenCV wants BGR(A)
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
     params: list[int] = []
     if ext in ("jpg", "jpeg"):
         params = [cv2.IMWRITE_JPEG_QUALITY, quality]
     elif ext == "webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, quality]
-    elif ext == "png":
-        params = [cv2.IMWRITE_PNG_COMPRESSION, 3]
     try:
         ok, buffer = cv2.imencode("." + ext, np.ascontiguousarray(pixels), params)
     except cv2.error as exc:

@@ -1,7 +1,8 @@
 """Where downloaded weights live on disk.
 
-The cache path of a URL is predictable (``<cache>/weights/<file name in the URL>``) so that
-on an offline machine a user can download a file elsewhere and drop it in the right place.
+The cache path of a URL is predictable (``<cache>/weights/<host>/<path in the URL>``) so that
+on an offline machine a user can download a file elsewhere and drop it in the right place,
+and two URLs that end in the same file name (``.../model.safetensors``) never share a file.
 """
 
 from __future__ import annotations
@@ -30,14 +31,17 @@ def cache_dir() -> Path:
 
 
 def cache_path_for(url: str) -> Path:
-    """``cache_dir()/weights/<name>`` where ``<name>`` is the last segment of the URL path
-    (percent-decoded, characters outside ``[A-Za-z0-9._+-]`` replaced by ``_``), or the
-    sha256 of the whole URL when the path has no usable file name."""
-    name = unquote(urlsplit(url).path).replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("_", name)
-    if not name.strip("."):
-        name = hashlib.sha256(url.encode("utf-8")).hexdigest()
-    return cache_dir() / "weights" / name
+    """``cache_dir()/weights/<host>/<segments of the URL path>``, each segment
+    percent-decoded with characters outside ``[A-Za-z0-9._+-]`` replaced by ``_`` (so no
+    segment can climb out of the cache); the file name is the sha256 of the whole URL when
+    the path has no usable one. Query and fragment are ignored."""
+    parts = urlsplit(url)
+    segments = [_UNSAFE.sub("_", unquote(s)) for s in parts.path.replace("\\", "/").split("/")]
+    segments = [s for s in segments if s.strip(".")]
+    if not segments or parts.path.endswith("/"):
+        segments.append(hashlib.sha256(url.encode("utf-8")).hexdigest())
+    host = _UNSAFE.sub("_", parts.hostname or "local")
+    return cache_dir().joinpath("weights", host, *segments)
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:

@@ -282,3 +282,22 @@ def test_weights_from_a_local_file_reach_the_model(test_translators, tmp_path):
                  "--weights", tmp_path / "g.safetensors")
     assert result.exit_code == 0, result.output
     assert np.abs(_read(tmp_path / "o.png").astype(int) - np.round(img * 0.5)).max() <= 1
+
+
+def test_progress_modes(host, tree, tmp_path):
+    quiet = run("convert", tree, tmp_path / "q", "--plugin", "sketch", "--progress", "none")
+    assert quiet.exit_code == 0 and "[1/3]" not in quiet.output
+    plain = run("convert", tree, tmp_path / "p", "--plugin", "sketch", "--progress", "plain")
+    assert plain.exit_code == 0 and "[3/3] done" in plain.output
+    fancy = run("convert", tree, tmp_path / "r", "--plugin", "sketch", "--progress", "rich")
+    assert fancy.exit_code == 0 and "images/s" in fancy.output
+    assert run("convert", tree, tmp_path / "x", "--plugin", "sketch", "--progress", "loud").exit_code == 2
+
+
+def test_info_and_plugins_commands(host):
+    info = run("info", "sketch")
+    assert info.exit_code == 0 and "pencil, edges" in info.stdout and "fully_convolutional=True" in info.stdout
+    assert run("info", "nothing").exit_code == 5
+    listing = run("plugins")
+    assert listing.exit_code == 0 and "translator:resize" in listing.stdout
+    assert run("--version").stdout.startswith("imgtrans ")

@@ -7,7 +7,7 @@ from imgtrans.weights.cache import cache_dir, cache_path_for, sha256_file
 def test_env_override(tmp_path, monkeypatch):
     monkeypatch.setenv("IMGTRANS_CACHE_DIR", str(tmp_path / "mine"))
     assert cache_dir() == tmp_path / "mine"
-    assert cache_path_for("https://h/x/model.pth") == tmp_path / "mine" / "weights" / "model.pth"
+    assert cache_path_for("https://h/x/model.pth") == tmp_path / "mine" / "weights" / "h" / "x" / "model.pth"
 
 
 def test_xdg_then_home(tmp_path, monkeypatch):
@@ -19,13 +19,21 @@ def test_xdg_then_home(tmp_path, monkeypatch):
     assert cache_dir() == tmp_path / "home" / ".cache" / "imgtrans"
 
 
-def test_filename_from_url(isolated_cache):
-    weights = isolated_cache / "weights"
-    assert cache_path_for("https://h/a/b%20c.pth?download=1#frag") == weights / "b_c.pth"
-    assert cache_path_for("https://h/a/..%2F..%2Fetc%2Fpasswd") == weights / "passwd"
+def test_path_from_url(isolated_cache):
+    weights = isolated_cache / "weights" / "h"
+    assert cache_path_for("https://h/a/b%20c.pth?download=1#frag") == weights / "a" / "b_c.pth"
+    escaped = cache_path_for("https://h/a/..%2F..%2Fetc%2Fpasswd")
+    assert escaped.parent == weights / "a" and "/" not in escaped.name
+    assert escaped.resolve().is_relative_to(isolated_cache.resolve())
     url = "https://h/a/"
-    assert cache_path_for(url) == weights / hashlib.sha256(url.encode()).hexdigest()
+    assert cache_path_for(url) == weights / "a" / hashlib.sha256(url.encode()).hexdigest()
     assert cache_path_for("https://h/..").name == hashlib.sha256(b"https://h/..").hexdigest()
+
+
+def test_same_file_name_under_different_urls_does_not_collide(isolated_cache):
+    a = cache_path_for("https://hub.example/org1/model/resolve/main/model.safetensors")
+    b = cache_path_for("https://hub.example/org2/model/resolve/main/model.safetensors")
+    assert a != b and a.name == b.name == "model.safetensors"
 
 
 def test_sha256_file(tmp_path):
