@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("load", "convert", "list_translators", "translator_info", "ConvertSettings")
+_API = ("load", "convert", "train", "list_translators", "translator_info", "ConvertSettings")
 
 
 def __getattr__(name: str) -> Any:

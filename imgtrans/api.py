@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from imgtrans.core.discover import Plan, discover_inputs
 from imgtrans.core.report import ItemResult, RunReport
-from imgtrans.errors import ImgtransError, PluginError, WeightsError
+from imgtrans.errors import ImgtransError, PluginError, UsageError, WeightsError
 from imgtrans.plugins import manager
 from imgtrans.translators.options import build_options, describe_options
 from imgtrans.translators.base import WeightSpec
@@ -105,6 +105,8 @@ def translator_info(name: str) -> dict[str, Any]:
             "capabilities": dataclasses.asdict(cls.capabilities),
             "requires_weights": cls.requires_weights,
             "options": [dataclasses.asdict(o) for o in describe_options(cls.Options)],
+            "train_options": ([dataclasses.asdict(o) for o in describe_options(cls.TrainOptions)]
+                              if cls.TrainOptions else []),
             "weights": [dataclasses.asdict(w) for w in weights]}
 
 
@@ -137,6 +139,43 @@ def load(name: str, weights: str | Path | None = None, *, device: Any = "auto",
                           f"{type(exc).__name__}: {exc}") from exc
     return LoadedTranslator(TranslatorRunner(translator, torch_device, tile=tile,
                                              tile_pad=tile_pad, seed=seed), path, spec)
+
+
+def train(plugin: str, data: str | Path, out: str | Path, *, options: dict[str, Any] | None = None,
+          on_progress: Callable[[Any], None] | None = None,
+          should_stop: Callable[[], bool] | None = None, **settings: Any) -> Path:
+    """Train translator ``plugin`` on ``data`` into the run folder ``out``; returns the final
+    checkpoint folder, which ``load(plugin, weights=...)`` accepts. ``settings`` are the
+    fields of ``imgtrans.training.loop.TrainSettings`` (epochs, max_steps, batch_size, seed,
+    device, save_every, resume, on_bad_data). A resumed run keeps the options it started with."""
+    import json
+
+    from imgtrans.core.device import resolve_device
+    from imgtrans.training.task import TrainSettings
+    from imgtrans.training.loop import train as run_training
+
+    cls = manager.get_translator(plugin)
+    if not cls.capabilities.training or cls.TrainOptions is None:
+        raise PluginError(f"translator {plugin!r} does not support training")
+    config = TrainSettings(data=Path(data), out=Path(out), **settings)
+    run_file = Path(out) / "run.json"
+    if config.resume:
+        if not run_file.is_file():
+            raise UsageError(f"{out}: nothing to resume (no run.json); start without --resume")
+        saved = json.loads(run_file.read_text()).get("train_options", {})
+        if options and any(saved.get(k) != v for k, v in options.items()):
+            raise UsageError("a resumed run keeps its options; do not pass --opt with --resume")
+        options = saved
+    elif run_file.is_file():
+        raise UsageError(f"{out} already holds a run; use --resume to continue it or another --out")
+    train_options = build_options(cls.TrainOptions, options or {}, translator=plugin)
+    device = resolve_device(config.device)
+    import torch
+
+    torch.manual_seed(config.seed)  # network initialisation is part of the run
+    task = cls.training_task(train_options, config, device)
+    return run_training(task, config, device, on_progress or (lambda p: None),
+                        should_stop or (lambda: False))
 
 
 def plan(input: str | Path, output: str | Path, settings: ConvertSettings) -> Plan:

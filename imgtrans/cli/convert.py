@@ -160,4 +160,5 @@ def _print_summary(result) -> None:
     if summary["interrupted"]:
         table.add_column("interrupted", justify="right")
         row.append(str(summary["interrupted"]))
+    table.add_row(*row)
     ui.err.print(table)

@@ -46,13 +46,9 @@ def info(name: Annotated[str, typer.Argument(help="Translator name.")],
     ui.out.print(f"[bold]{data['name']}[/] (plugin {data['plugin']}): {ui.escape(data['summary'])}")
     caps = ", ".join(f"{k}={v}" for k, v in data["capabilities"].items())
     ui.out.print(f"capabilities: {caps}; requires weights: {data['requires_weights']}", highlight=False)
-    options = Table(title="options (--opt key=value)", title_justify="left")
-    for column in ("name", "type", "default", "choices", "help"):
-        options.add_column(column)
-    for o in data["options"]:
-        choices = ", ".join(map(str, o["choices"])) if o["choices"] else ""
-        options.add_row(o["name"], o["type"], repr(o["default"]), choices, o["help"])
-    ui.out.print(options)
+    ui.out.print(_options_table("options (convert --opt key=value)", data["options"]))
+    if data["train_options"]:
+        ui.out.print(_options_table("training options (train --opt key=value)", data["train_options"]))
     weights = Table(title="known weights (--weights NAME)", title_justify="left")
     for column in ("name", "default", "source", "licence", "description"):
         weights.add_column(column)
@@ -60,3 +56,13 @@ def info(name: Annotated[str, typer.Argument(help="Translator name.")],
         weights.add_row(w["name"], "yes" if w["default"] else "", "bundled" if w["file"] else (w["url"] or ""),
                         w["license"] or "", w["description"])
     ui.out.print(weights if data["weights"] else "known weights: none")
+
+
+def _options_table(title: str, options: list[dict]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("name", "type", "default", "choices", "help"):
+        table.add_column(column)
+    for o in options:
+        choices = ", ".join(map(str, o["choices"])) if o["choices"] else ""
+        table.add_row(o["name"], o["type"], repr(o["default"]), choices, o["help"])
+    return table

@@ -22,12 +22,18 @@ def to_rgb8(pixels: np.ndarray) -> np.ndarray:
 
 
 def make_contact_sheet(rows: list[list[np.ndarray | None]], labels: list[str],
-                       cell_height: int = 160, gap: int = 4) -> np.ndarray:
-    """Grid of thumbnails, ``cell_height`` pixels high, with a label above each column.
+                       cell_height: int = 160, gap: int = 4,
+                       row_labels: list[str] | None = None) -> np.ndarray:
+    """Grid of thumbnails, ``cell_height`` pixels high, with a label above each column and,
+    if given, one on the left of each row.
 
     ``rows[r][c]`` is an image (any layout :func:`to_rgb8` takes) or None for a missing
     result (drawn as a gray cell). Returns RGB uint8 (H, W, 3).
     """
+    if row_labels:
+        strips = [_label_strip(text, cell_height) for text in row_labels]
+        return make_contact_sheet([[strip, *row] for strip, row in zip(strips, rows)],
+                                  ["", *labels], cell_height, gap)
     widths = [0] * len(labels)
     thumbs = []
     for row in rows:
@@ -55,3 +61,9 @@ def make_contact_sheet(rows: list[list[np.ndarray | None]], labels: list[str],
             sheet[y:y + cell_height, x:x + thumb.shape[1]] = thumb
         x += widths[col] + gap
     return sheet
+
+
+def _label_strip(text: str, height: int, width: int = 110) -> np.ndarray:
+    strip = np.full((height, width, 3), 255, np.uint8)
+    cv2.putText(strip, text[:14], (4, height // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    return strip

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from imgtrans.core.pil_resize import pil_resize
 from imgtrans.translators.base import Preprocessing
 
 # ITU-R BT.601 luma, the weights OpenCV and PIL use for RGB -> gray.
@@ -51,6 +52,9 @@ def prepare(batch: torch.Tensor, prep: Preprocessing, levels: int | None = None)
     ``images`` have ``prep.channels`` channels, the size the policy asks for, and values in
     ``prep.value_range``.
     """
+    if prep.half is not None:
+        middle = batch.shape[-1] // 2
+        batch = batch[..., :middle] if prep.half == "left" else batch[..., middle:]
     _, channels, height, width = batch.shape
     alpha = None
     if channels == 4 and prep.alpha == "preserve":
@@ -59,7 +63,8 @@ def prepare(batch: torch.Tensor, prep: Preprocessing, levels: int | None = None)
     images = _fit_size(images, prep, levels)
     low, high = prep.value_range
     if (low, high) != (0.0, 1.0):
-        images = images * (high - low) + low
+        # (x - mean) / std, the arithmetic of torchvision's Normalize that references use
+        images = (images - (-low / (high - low))) / (1.0 / (high - low))
     return Prepared(images.contiguous(), height, width, alpha, channels == 1)
 
 
@@ -73,6 +78,8 @@ def finish(output: torch.Tensor, prepared: Prepared, prep: Preprocessing) -> tor
     out_h, out_w = prepared.height * prep.scale, prepared.width * prep.scale
     if prep.resize == "pad":
         output = output[:, :, :out_h, :out_w]
+    elif not prep.restore_size:
+        out_h, out_w = output.shape[-2:]
     elif output.shape[-2:] != (out_h, out_w):
         output = resize(output, (out_h, out_w), prep.interpolation)
     output = output.clamp(0.0, 1.0)
@@ -105,25 +112,19 @@ def resize(images: torch.Tensor, size: tuple[int, int], interpolation: str = "bi
            levels: int | None = None) -> torch.Tensor:
     """Resize a float (B, C, H, W) batch to ``size`` = (H, W).
 
-    Bicubic and bilinear use torch's antialiased kernels in two passes, width then height, as
-    PIL's ``Image.resize`` does. PIL stores the intermediate image in 8 bits; with ``levels``
-    (255 for an 8-bit source) the intermediate is rounded to that grid too, which brings the
-    result within one 8-bit level of PIL's (kornia's resize differs by up to 14 levels).
+    With ``levels=255`` (the batch was decoded from 8-bit pixels), bicubic and bilinear are
+    PIL's ``Image.resize``, bit for bit (:mod:`imgtrans.core.pil_resize`), which is what
+    reference implementations use. Otherwise they are torch's antialiased kernels, which stay
+    within about one 8-bit level of PIL (kornia's resize differs by up to 14 levels).
     """
     size = (int(size[0]), int(size[1]))
     if tuple(images.shape[-2:]) == size:
         return images
     if interpolation in ("bicubic", "bilinear"):
-        height, width = images.shape[-2:]
-        if width != size[1]:
-            images = F.interpolate(images, size=(height, size[1]), mode=interpolation,
-                                   align_corners=False, antialias=True)
-            if levels:
-                images = (images.clamp(0.0, 1.0) * levels).round() / levels
-        if height != size[0]:
-            images = F.interpolate(images, size=size, mode=interpolation, align_corners=False,
-                                   antialias=True)
-        return images
+        if levels == 255:
+            return pil_resize(images, size, interpolation)
+        return F.interpolate(images, size=size, mode=interpolation, align_corners=False,
+                             antialias=True)
     if interpolation == "area":
         return F.interpolate(images, size=size, mode="area")
     if interpolation == "nearest":

@@ -38,7 +38,11 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "imgtrans"
 # Entry-point name -> module, for running from a checkout that is not installed. Must equal
 # the [project.entry-points.imgtrans] table of pyproject.toml (a test checks it).
-BUILTIN_PLUGINS: dict[str, str] = {"resize": "imgtrans_resize"}
+BUILTIN_PLUGINS: dict[str, str] = {
+    "cyclegan": "imgtrans_gan.cyclegan",
+    "pix2pix": "imgtrans_gan.pix2pix",
+    "resize": "imgtrans_resize",
+}
 OWN_DISTRIBUTION = "imgtrans"
 
 

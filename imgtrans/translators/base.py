@@ -62,6 +62,10 @@ class Preprocessing:
     ``alpha``: ``"preserve"`` strips alpha, translates colour and re-attaches alpha resized to
     the output; ``"pass"`` gives the translator all four channels (``channels`` must be 4).
     ``keep_gray``: a gray input gives a gray output even when the translator returns RGB.
+    ``restore_size``: with ``"resize"``/``"fixed"``, resize the output back to the input's
+    size (times ``scale``); False keeps the processed size, as reference test scripts do.
+    ``half``: the input is a side-by-side A|B pair; use only its left or right half (split at
+    ``W // 2``), before anything else.
     """
 
     value_range: tuple[float, float] = (0.0, 1.0)
@@ -74,6 +78,8 @@ class Preprocessing:
     pad_mode: str = "reflect"
     alpha: AlphaPolicy = "preserve"
     keep_gray: bool = False
+    restore_size: bool = True
+    half: Literal["left", "right"] | None = None
 
     def __post_init__(self) -> None:
         if self.channels not in (1, 3, 4):
@@ -141,6 +147,10 @@ class Translator:
     known_weights: ClassVar[tuple[WeightSpec, ...]] = ()
     requires_weights: ClassVar[bool] = False
     """True when the translator cannot run without ``--weights`` (or a default weight)."""
+    TrainOptions: ClassVar[type | None] = None
+    """Options dataclass for ``imgtrans train`` (``capabilities.training`` must be True)."""
+    export_formats: ClassVar[tuple[str, ...]] = ()
+    """Formats ``imgtrans export`` can write a trained checkpoint in (e.g. ``"reference"``)."""
 
     def __init__(self, options: Any, device: Any) -> None:
         self.options = options
@@ -151,6 +161,17 @@ class Translator:
         """Build a ready translator. ``weights`` is a local file or folder (already resolved
         and downloaded by the pipeline) or None; ``device`` is a ``torch.device``."""
         return cls(options, device)
+
+    @classmethod
+    def training_task(cls, options: Any, settings: Any, device: Any) -> Any:
+        """Build an ``imgtrans.training.loop.TrainingTask`` for ``imgtrans train``;
+        ``settings`` is a ``TrainSettings`` (data folder, batch size, seed...)."""
+        raise NotImplementedError(f"translator {cls.name!r} cannot be trained")
+
+    @classmethod
+    def export(cls, checkpoint: Path, out: Path, fmt: str) -> list[Path]:
+        """Write an imgtrans checkpoint in another tool's layout; returns the files written."""
+        raise NotImplementedError(f"translator {cls.name!r} cannot export checkpoints")
 
     def preprocessing(self) -> Preprocessing:
         """The contract for the loaded instance; may depend on options and weights."""

@@ -20,10 +20,11 @@ from imgtrans.translators.base import Capabilities, Translator
 def test_builtin_table_matches_pyproject_entry_points():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert pyproject["project"]["entry-points"]["imgtrans"] == manager.BUILTIN_PLUGINS
+    wheel_packages = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
     for name, module in manager.BUILTIN_PLUGINS.items():
-        assert (ROOT / "plugins" / module / "__init__.py").exists(), name
-        wheel_packages = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
-        assert f"plugins/{module}" in wheel_packages
+        package = module.split(".")[0]
+        assert (ROOT / "plugins" / package / "__init__.py").exists(), name
+        assert f"plugins/{package}" in wheel_packages
 
 
 def test_builtins_register_from_checkout():

@@ -1,0 +1,30 @@
+"""``imgtrans export PLUGIN CHECKPOINT OUT``: a trained checkpoint in another tool's layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from imgtrans.cli import app, ui
+
+
+@app.command()
+def export(
+    plugin: Annotated[str, typer.Argument(help="Translator the checkpoint belongs to.")],
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint or run folder written by `imgtrans train`.")],
+    out: Annotated[Path, typer.Argument(help="Folder to write into.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="Target layout, e.g. reference.")] = "reference",
+) -> None:
+    """Export a trained checkpoint, e.g. to the reference implementation's file layout."""
+    from imgtrans.plugins.manager import get_translator
+
+    with ui.exit_on_errors():
+        cls = get_translator(plugin)
+        if format not in cls.export_formats:
+            from imgtrans.errors import UsageError
+
+            raise UsageError(f"{plugin} exports {', '.join(cls.export_formats) or 'nothing'}, not {format!r}")
+        for path in cls.export(checkpoint, out, format):
+            ui.out.print(str(path), highlight=False)

@@ -1,0 +1,289 @@
+"""Work out a pix2pix / CycleGAN network from its state dict alone, and load it strictly.
+
+Checkpoints of the reference implementation carry no options, so the architecture (ResNet or
+U-Net, width, depth, norm, dropout, channels) is read from key names and shapes. Anything
+that fits no layout, or fails the strict load, becomes a ``WeightsError`` that says what was
+found and what was expected. torch is imported lazily, only where modules are built.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Mapping
+
+from imgtrans.errors import WeightsError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from imgtrans_gan.networks import DiscriminatorConfig, GeneratorConfig
+
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")  # DataParallel/DDP, torch.compile
+_EXPECTED_G = ("a ResNet generator (model.1.weight of shape (ngf, C, 7, 7)) or a U-Net "
+               "generator (model.model.0.weight of shape (ngf, C, 4, 4))")
+_EXPECTED_D = ("a PatchGAN discriminator (model.0.weight of shape (ndf, C, 4, 4)) or a "
+               "PixelGAN discriminator (net.0.weight of shape (ndf, C, 1, 1))")
+# (first conv index, second conv index) inside a ResnetBlock -> (padding_type, use_dropout).
+# "replicate" padding has the same keys as "reflect" and cannot be told apart.
+_BLOCK_LAYOUTS = {(1, 5): ("reflect", False), (1, 6): ("reflect", True),
+                  (0, 3): ("zero", False), (0, 4): ("zero", True)}
+
+
+def _is_tensor(value: Any) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def _shape(sd: Mapping[str, Any], key: str) -> tuple[int, ...] | None:
+    value = sd.get(key)
+    return tuple(value.shape) if value is not None else None
+
+
+def _listing(keys: list[str], sd: Mapping[str, Any] | None = None, limit: int = 5) -> str:
+    shown = [f"{k} {_shape(sd, k)}" if sd is not None else k for k in keys[:limit]]
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(shown) + more
+
+
+def strip_wrappers(state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain ``{key: tensor}``: unwraps one level of nesting (``{"state_dict": {...}}``),
+    removes ``module.``/``_orig_mod.`` prefixes and drops non-tensor entries (``_metadata``)."""
+    sd = dict(state_dict)
+    if not any(_is_tensor(v) for v in sd.values()):
+        nested = {k: v for k, v in sd.items()
+                  if isinstance(v, Mapping) and any(_is_tensor(t) for t in v.values())}
+        if len(nested) == 1:
+            sd = dict(next(iter(nested.values())))
+        elif len(nested) > 1:
+            raise WeightsError(f"the checkpoint holds several networks ({', '.join(nested)}); "
+                               f"save the one to use as its own state dict")
+    out: dict[str, Any] = {}
+    for key, value in sd.items():
+        if not isinstance(key, str) or not _is_tensor(value):
+            continue
+        stripped = True
+        while stripped:
+            stripped = False
+            for prefix in _WRAPPER_PREFIXES:
+                if key.startswith(prefix):
+                    key, stripped = key[len(prefix):], True
+        if key in out:
+            raise WeightsError(f"the checkpoint has {key!r} both with and without a "
+                               f"'module.' prefix")
+        out[key] = value
+    return out
+
+
+def _no_fit(sd: Mapping[str, Any], what: str, expected: str, hint: str = "") -> WeightsError:
+    if not sd:
+        found = "an empty state dict"
+    else:
+        found = f"{len(sd)} tensors (first: {_listing(list(sd), sd, 4)})"
+    return WeightsError(f"the weights fit no {what} layout: found {found}; expected "
+                        f"{expected}{hint}")
+
+
+def infer_generator_config(state_dict: Mapping[str, Any], *,
+                           unet_dropout: bool = True) -> "GeneratorConfig":
+    """The generator a state dict belongs to (see gan.md section 2).
+
+    A U-Net's dropout leaves no trace in its keys; it is ``unet_dropout`` (the reference
+    default is on). Raises ``WeightsError`` when nothing fits.
+    """
+    sd = strip_wrappers(state_dict)
+    first = _shape(sd, "model.1.weight")
+    if first is not None and len(first) == 4 and first[2:] == (7, 7):
+        return _infer_resnet(sd, first)
+    first = _shape(sd, "model.model.0.weight")
+    if first is not None and len(first) == 4 and first[2:] == (4, 4):
+        return _infer_unet(sd, first, unet_dropout)
+    hint = ""
+    d_first = _shape(sd, "model.0.weight") or _shape(sd, "net.0.weight")
+    if d_first is not None and len(d_first) == 4 and d_first[2:] in ((4, 4), (1, 1)):
+        hint = (". This looks like a discriminator (…_net_D….pth); inference needs the "
+                "generator file (latest_net_G.pth, latest_net_G_A.pth, …)")
+    raise _no_fit(sd, "pix2pix/CycleGAN generator", _EXPECTED_G, hint)
+
+
+def _norm_of(sd: Mapping[str, Any], norm_key: str, conv_bias_key: str) -> str:
+    # BatchNorm has an affine weight at the norm position; legacy InstanceNorm files only have
+    # running stats there, so running_mean alone does not mean batch norm.
+    if norm_key + ".weight" in sd:
+        return "batch"
+    return "instance" if conv_bias_key in sd else "none"
+
+
+def _make(cls: type, what: str, **fields: Any):
+    try:
+        return cls(**fields)
+    except ValueError as exc:
+        raise WeightsError(f"the weights look like {what} but give an invalid "
+                           f"configuration: {exc}") from exc
+
+
+def _infer_resnet(sd: Mapping[str, Any], first: tuple[int, ...]) -> "GeneratorConfig":
+    from imgtrans_gan.networks import GeneratorConfig
+
+    ngf, input_nc = first[0], first[1]
+    blocks = sorted({int(m.group(1)) for k in sd
+                     if (m := re.match(r"model\.(\d+)\.conv_block\.", k))})
+    n_blocks = len(blocks)
+    if blocks != list(range(10, 10 + n_blocks)):
+        raise WeightsError(f"the weights look like a ResNet generator, but its residual blocks "
+                           f"are at model.{blocks} instead of model.10 to model.{9 + n_blocks}")
+    padding_type, use_dropout = "reflect", False
+    layouts = set()
+    for b in blocks:
+        convs = tuple(sorted(int(m.group(1)) for k, v in sd.items()
+                             if (m := re.fullmatch(rf"model\.{b}\.conv_block\.(\d+)\.weight", k))
+                             and len(v.shape) == 4))
+        layouts.add(convs)
+    if layouts:
+        if len(layouts) > 1 or next(iter(layouts)) not in _BLOCK_LAYOUTS:
+            raise WeightsError(
+                f"the weights look like a ResNet generator, but its residual blocks have convs "
+                f"at conv_block indices {sorted(layouts)}; expected (1, 5) (no dropout) or "
+                f"(1, 6) (dropout) with reflect padding, (0, 3)/(0, 4) with zero padding")
+        padding_type, use_dropout = _BLOCK_LAYOUTS[next(iter(layouts))]
+    last = f"model.{17 + n_blocks}.weight"
+    out_shape = _shape(sd, last)
+    if out_shape is None or len(out_shape) != 4 or out_shape[1:] != (ngf, 7, 7):
+        raise WeightsError(f"the weights look like a ResNet generator with {n_blocks} blocks, "
+                           f"but the final conv {last} is {out_shape or 'missing'}; expected "
+                           f"shape (output_nc, {ngf}, 7, 7)")
+    return _make(GeneratorConfig, "a ResNet generator", arch="resnet", input_nc=input_nc,
+                 output_nc=out_shape[0], ngf=ngf, norm=_norm_of(sd, "model.2", "model.1.bias"),
+                 use_dropout=use_dropout, n_blocks=n_blocks, padding_type=padding_type)
+
+
+def _infer_unet(sd: Mapping[str, Any], first: tuple[int, ...],
+                use_dropout: bool) -> "GeneratorConfig":
+    from imgtrans_gan.networks import GeneratorConfig
+
+    ngf, input_nc = first[0], first[1]
+    up = _shape(sd, "model.model.3.weight")
+    if up is None or len(up) != 4 or up[0] != 2 * ngf:
+        raise WeightsError(f"the weights look like a U-Net generator, but its last ConvTranspose "
+                           f"model.model.3.weight is {up or 'missing'}; expected shape "
+                           f"({2 * ngf}, output_nc, 4, 4)")
+    seq, depth = "model.model.1.model", 2
+    if f"{seq}.1.weight" not in sd:
+        raise WeightsError("the weights look like a U-Net generator, but the second level "
+                           f"({seq}.1.weight) is missing")
+    while f"{seq}.3.model.1.weight" in sd:  # the submodule of a middle level sits at index 3
+        seq, depth = f"{seq}.3.model", depth + 1
+    if f"{seq}.3.weight" not in sd or depth < 5:
+        raise WeightsError(f"the weights look like a U-Net generator, but the nesting stops at "
+                           f"{seq} (depth {depth}) without an innermost ConvTranspose "
+                           f"({seq}.3.weight); expected at least 5 levels")
+    return _make(GeneratorConfig, "a U-Net generator", arch="unet", input_nc=input_nc,
+                 output_nc=up[1], ngf=ngf,
+                 norm=_norm_of(sd, "model.model.1.model.2", "model.model.0.bias"),
+                 use_dropout=use_dropout, num_downs=depth)
+
+
+def infer_discriminator_config(state_dict: Mapping[str, Any]) -> "DiscriminatorConfig":
+    """The discriminator a state dict belongs to: basic (3 layers), n_layers or pixel."""
+    from imgtrans_gan.networks import DiscriminatorConfig
+
+    sd = strip_wrappers(state_dict)
+    pixel = _shape(sd, "net.0.weight")
+    if pixel is not None and len(pixel) == 4 and pixel[2:] == (1, 1):
+        return _make(DiscriminatorConfig, "a PixelGAN discriminator", arch="pixel",
+                     input_nc=pixel[1], ndf=pixel[0], norm=_norm_of(sd, "net.3", "net.2.bias"))
+    first = _shape(sd, "model.0.weight")
+    if first is None or len(first) != 4 or first[2:] != (4, 4):
+        raise _no_fit(sd, "discriminator", _EXPECTED_D)
+    convs = sorted(int(m.group(1)) for k, v in sd.items()
+                   if (m := re.fullmatch(r"model\.(\d+)\.weight", k)) and len(v.shape) == 4)
+    levels = len(convs) - 2  # convs followed by a norm
+    if (levels < 1 or convs != [0] + [2 + 3 * i for i in range(levels + 1)]
+            or _shape(sd, f"model.{convs[-1]}.weight")[0] != 1):
+        raise WeightsError(f"the weights look like a PatchGAN discriminator, but its convs are "
+                           f"at model.{convs}; expected model.0, model.2, model.5, … every 3, "
+                           f"the last one with 1 output channel")
+    n_layers = levels
+    if levels == 1 and _shape(sd, "model.2.weight")[0] == first[0]:
+        n_layers = 0  # the reference still adds one normed (ndf -> ndf) level for 0
+    return _make(DiscriminatorConfig, "a PatchGAN discriminator",
+                 arch="basic" if n_layers == 3 else "n_layers", input_nc=first[1], ndf=first[0],
+                 n_layers=n_layers, norm=_norm_of(sd, "model.3", "model.2.bias"))
+
+
+def drop_legacy_instance_norm_keys(state_dict: Mapping[str, Any],
+                                   config: "GeneratorConfig | DiscriminatorConfig | nn.Module",
+                                   ) -> dict[str, Any]:
+    """Remove running_mean/running_var/num_batches_tracked keys that sit on InstanceNorm
+    layers without running stats, as the reference loader does: old files carry them, and
+    they are ignored (instance statistics are always used). ``config`` may be a built module."""
+    import torch
+    from torch import nn
+
+    if isinstance(config, nn.Module):
+        model = config
+    else:
+        with torch.device("meta"):  # only the module tree is needed, not memory
+            model = config.build()
+    modules = dict(model.named_modules())
+    out = {}
+    for key, value in state_dict.items():
+        owner, _, leaf = key.rpartition(".")
+        module = modules.get(owner)
+        if isinstance(module, nn.modules.instancenorm._InstanceNorm) and (
+                leaf == "num_batches_tracked"
+                or (leaf in ("running_mean", "running_var") and getattr(module, leaf) is None)):
+            continue
+        out[key] = value
+    return out
+
+
+def strict_load(model: "nn.Module", state_dict: Mapping[str, Any], what: str) -> None:
+    """``load_state_dict(strict=True)`` with a ``WeightsError`` that lists missing and
+    unexpected keys, shape and dtype mismatches instead of torch's RuntimeError (complex
+    tensors are refused: torch would silently drop the imaginary part)."""
+    import torch
+
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    wrong = [f"{k} is {tuple(state_dict[k].shape)}, expected {tuple(v.shape)}"
+             for k, v in expected.items()
+             if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
+    wrong += [f"{k} has dtype {state_dict[k].dtype}, expected a real number type"
+              for k, v in expected.items() if k in state_dict and v.is_floating_point()
+              and (state_dict[k].is_complex() or state_dict[k].dtype == torch.bool)]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing key(s): {_listing(missing)}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected key(s): {_listing(unexpected)}")
+    if wrong:
+        problems.append(f"{len(wrong)} mismatch(es): {'; '.join(wrong[:3])}"
+                        + (f" and {len(wrong) - 3} more" if len(wrong) > 3 else ""))
+    if problems:
+        raise WeightsError(f"the weights do not fit the {what} inferred from them: "
+                           + "; ".join(problems))
+    try:
+        model.load_state_dict(dict(state_dict), strict=True)
+    except RuntimeError as exc:  # e.g. a dtype that cannot be copied
+        raise WeightsError(f"the weights could not be loaded into the {what}: {exc}") from exc
+
+
+def load_generator(state_dict: Mapping[str, Any], *,
+                   unet_dropout: bool = True) -> tuple["nn.Module", "GeneratorConfig"]:
+    """strip → infer → build → drop legacy keys → strict load. The module is returned in
+    eval mode; use ``set_pix2pix_test_mode`` to pick the test behaviour."""
+    sd = strip_wrappers(state_dict)
+    config = infer_generator_config(sd, unet_dropout=unet_dropout)
+    model = config.build()
+    strict_load(model, drop_legacy_instance_norm_keys(sd, model), config.describe())
+    return model.eval(), config
+
+
+def load_discriminator(state_dict: Mapping[str, Any]) -> tuple["nn.Module",
+                                                               "DiscriminatorConfig"]:
+    """Like ``load_generator``, for discriminators (e.g. to resume training)."""
+    sd = strip_wrappers(state_dict)
+    config = infer_discriminator_config(sd)
+    model = config.build()
+    strict_load(model, drop_legacy_instance_norm_keys(sd, model), config.describe())
+    return model.eval(), config
