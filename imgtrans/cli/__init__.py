@@ -36,7 +36,7 @@ def root(
 
 
 def _register_commands() -> None:
-    from imgtrans.cli import convert, demo, export, plugins, score, train, weights  # noqa: F401  (commands register)
+    from imgtrans.cli import convert, demo, evaluate, export, plugins, score, train, weights  # noqa: F401  (commands register)
     from imgtrans.plugins.manager import get_host
 
     app.add_typer(weights.weights_app, name="weights")

@@ -57,9 +57,14 @@ def prepare(batch: torch.Tensor, prep: Preprocessing, levels: int | None = None)
         batch = batch[..., :middle] if prep.half == "left" else batch[..., middle:]
     _, channels, height, width = batch.shape
     alpha = None
-    if channels == 4 and prep.alpha == "preserve":
-        batch, alpha = batch[:, :3], batch[:, 3:]
-    images = convert_channels(batch, prep.channels)
+    if prep.channels == 4:
+        images = convert_channels(batch, 4)  # always RGBA; opaque alpha added if missing
+    else:
+        if channels == 4:
+            batch, alpha = batch[:, :3], batch[:, 3:]
+        images = convert_channels(batch, prep.channels)
+        if alpha is not None and prep.alpha == "pass":
+            images, alpha = torch.cat([images, alpha], dim=1), None
     images = _fit_size(images, prep, levels)
     low, high = prep.value_range
     if (low, high) != (0.0, 1.0):
@@ -72,9 +77,7 @@ def finish(output: torch.Tensor, prepared: Prepared, prep: Preprocessing) -> tor
     """Undo :func:`prepare` on a translator's output: back to [0, 1], the input's size times
     ``prep.scale``, alpha re-attached, gray kept gray when the input was gray and
     ``prep.keep_gray`` is set. Returns float (B, C, H*s, W*s), clamped to [0, 1]."""
-    low, high = prep.value_range
-    if (low, high) != (0.0, 1.0):
-        output = (output - low) / (high - low)
+    output = _unit_range(output, prep)
     out_h, out_w = prepared.height * prep.scale, prepared.width * prep.scale
     if prep.resize == "pad":
         output = output[:, :, :out_h, :out_w]
@@ -82,14 +85,30 @@ def finish(output: torch.Tensor, prepared: Prepared, prep: Preprocessing) -> tor
         out_h, out_w = output.shape[-2:]
     elif output.shape[-2:] != (out_h, out_w):
         output = resize(output, (out_h, out_w), prep.interpolation)
-    output = output.clamp(0.0, 1.0)
-    if prepared.gray_input and prep.keep_gray and output.shape[1] == 3:
-        output = convert_channels(output, 1)
+    output = _clamp_gray(output, prepared, prep)
     if prepared.alpha is not None and output.shape[1] in (1, 3):
         alpha = prepared.alpha
         if alpha.shape[-2:] != (out_h, out_w):
             alpha = resize(alpha, (out_h, out_w), prep.interpolation).clamp(0.0, 1.0)
         output = torch.cat([convert_channels(output, 3), alpha], dim=1)
+    return output
+
+
+def finish_pixels(output: torch.Tensor, prepared: Prepared, prep: Preprocessing) -> torch.Tensor:
+    """The per-pixel part of :func:`finish` (range, clamp, gray), for results assembled tile
+    by tile; only valid when ``finish`` would not resize or re-attach alpha."""
+    return _clamp_gray(_unit_range(output, prep), prepared, prep)
+
+
+def _unit_range(output: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
+    low, high = prep.value_range
+    return output if (low, high) == (0.0, 1.0) else (output - low) / (high - low)
+
+
+def _clamp_gray(output: torch.Tensor, prepared: Prepared, prep: Preprocessing) -> torch.Tensor:
+    output = output.clamp(0.0, 1.0)
+    if prepared.gray_input and prep.keep_gray and output.shape[1] == 3:
+        output = convert_channels(output, 1)
     return output
 
 
@@ -133,13 +152,16 @@ def resize(images: torch.Tensor, size: tuple[int, int], interpolation: str = "bi
 
 
 def pad_to_multiple(images: torch.Tensor, multiple: int, mode: str = "reflect") -> torch.Tensor:
-    """Pad right and bottom so H and W are multiples of ``multiple``.
-
-    Reflection needs the pad to be smaller than the side; beyond that the border is
-    replicated (reflect as far as possible first, so small pads match the usual result).
-    """
+    """Pad right and bottom so H and W are multiples of ``multiple``."""
     height, width = images.shape[-2:]
-    pad_h, pad_w = -height % multiple, -width % multiple
+    return _pad_right_bottom(images, (-height % multiple, -width % multiple), mode)
+
+
+def _pad_right_bottom(images: torch.Tensor, pad: int | tuple[int, int], mode: str) -> torch.Tensor:
+    """Pad ``pad`` = (bottom, right) pixels (or the same on both). Reflection needs the pad
+    to be smaller than the side; beyond that the border is replicated (reflect as far as
+    possible first, so small pads match the usual result)."""
+    pad_h, pad_w = (pad, pad) if isinstance(pad, int) else pad
     while pad_h or pad_w:
         if mode == "reflect":
             step_h, step_w = min(pad_h, images.shape[-2] - 1), min(pad_w, images.shape[-1] - 1)
@@ -164,6 +186,8 @@ def _fit_size(images: torch.Tensor, prep: Preprocessing, levels: int | None) -> 
     height, width = images.shape[-2:]
     m = prep.size_multiple
     if prep.resize == "pad":
+        if prep.pre_pad:
+            images = _pad_right_bottom(images, prep.pre_pad, prep.pad_mode)
         return pad_to_multiple(images, m, prep.pad_mode) if m > 1 else images
     if prep.resize == "resize":
         target = (max(m, round(height / m) * m), max(m, round(width / m) * m))

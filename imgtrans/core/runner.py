@@ -7,8 +7,8 @@ import numpy as np
 import torch
 
 from imgtrans.core.device import seed_for
-from imgtrans.core.preprocess import finish, prepare, quantize, to_float_batch
-from imgtrans.core.tiling import run_tiled
+from imgtrans.core.preprocess import Prepared, finish, finish_pixels, prepare, quantize, to_float_batch
+from imgtrans.core.tiling import run_tile, run_tiled, tile_grid
 from imgtrans.errors import UsageError
 from imgtrans.translators.base import TranslateContext, Translator
 
@@ -37,11 +37,20 @@ class TranslatorRunner:
 
     def run_float(self, batch: torch.Tensor, names: list[str],
                   levels: int | None = None) -> torch.Tensor:
-        """float (B, C, H, W) in [0, 1], C in {1, 3, 4} -> float (B, C', H*s, W*s) in [0, 1].
+        """float (B, C, H, W) in [0, 1], C in {1, 3, 4} -> float (B, C', H', W') in [0, 1],
+        where H' = H * scale (or int(H * output_scale)).
         ``levels``: 255 or 65535 when the batch came from integer pixels."""
-        prepared = prepare(batch.to(self.device), self.prep, levels)
-        context = TranslateContext(device=self.device, names=list(names),
-                                   generators=[self._generator(n) for n in names])
+        output = self._translated(prepare(batch.to(self.device), self.prep, levels), names)
+        if self.prep.output_scale is not None:
+            images = output.permute(0, 2, 3, 1).cpu().numpy()
+            height, width = batch.shape[-2:]
+            resized = [self._output_resize(img, height, width) for img in images]
+            output = torch.from_numpy(np.stack([r if r.ndim == 3 else r[..., None] for r in resized]))
+            output = output.permute(0, 3, 1, 2).to(self.device).clamp(0.0, 1.0)
+        return output
+
+    def _translated(self, prepared: Prepared, names: list[str]) -> torch.Tensor:
+        context = self._context(names)
         with torch.inference_mode():
             if self.tile:
                 output = run_tiled(lambda x: self._translate(x, context), prepared.images,
@@ -51,13 +60,59 @@ class TranslatorRunner:
                 output = self._translate(prepared.images, context)
             return finish(output, prepared, self.prep)
 
+    def _tiles_to_canvas(self, prepared: Prepared, names: list[str], bit_depth: int) -> np.ndarray:
+        """Tiled run that quantizes each tile into an integer canvas as soon as it is done, so
+        a large result never exists as a float tensor (a 4096x4096 input at x4 needs a
+        0.8 GB uint8 canvas instead of several 3.2 GB float copies). Tiles that cover only
+        padding are skipped."""
+        scale, height, width = self.prep.scale, prepared.height, prepared.width
+        context = self._context(names)
+        canvas: np.ndarray | None = None
+        with torch.inference_mode():
+            for core, crop in tile_grid(*prepared.images.shape[-2:], self.tile, self.tile_pad):
+                y0, y1, x0, x1 = core
+                if y0 >= height or x0 >= width:
+                    continue
+                part = run_tile(lambda x: self._translate(x, context), prepared.images, core, crop,
+                                scale=scale, multiple=self.prep.size_multiple)
+                y1, x1 = min(y1, height), min(x1, width)
+                part = part[:, :, :(y1 - y0) * scale, :(x1 - x0) * scale]
+                pixels = quantize(finish_pixels(part, prepared, self.prep), bit_depth)
+                if canvas is None:
+                    canvas = np.zeros((pixels.shape[0], height * scale, width * scale, pixels.shape[-1]),
+                                      pixels.dtype)
+                canvas[:, y0 * scale:y1 * scale, x0 * scale:x1 * scale] = pixels
+        assert canvas is not None
+        return canvas
+
+    def _context(self, names: list[str]) -> TranslateContext:
+        return TranslateContext(device=self.device, names=list(names),
+                                generators=[self._generator(n) for n in names])
+
     def run_arrays(self, arrays: list[np.ndarray], bit_depth: int, names: list[str],
                    out_bit_depth: int | None = None) -> list[np.ndarray]:
         """Same-size HWC/HW uint8 or uint16 arrays -> translated arrays (HWC or HW)."""
         batch = to_float_batch(arrays, bit_depth, self.device)
         levels = 65535 if bit_depth == 16 else 255
-        output = quantize(self.run_float(batch, names, levels), out_bit_depth or bit_depth)
-        return [img[..., 0] if img.shape[-1] == 1 else img for img in output]
+        prepared = prepare(batch, self.prep, levels)
+        if self.tile and self.prep.resize == "pad" and prepared.alpha is None:
+            output = self._tiles_to_canvas(prepared, names, out_bit_depth or bit_depth)
+        else:
+            output = quantize(self._translated(prepared, names), out_bit_depth or bit_depth)
+        images = [img[..., 0] if img.shape[-1] == 1 else img for img in output]
+        if self.prep.output_scale is not None:
+            height, width = arrays[0].shape[:2]
+            images = [self._output_resize(img, height, width) for img in images]
+        return images
+
+    def _output_resize(self, image: np.ndarray, height: int, width: int) -> np.ndarray:
+        """Real-ESRGAN's --outscale: Lanczos on the quantized result, to int(W * outscale)."""
+        import cv2
+
+        size = (int(width * self.prep.output_scale), int(height * self.prep.output_scale))
+        if (image.shape[1], image.shape[0]) == size:
+            return image
+        return cv2.resize(image, size, interpolation=cv2.INTER_LANCZOS4)
 
     def _translate(self, images: torch.Tensor, context: TranslateContext) -> torch.Tensor:
         output = self.translator.translate(images, context)

@@ -105,7 +105,11 @@ def _restore(task: TrainingTask, latest: Path) -> tuple[int, int, int]:
 
 
 def _preview_batch(dataset: Any, device: torch.device, count: int = 4) -> tuple[torch.Tensor, ...]:
-    items = [dataset[i] for i in range(min(count, len(dataset)))]
+    """The same few items for every sample grid, drawn without touching the training RNG
+    (datasets may crop at random)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        items = [dataset[i] for i in range(min(count, len(dataset)))]
     return tuple(torch.stack(parts).to(device) for parts in zip(*items))
 
 

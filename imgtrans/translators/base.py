@@ -60,12 +60,18 @@ class Preprocessing:
     ``interpolation`` names the resize filter (``"bicubic"``, ``"bilinear"``, ``"area"``,
     ``"nearest"``); bicubic and bilinear use antialiasing, which matches PIL.
     ``alpha``: ``"preserve"`` strips alpha, translates colour and re-attaches alpha resized to
-    the output; ``"pass"`` gives the translator all four channels (``channels`` must be 4).
+    the output; ``"pass"`` gives the translator the input's alpha as an extra last channel
+    (only when the input has one). ``channels=4`` always gives RGBA (opaque if needed).
     ``keep_gray``: a gray input gives a gray output even when the translator returns RGB.
     ``restore_size``: with ``"resize"``/``"fixed"``, resize the output back to the input's
     size (times ``scale``); False keeps the processed size, as reference test scripts do.
     ``half``: the input is a side-by-side A|B pair; use only its left or right half (split at
     ``W // 2``), before anything else.
+    ``pre_pad``: with ``"pad"``, first reflect-pad this many pixels on the right and bottom
+    (context for the border, as Real-ESRGAN's ``--pre_pad``); cropped off afterwards.
+    ``output_scale``: finally resize the result to ``int(W * output_scale)`` x
+    ``int(H * output_scale)`` with Lanczos (OpenCV's, after quantization, as Real-ESRGAN's
+    ``--outscale``); None keeps ``scale``.
     """
 
     value_range: tuple[float, float] = (0.0, 1.0)
@@ -80,16 +86,18 @@ class Preprocessing:
     keep_gray: bool = False
     restore_size: bool = True
     half: Literal["left", "right"] | None = None
+    pre_pad: int = 0
+    output_scale: float | None = None
 
     def __post_init__(self) -> None:
         if self.channels not in (1, 3, 4):
             raise ValueError(f"channels must be 1, 3 or 4, not {self.channels}")
         if self.resize == "fixed" and self.fixed_size is None:
             raise ValueError('resize="fixed" needs fixed_size=(H, W)')
-        if self.alpha == "pass" and self.channels != 4:
-            raise ValueError('alpha="pass" needs channels=4')
-        if self.scale < 1 or self.size_multiple < 1:
-            raise ValueError("scale and size_multiple must be positive")
+        if self.scale < 1 or self.size_multiple < 1 or self.pre_pad < 0:
+            raise ValueError("scale and size_multiple must be positive, pre_pad not negative")
+        if self.output_scale is not None and self.output_scale <= 0:
+            raise ValueError("output_scale must be positive")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ def main() -> None:
     meta = json.loads((source / META_FILE).read_text())
     meta["networks"] = names
     meta.pop("discriminators", None)
-    meta["generators"] = {k: v for k, v in meta["generators"].items() if k in names}
+    if "generators" in meta:
+        meta["generators"] = {k: v for k, v in meta["generators"].items() if k in names}
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
         shutil.copy2(source / f"{name}.safetensors", out / f"{name}.safetensors")

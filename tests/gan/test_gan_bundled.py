@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import pytest
 import torch
 
 import imgtrans
@@ -35,8 +34,6 @@ def test_bundled_pix2pix_beats_baselines(host):
     assert ours < 0.3 * l1(_t(labels), _t(photos)).mean().item()
 
 
-@pytest.mark.skipif(not (ROOT / "pretrained" / "cyclegan_day2night_synth").is_dir(),
-                    reason="bundled CycleGAN weights not trained yet")
 def test_bundled_cyclegan_beats_baselines(host):
     rng = np.random.default_rng(654)
     days, nights = [], []

@@ -58,4 +58,6 @@ def test_weights_list_shows_them():
 
     result = CliRunner().invoke(app, ["weights", "list", "--plugin", "cyclegan", "--json"])
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.stdout)) == 18
+    listed = json.loads(result.stdout)
+    assert {e["name"].split(".", 1)[1] for e in listed if e["url"]} == CYCLEGAN
+    assert [e["name"] for e in listed if e["file"]] == ["cyclegan.day2night_synth"]  # bundled demo

@@ -1,0 +1,1 @@
+"""Built-in super-resolution translator (SRGAN/SRResNet, ESRGAN, Real-ESRGAN checkpoints)."""

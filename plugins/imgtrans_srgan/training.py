@@ -1,0 +1,204 @@
+"""Training SRResNet (MSE phase) and SRGAN (adversarial phase), after Ledig et al. 2017.
+
+Low-resolution inputs are made on the fly on the training device: random HR crops,
+random flips (Kornia), then bicubic antialiased downsampling by the scale. The SRGAN phase
+uses the paper's weights: content loss + 1e-3 x adversarial loss, content = MSE of VGG19
+``features.35`` activations (conv5_4 after ReLU) scaled by 1/12.75. VGG19 weights cannot be
+downloaded here: pass a local torchvision-layout file with ``--opt vgg_weights=PATH``;
+without one the content loss falls back to pixel MSE + L1 of image gradients (Sobel), and
+the log says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from imgtrans.training.task import TrainingTask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SRTrainOptions:
+    arch: Literal["srresnet", "msrresnet", "rrdbnet"] = field(default="srresnet", metadata={"help": "generator"})
+    scale: int = field(default=4, metadata={"help": "upscaling factor", "choices": (2, 4)})
+    num_feat: int = field(default=64, metadata={"help": "generator width"})
+    num_block: int = field(default=16, metadata={"help": "residual (or RRDB) blocks"})
+    crop_size: int = field(default=96, metadata={"help": "HR crop size (LR = crop_size / scale)"})
+    phase: Literal["mse", "gan"] = field(default="mse", metadata={
+        "help": "mse: SRResNet pre-training; gan: SRGAN (start from an mse run with init=RUN)"})
+    init: Optional[str] = field(default=None, metadata={"help": "run or checkpoint to start the generator from"})
+    lr: float = 1e-4
+    beta1: float = 0.9
+    n_epochs: int = field(default=100, metadata={"help": "epochs (default number)"})
+    adv_weight: float = field(default=1e-3, metadata={"help": "adversarial loss weight (SRGAN)"})
+    vgg_weights: Optional[str] = field(default=None, metadata={
+        "help": "local VGG19 weights (torchvision layout) for the content loss"})
+    disc_channels: int = field(default=64, metadata={"help": "discriminator width"})
+
+    def __post_init__(self) -> None:
+        if self.crop_size % (self.scale * 16 if self.phase == "gan" else self.scale):
+            raise ValueError("crop_size must be a multiple of the scale (and of 16*scale for phase=gan)")
+
+
+class HRCrops:
+    """Random ``size`` x ``size`` crops of the HR images, float (3, size, size) in [0, 1].
+    Randomness: torch's global generator (seeded and checkpointed by the training loop)."""
+
+    def __init__(self, paths: list[Path], size: int) -> None:
+        self.paths, self.size = paths, size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[Any]:
+        import torch
+
+        from imgtrans.training.datasets import _load, to_tensor
+
+        image = to_tensor(_load(self.paths[index]))
+        top = int(torch.randint(0, image.shape[1] - self.size + 1, ()))
+        left = int(torch.randint(0, image.shape[2] - self.size + 1, ()))
+        return (image[:, top:top + self.size, left:left + self.size],)
+
+
+class SRTask(TrainingTask):
+    plugin = "srgan"
+
+    def __init__(self, options: SRTrainOptions, settings: Any, device: Any) -> None:
+        import torch
+
+        from imgtrans.training.datasets import Sample, check_items, list_images
+        from imgtrans_srgan.archs import SRConfig, SRGANDiscriminator
+
+        self.options, self.device = options, device
+        self.default_epochs = options.n_epochs
+        root = Path(settings.data)
+        folder = root / "train" if (root / "train").is_dir() else root
+        good = check_items([Sample(p) for p in list_images(folder)], [], settings.on_bad_data)
+        small = [s.a for s in good if min(_size(s.a)) < options.crop_size]
+        if small:
+            raise ValueError(f"{len(small)} image(s) smaller than crop_size {options.crop_size}, e.g. {small[0]}")
+        self.dataset = HRCrops([s.a for s in good], options.crop_size)
+        self.config = SRConfig(arch=options.arch, in_ch=3, out_ch=3, scale=options.scale,
+                               num_feat=options.num_feat, num_block=options.num_block)
+        self.G = self.config.build().to(device)
+        if options.init:
+            from imgtrans_srgan.translator import load_sr_weights
+
+            net, config = load_sr_weights(Path(options.init), None)
+            if config.to_dict() != self.config.to_dict():
+                raise ValueError(f"init weights are {config.describe()}, options ask for {self.config.describe()}")
+            self.G.load_state_dict(net.state_dict())
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=options.lr, betas=(options.beta1, 0.999))
+        self._nets, self._opts = {"G": self.G}, {"G": self.opt_G}
+        if options.phase == "gan":
+            self.D = SRGANDiscriminator(3, options.disc_channels, options.crop_size).to(device)
+            self.opt_D = torch.optim.Adam(self.D.parameters(), lr=options.lr, betas=(options.beta1, 0.999))
+            self._nets["D"], self._opts["D"] = self.D, self.opt_D
+            self.vgg = _vgg_features(options.vgg_weights, device)
+        from imgtrans.training.augment import Jitter
+
+        self.flip = Jitter(options.crop_size, flip=True)
+
+    def networks(self):
+        return self._nets
+
+    def optimizers(self):
+        return self._opts
+
+    def degrade(self, hr: Any) -> Any:
+        """HR (B, 3, H, W) -> LR by bicubic antialiased downsampling, on the device."""
+        import torch.nn.functional as F
+
+        size = (hr.shape[-2] // self.options.scale, hr.shape[-1] // self.options.scale)
+        return F.interpolate(hr, size=size, mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+
+    def train_step(self, batch) -> dict[str, float]:
+        import torch.nn.functional as F
+
+        from imgtrans.training.losses import gan_loss
+
+        hr = self.flip(batch[0])
+        lr = self.degrade(hr)
+        sr = self.G(lr)
+        if self.options.phase == "mse":
+            self.opt_G.zero_grad()
+            loss = F.mse_loss(sr, hr)
+            loss.backward()
+            self.opt_G.step()
+            return {"mse": loss.item()}
+        self.D.requires_grad_(True)
+        self.opt_D.zero_grad()
+        loss_d = gan_loss(self.D(hr), True, "vanilla") + gan_loss(self.D(sr.detach()), False, "vanilla")
+        loss_d.backward()
+        self.opt_D.step()
+        self.D.requires_grad_(False)
+        self.opt_G.zero_grad()
+        content = self.content_loss(sr, hr)
+        adv = gan_loss(self.D(sr), True, "vanilla")
+        (content + self.options.adv_weight * adv).backward()
+        self.opt_G.step()
+        return {"content": content.item(), "adv": adv.item(), "D": loss_d.item()}
+
+    def content_loss(self, sr: Any, hr: Any) -> Any:
+        import kornia
+        import torch.nn.functional as F
+
+        if self.vgg is not None:
+            mean = sr.new_tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+            std = sr.new_tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+            return F.mse_loss(self.vgg((sr - mean) / std), self.vgg((hr - mean) / std).detach()) / 12.75 ** 2
+        return F.mse_loss(sr, hr) + F.l1_loss(kornia.filters.sobel(sr), kornia.filters.sobel(hr))
+
+    def sample_grid(self, batch):
+        import torch
+        import torch.nn.functional as F
+
+        hr = batch[0]
+        lr = self.degrade(hr)
+        bicubic = F.interpolate(lr, size=hr.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
+        self.G.eval()
+        sr = self.G(lr).clamp(0, 1)
+        rows = [torch.cat([bicubic[i], sr[i], hr[i]], dim=-1) for i in range(hr.shape[0])]
+        return torch.cat(rows, dim=-2)
+
+    def meta(self) -> dict[str, Any]:
+        return {"train_options": asdict(self.options), "sr_config": self.config.to_dict()}
+
+
+def _size(path: Path) -> tuple[int, int]:
+    from imgtrans.core.readers import read_image
+
+    image = read_image(path)
+    return image.height, image.width
+
+
+def _vgg_features(path: str | None, device: Any) -> Any:
+    """VGG19 up to features.35 (conv5_4 + ReLU) from a local torchvision-layout state dict,
+    or None (with a warning) when no file is given."""
+    if not path:
+        log.warning("no VGG19 weights given (--opt vgg_weights=PATH): content loss falls back to "
+                    "pixel MSE + L1 of Sobel gradients instead of the paper's VGG54 loss")
+        return None
+    import torch.nn as nn
+
+    from imgtrans.weights import load_state_dict
+
+    state = load_state_dict(Path(path))
+    layers: list[nn.Module] = []
+    channels = 3
+    for width, convs in ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4)):
+        for _ in range(convs):
+            layers += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=False)]
+            channels = width
+        layers.append(nn.MaxPool2d(2))
+    features = nn.Sequential(*layers[:36])
+    own = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
+    features.load_state_dict({k: v for k, v in own.items() if int(k.split(".")[0]) < 36})
+    for p in features.parameters():
+        p.requires_grad_(False)
+    return features.eval().to(device)
