@@ -17,11 +17,12 @@ from imgtrans.weights.resolve import (
     lookup_spec,
     resolve_weights,
 )
+from imgtrans.weights.fit import describe_keys, strict_load
 from imgtrans.weights.safe_load import load_metadata, load_state_dict, save_state_dict
 
 __all__ = [
-    "cache_dir", "cache_path_for", "default_spec", "download", "fetch_url", "find_spec",
+    "cache_dir", "cache_path_for", "default_spec", "describe_keys", "download", "fetch_url", "find_spec",
     "is_cached", "load_metadata", "load_registry", "load_state_dict", "local_path_for_spec",
     "lookup_spec", "parse_registry", "pretrained_dir", "resolve_weights", "save_state_dict",
-    "sha256_file",
+    "sha256_file", "strict_load",
 ]

@@ -12,6 +12,8 @@ import re
 from typing import TYPE_CHECKING, Any, Mapping
 
 from imgtrans.errors import WeightsError
+from imgtrans.weights.fit import describe_keys as _listing
+from imgtrans.weights.fit import strict_load
 
 if TYPE_CHECKING:
     from torch import nn
@@ -36,12 +38,6 @@ def _is_tensor(value: Any) -> bool:
 def _shape(sd: Mapping[str, Any], key: str) -> tuple[int, ...] | None:
     value = sd.get(key)
     return tuple(value.shape) if value is not None else None
-
-
-def _listing(keys: list[str], sd: Mapping[str, Any] | None = None, limit: int = 5) -> str:
-    shown = [f"{k} {_shape(sd, k)}" if sd is not None else k for k in keys[:limit]]
-    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
-    return ", ".join(shown) + more
 
 
 def strip_wrappers(state_dict: Mapping[str, Any]) -> dict[str, Any]:
@@ -234,38 +230,6 @@ def drop_legacy_instance_norm_keys(state_dict: Mapping[str, Any],
             continue
         out[key] = value
     return out
-
-
-def strict_load(model: "nn.Module", state_dict: Mapping[str, Any], what: str) -> None:
-    """``load_state_dict(strict=True)`` with a ``WeightsError`` that lists missing and
-    unexpected keys, shape and dtype mismatches instead of torch's RuntimeError (complex
-    tensors are refused: torch would silently drop the imaginary part)."""
-    import torch
-
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    wrong = [f"{k} is {tuple(state_dict[k].shape)}, expected {tuple(v.shape)}"
-             for k, v in expected.items()
-             if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
-    wrong += [f"{k} has dtype {state_dict[k].dtype}, expected a real number type"
-              for k, v in expected.items() if k in state_dict and v.is_floating_point()
-              and (state_dict[k].is_complex() or state_dict[k].dtype == torch.bool)]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing key(s): {_listing(missing)}")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected key(s): {_listing(unexpected)}")
-    if wrong:
-        problems.append(f"{len(wrong)} mismatch(es): {'; '.join(wrong[:3])}"
-                        + (f" and {len(wrong) - 3} more" if len(wrong) > 3 else ""))
-    if problems:
-        raise WeightsError(f"the weights do not fit the {what} inferred from them: "
-                           + "; ".join(problems))
-    try:
-        model.load_state_dict(dict(state_dict), strict=True)
-    except RuntimeError as exc:  # e.g. a dtype that cannot be copied
-        raise WeightsError(f"the weights could not be loaded into the {what}: {exc}") from exc
 
 
 def load_generator(state_dict: Mapping[str, Any], *,

@@ -13,6 +13,8 @@ import re
 from typing import TYPE_CHECKING, Any, Mapping
 
 from imgtrans.errors import WeightsError
+from imgtrans.weights.fit import describe_keys as _few
+from imgtrans.weights.fit import strict_load
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -44,11 +46,6 @@ def _is_tensor(value: Any) -> bool:
 def _shape(sd: Mapping[str, Any], key: str) -> tuple[int, ...] | None:
     value = sd.get(key)
     return tuple(value.shape) if value is not None else None
-
-
-def _few(keys: list[str], sd: Mapping[str, Any] | None = None, limit: int = 5) -> str:
-    shown = [f"{k} {_shape(sd, k)}" if sd is not None else k for k in keys[:limit]]
-    return ", ".join(shown) + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
 def _indices(sd: Mapping[str, Any], pattern: str) -> list[int]:
@@ -276,30 +273,6 @@ def infer_sr_config(obj: Any, *, act_type: str | None = None) -> "SRConfig":
     defaults to ``DEFAULT_SRVGG_ACT``)."""
     sd, naming = _prepare(obj)
     return _infer(sd, naming, act_type)
-
-
-def strict_load(model: "nn.Module", sd: Mapping[str, Any], what: str) -> None:
-    """``load_state_dict(strict=True)`` that names missing, unexpected and mis-shaped keys."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in sd]
-    unexpected = [k for k in sd if k not in expected]
-    wrong = [f"{k} is {tuple(sd[k].shape)}, expected {tuple(v.shape)}"
-             for k, v in expected.items() if k in sd and tuple(sd[k].shape) != tuple(v.shape)]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing key(s): {_few(missing)}")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected key(s): {_few(unexpected)}")
-    if wrong:
-        problems.append(f"{len(wrong)} shape mismatch(es): {'; '.join(wrong[:3])}"
-                        + (f" and {len(wrong) - 3} more" if len(wrong) > 3 else ""))
-    if problems:
-        raise WeightsError(f"the weights do not fit the {what} inferred from them: "
-                           + "; ".join(problems))
-    try:
-        model.load_state_dict(dict(sd), strict=True)
-    except RuntimeError as exc:  # e.g. a dtype that cannot be copied
-        raise WeightsError(f"the weights could not be loaded into the {what}: {exc}") from exc
 
 
 def load_sr_model(obj: Any, *, act_type: str | None = None) -> tuple["nn.Module", "SRConfig"]:
