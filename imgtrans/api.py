@@ -52,6 +52,8 @@ class LoadedTranslator:
 
     Call it on a numpy image (H, W) or (H, W, C) uint8/uint16 in RGB(A) order, on a list of
     them, or on a float tensor (B, C, H, W) or (C, H, W) in [0, 1]; you get the same kind back.
+    A translator that gives several samples per input returns, for one numpy image, the list
+    of its samples, and for lists and tensors all samples of input 0 first, then of input 1...
     """
 
     def __init__(self, runner: Any, weights: Path | None, spec: WeightSpec | None) -> None:
@@ -68,7 +70,7 @@ class LoadedTranslator:
             batch = images[None] if images.ndim == 3 else images
             names = names or [f"tensor{i}" for i in range(batch.shape[0])]
             out = self.runner.run_float(batch.float(), names)
-            return out[0] if images.ndim == 3 else out
+            return out[0] if images.ndim == 3 and out.shape[0] == 1 else out
         single = isinstance(images, np.ndarray)
         arrays = [images] if single else list(images)
         names = names or [f"image{i}" for i in range(len(arrays))]
@@ -78,7 +80,7 @@ class LoadedTranslator:
                 raise TypeError(f"expected uint8 or uint16 images, got {array.dtype}")
             depth = 16 if array.dtype == np.uint16 else 8
             results.extend(self.runner.run_arrays([array], depth, [name]))
-        return results[0] if single else results
+        return results[0] if single and len(results) == 1 else results
 
     def config(self) -> dict[str, Any]:
         cfg = self.translator.config()
@@ -179,10 +181,12 @@ def train(plugin: str, data: str | Path, out: str | Path, *, options: dict[str, 
 
 
 def plan(input: str | Path, output: str | Path, settings: ConvertSettings) -> Plan:
-    """Which inputs would be converted, and which skipped because their output exists."""
+    """Which inputs would be converted, and which skipped because their outputs exist."""
+    cls = manager.get_translator(settings.plugin)
+    samples = cls.outputs_per_input(build_options(cls.Options, settings.options, translator=settings.plugin))
     return discover_inputs(input, output, recursive=settings.recursive,
                            output_format=settings.output_format, suffix=settings.suffix,
-                           overwrite=settings.overwrite)
+                           overwrite=settings.overwrite, samples=samples)
 
 
 def convert(input: str | Path, output: str | Path, settings: ConvertSettings | None = None, *,
@@ -221,7 +225,7 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
         report.settings["translator"] = loaded.config()
         engine = EngineSettings(batch_size=settings.batch_size, workers=settings.workers,
                                 max_pixels=settings.max_pixels, apply_exif=settings.apply_exif,
-                                quality=settings.quality, output_format=settings.output_format)
+                                quality=settings.quality)
         report.items.extend(run_items(work.todo, loaded.runner, engine,
                                       on_result=on_result or (lambda r: None), stop=stop))
     report.interrupted = bool(stop and stop.is_set())

@@ -27,6 +27,15 @@ class WorkItem:
     source: Path
     output: Path
     name: str
+    samples: int = 1
+
+    @property
+    def outputs(self) -> list[Path]:
+        """Every file this item writes: ``output``, or ``<stem>_s<k>`` for several samples."""
+        if self.samples == 1:
+            return [self.output]
+        return [self.output.with_name(f"{self.output.stem}_s{k}{self.output.suffix}")
+                for k in range(self.samples)]
 
 
 @dataclass
@@ -39,7 +48,7 @@ class Plan:
 
 def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
                     recursive: bool = True, output_format: str | None = None,
-                    suffix: str = "", overwrite: bool = False,
+                    suffix: str = "", overwrite: bool = False, samples: int = 1,
                     extensions: frozenset[str] = IMAGE_EXTENSIONS) -> Plan:
     """List work items for ``INPUT -> OUTPUT``.
 
@@ -71,10 +80,12 @@ def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
     items = _map_outputs(sources, root, output, single_file_output, output_format, suffix)
     plan = Plan()
     for item in items:
-        if item.output.resolve() == item.source.resolve():
+        item = WorkItem(item.source, item.output, item.name, samples)
+        if any(out.resolve() == item.source.resolve() for out in item.outputs):
             raise UsageError(f"{item.source}: output would overwrite the input; "
                              "choose another output folder or a --suffix")
-        (plan.todo if overwrite or not item.output.exists() else plan.skipped).append(item)
+        done = all(out.exists() for out in item.outputs)
+        (plan.todo if overwrite or not done else plan.skipped).append(item)
     return plan
 
 

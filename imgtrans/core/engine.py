@@ -38,7 +38,6 @@ class EngineSettings:
     max_pixels: int = 178_956_970
     apply_exif: bool = True
     quality: int = 95
-    output_format: str | None = None
 
 
 @dataclass
@@ -131,25 +130,32 @@ def _translate_batch(batch: list[_Pending], runner: TranslatorRunner, settings: 
             record(ItemResult(str(p.item.source), str(p.item.output), "failed", reason), p.item)
         return []
     share = (time.perf_counter() - start) / len(batch)
-    return [(p.item, writers.submit(_write, p, out, share, settings)) for p, out in zip(batch, outputs)]
+    per_item = len(outputs) // len(batch)
+    return [(p.item, writers.submit(_write, p, outputs[i * per_item:(i + 1) * per_item], share, settings))
+            for i, p in enumerate(batch)]
 
 
-def _write(pending: _Pending, pixels: np.ndarray, seconds: float,
+def _write(pending: _Pending, results: list[np.ndarray], seconds: float,
            settings: EngineSettings) -> ItemResult:
+    """Write an item's result (or its samples, to ``item.outputs``); all or nothing per file."""
     item = pending.item
     start = time.perf_counter()
-    channels = 1 if pixels.ndim == 2 else pixels.shape[-1]
-    bit_depth = 16 if pixels.dtype == np.uint16 else 8
-    target = _fit_output_path(item.output, channels, bit_depth)
-    if bit_depth == 16 and not _holds_16_bit(target, channels):
-        pixels = (pixels.astype(np.float32) / 257.0).round().astype(np.uint8)
-    try:
-        write_atomic(target, encode_image(pixels, target.suffix.lstrip(".").lower(),
-                                          quality=settings.quality))
-    except Exception as exc:
-        return ItemResult(str(item.source), str(target), "failed", f"cannot write: {exc}")
+    written = []
+    for pixels, planned in zip(results, item.outputs):
+        channels = 1 if pixels.ndim == 2 else pixels.shape[-1]
+        bit_depth = 16 if pixels.dtype == np.uint16 else 8
+        target = _fit_output_path(planned, channels, bit_depth)
+        if bit_depth == 16 and not _holds_16_bit(target, channels):
+            pixels = (pixels.astype(np.float32) / 257.0).round().astype(np.uint8)
+        try:
+            write_atomic(target, encode_image(pixels, target.suffix.lstrip(".").lower(),
+                                              quality=settings.quality))
+        except Exception as exc:
+            return ItemResult(str(item.source), str(target), "failed", f"cannot write: {exc}")
+        written.append(str(target))
     total = pending.seconds + seconds + time.perf_counter() - start
-    return ItemResult(str(item.source), str(target), "done", None, round(total, 4))
+    return ItemResult(str(item.source), written[0], "done", None, round(total, 4),
+                      written if len(written) > 1 else None)
 
 
 def _fit_output_path(path: Path, channels: int, bit_depth: int) -> Path:

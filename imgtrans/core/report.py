@@ -20,6 +20,8 @@ class ItemResult:
     status: Status
     error: str | None = None
     seconds: float = 0.0
+    outputs: list[str] | None = None
+    """All files written, when an input gives several (samples)."""
 
 
 @dataclass

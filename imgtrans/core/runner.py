@@ -34,6 +34,9 @@ class TranslatorRunner:
         self.tile_pad = tile_pad
         self.seed = seed
         self.prep = translator.preprocessing()
+        self.samples = translator.outputs_per_input(translator.options)
+        if tile and self.samples > 1:
+            raise UsageError("--tile cannot be combined with several samples per input")
 
     def run_float(self, batch: torch.Tensor, names: list[str],
                   levels: int | None = None) -> torch.Tensor:
@@ -58,7 +61,12 @@ class TranslatorRunner:
                                    multiple=self.prep.size_multiple)
             else:
                 output = self._translate(prepared.images, context)
-            return finish(output, prepared, self.prep)
+            if self.samples == 1:
+                return finish(output, prepared, self.prep)
+            # image-major samples: finish each sample against its input, keep the order
+            per_input = output.unflatten(0, (prepared.images.shape[0], self.samples))
+            finished = [finish(per_input[:, k], prepared, self.prep) for k in range(self.samples)]
+            return torch.stack(finished, dim=1).flatten(0, 1)
 
     def _tiles_to_canvas(self, prepared: Prepared, names: list[str], bit_depth: int) -> np.ndarray:
         """Tiled run that quantizes each tile into an integer canvas as soon as it is done, so
@@ -91,7 +99,8 @@ class TranslatorRunner:
 
     def run_arrays(self, arrays: list[np.ndarray], bit_depth: int, names: list[str],
                    out_bit_depth: int | None = None) -> list[np.ndarray]:
-        """Same-size HWC/HW uint8 or uint16 arrays -> translated arrays (HWC or HW)."""
+        """Same-size HWC/HW uint8 or uint16 arrays -> translated arrays (HWC or HW); with
+        several samples per input, all samples of input 0 first, then of input 1, ..."""
         batch = to_float_batch(arrays, bit_depth, self.device)
         levels = 65535 if bit_depth == 16 else 255
         prepared = prepare(batch, self.prep, levels)
@@ -118,11 +127,11 @@ class TranslatorRunner:
         output = self.translator.translate(images, context)
         expected_hw = (images.shape[-2] * self.prep.scale, images.shape[-1] * self.prep.scale)
         if (not isinstance(output, torch.Tensor) or output.ndim != 4
-                or output.shape[0] != images.shape[0] or output.shape[1] not in (1, 3, 4)
+                or output.shape[0] != images.shape[0] * self.samples or output.shape[1] not in (1, 3, 4)
                 or tuple(output.shape[-2:]) != expected_hw):
             shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output)
             raise RuntimeError(f"translator {self.translator.name!r} returned {shape}; expected "
-                               f"({images.shape[0]}, 1|3|4, {expected_hw[0]}, {expected_hw[1]})")
+                               f"({images.shape[0] * self.samples}, 1|3|4, {expected_hw[0]}, {expected_hw[1]})")
         return output.float()
 
     def _generator(self, name: str) -> torch.Generator:

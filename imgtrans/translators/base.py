@@ -171,6 +171,14 @@ class Translator:
         return cls(options, device)
 
     @classmethod
+    def outputs_per_input(cls, options: Any) -> int:
+        """How many images ``translate`` returns per input (e.g. several samples of a
+        stochastic translator). With N > 1, ``translate`` returns (B * N, ...) image-major
+        (all samples of input 0, then of input 1...) and the pipeline writes
+        ``<name>_s0 ... <name>_s{N-1}``. Decided from the options alone, before loading."""
+        return 1
+
+    @classmethod
     def training_task(cls, options: Any, settings: Any, device: Any) -> Any:
         """Build an ``imgtrans.training.loop.TrainingTask`` for ``imgtrans train``;
         ``settings`` is a ``TrainSettings`` (data folder, batch size, seed...)."""

@@ -301,3 +301,22 @@ def test_info_and_plugins_commands(host):
     listing = run("plugins")
     assert listing.exit_code == 0 and "translator:resize" in listing.stdout
     assert run("--version").stdout.startswith("imgtrans ")
+
+
+def test_several_samples_per_input(test_translators, tmp_path):
+    src = tmp_path / "in"
+    for i in range(3):
+        _write(src / f"{i}.png", _image(seed=i))
+    report = tmp_path / "r.json"
+    assert run("convert", src, tmp_path / "b1", "--plugin", "samples", "--seed", "1", "--report", report).exit_code == 0
+    names = sorted(p.name for p in (tmp_path / "b1").iterdir())
+    assert names == [f"{i}_s{k}.png" for i in range(3) for k in range(3)]
+    samples = [_read(tmp_path / "b1" / f"0_s{k}.png") for k in range(3)]
+    assert not np.array_equal(samples[0], samples[1]) and not np.array_equal(samples[1], samples[2])
+    assert len(json.loads(report.read_text())["items"][0]["outputs"]) == 3
+    assert run("convert", src, tmp_path / "b3", "--plugin", "samples", "--seed", "1", "--batch-size", "3").exit_code == 0
+    assert all(np.array_equal(_read(tmp_path / "b1" / n), _read(tmp_path / "b3" / n)) for n in names)
+    (tmp_path / "b1" / "1_s2.png").unlink()  # resume: only the input with a missing sample runs again
+    assert run("convert", src, tmp_path / "b1", "--plugin", "samples", "--seed", "1", "--report", report).exit_code == 0
+    assert [i["status"] for i in json.loads(report.read_text())["items"]].count("done") == 1
+    assert (tmp_path / "b1" / "1_s2.png").exists()

@@ -81,7 +81,34 @@ class GainTranslator(Translator):
         return (images * self.gain).clamp(0, 1)
 
 
+@dataclass(frozen=True)
+class SamplesOptions:
+    samples: int = field(default=3, metadata={"help": "outputs per input"})
+
+
+class SamplesTranslator(Translator):
+    """Several seeded noisy versions per input, image-major."""
+
+    name = "samples"
+    summary = "several noisy samples per input"
+    capabilities = Capabilities(stochastic=True)
+    Options = SamplesOptions
+
+    @classmethod
+    def outputs_per_input(cls, options):
+        return options.samples
+
+    def translate(self, images, context):
+        import torch
+
+        out = []
+        for image, generator in zip(images, context.generators):
+            for _ in range(self.options.samples):
+                out.append((image + 0.3 * (torch.rand(image.shape, generator=generator) - 0.5)).clamp(0, 1))
+        return torch.stack(out)
+
+
 @hookimpl
 def register_translators(register: Any) -> None:
-    for cls in (NoiseTranslator, SlowTranslator, Pad16Translator, GainTranslator):
+    for cls in (NoiseTranslator, SlowTranslator, Pad16Translator, GainTranslator, SamplesTranslator):
         register(cls)
