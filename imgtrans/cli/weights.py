@@ -20,6 +20,7 @@ from imgtrans.cli.ui import err, error, escape, exit_on_errors, out
 from imgtrans.errors import WeightsError
 from imgtrans.translators.base import WeightSpec
 from imgtrans.weights.cache import cache_path_for
+from imgtrans.weights.hub import find_hub_folder
 from imgtrans.weights.registry import pretrained_dir
 from imgtrans.weights.resolve import fetch_url, is_cached, local_path_for_spec, lookup_spec
 
@@ -41,6 +42,8 @@ def _is_url(value: str) -> bool:
 def _where(spec: WeightSpec) -> Path | None:
     if spec.file:
         return pretrained_dir() / spec.file
+    if spec.repo:
+        return find_hub_folder(spec.repo)
     return cache_path_for(spec.url) if spec.url else None
 
 
@@ -71,7 +74,7 @@ def list_weights(
     for column in ("name", "translator", "source", "cached", "licence", "description"):
         table.add_column(column, overflow="fold")
     for s in specs:
-        table.add_row(escape(s.name), escape(s.plugin), "bundled" if s.file else "url",
+        table.add_row(escape(s.name), escape(s.plugin), "bundled" if s.file else "hub" if s.repo else "url",
                       "[green]yes[/]" if is_cached(s) else "no", escape(s.license or "?"),
                       escape(s.description))
     out.print(table)

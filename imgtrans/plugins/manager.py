@@ -42,6 +42,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "cyclegan": "imgtrans_gan.cyclegan",
     "pix2pix": "imgtrans_gan.pix2pix",
     "resize": "imgtrans_resize",
+    "sdedit": "imgtrans_sdedit.translator",
     "srgan": "imgtrans_srgan.translator",
 }
 OWN_DISTRIBUTION = "imgtrans"

@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -45,8 +45,10 @@ def resolve_checkpoint(path: Path) -> Path:
 
 
 def save_checkpoint(folder: Path, meta: dict[str, Any], networks: dict[str, torch.nn.Module],
-                    trainer_state: dict[str, Any] | None = None) -> Path:
-    """Write a checkpoint folder atomically (temporary folder, then rename)."""
+                    trainer_state: dict[str, Any] | None = None,
+                    extra: Callable[[Path], None] | None = None) -> Path:
+    """Write a checkpoint folder atomically (temporary folder, then rename); ``extra`` may
+    add files to the folder before it is renamed into place."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -58,6 +60,8 @@ def save_checkpoint(folder: Path, meta: dict[str, Any], networks: dict[str, torc
             torch.save(trainer_state, staging / STATE_FILE)
         full_meta = {"format": FORMAT, "networks": sorted(networks), **meta}
         (staging / META_FILE).write_text(json.dumps(full_meta, indent=2, default=str))
+        if extra is not None:
+            extra(staging)
         if folder.exists():
             retired = folder.with_name(f".{folder.name}.old")
             shutil.rmtree(retired, ignore_errors=True)

@@ -65,7 +65,8 @@ def unaligned_domains(root: Path, phase: str = "train") -> tuple[list[Path], lis
     raise UsageError(f"{root}: expected folders {phase}A and {phase}B (or A and B) for unaligned data")
 
 
-def _load(path: Path) -> np.ndarray:
+def load_rgb8(path: Path) -> np.ndarray:
+    """Any readable image as RGB uint8 (H, W, 3): gray replicated, alpha dropped, 16-bit reduced."""
     image = read_image(path)
     pixels = image.pixels
     if image.bit_depth == 16:
@@ -80,11 +81,11 @@ def check_items(samples: list[Sample], problems: list[str], on_bad_data: str) ->
     good = []
     for sample in samples:
         try:
-            a = _load(sample.a)
+            a = load_rgb8(sample.a)
             if sample.side_by_side and a.shape[1] < 2:
                 raise InputError(sample.a, "too narrow to hold an A|B pair")
             if sample.b is not None:
-                b = _load(sample.b)
+                b = load_rgb8(sample.b)
                 if a.shape[:2] != b.shape[:2]:
                     raise InputError(sample.b, f"size {b.shape[1]}x{b.shape[0]} differs from its A "
                                                f"image {sample.a} ({a.shape[1]}x{a.shape[0]})")
@@ -104,6 +105,13 @@ def check_items(samples: list[Sample], problems: list[str], on_bad_data: str) ->
     return good
 
 
+def checked_image_folder(root: Path, on_bad_data: str, phase: str = "train") -> list[Path]:
+    """The readable images of a single-domain dataset (``<root>/<phase>/`` or ``<root>``),
+    after :func:`check_items` (bad ones skipped or reported all at once)."""
+    folder = _phase_root(Path(root), phase)
+    return [s.a for s in check_items([Sample(p) for p in list_images(folder)], [], on_bad_data)]
+
+
 def to_tensor(pixels: np.ndarray) -> torch.Tensor:
     """HWC uint8 -> CHW float in [0, 1]."""
     return torch.from_numpy(pixels).permute(2, 0, 1).float() / 255.0
@@ -112,7 +120,7 @@ def to_tensor(pixels: np.ndarray) -> torch.Tensor:
 def load_resized(path: Path, size: int, half: str | None = None) -> torch.Tensor:
     """Read an image (optionally the left/right half of an A|B pair) and resize it to
     ``size`` x ``size`` with PIL-faithful bicubic, as the reference's ``load_size`` step."""
-    pixels = _load(path)
+    pixels = load_rgb8(path)
     if half is not None:
         middle = pixels.shape[1] // 2
         pixels = pixels[:, :middle] if half == "left" else pixels[:, middle:]

@@ -57,8 +57,9 @@ def train(task: TrainingTask, settings: TrainSettings, device: torch.device,
                  "extra": task.extra_state()}
         meta = {"plugin": task.plugin, "step": step, "epoch": next_epoch, **task.meta()}
         if snapshot:
-            ckpt.save_checkpoint(out / "checkpoints" / f"step_{step:07d}", meta, task.networks(), state)
-        return ckpt.save_checkpoint(latest, meta, task.networks(), state)
+            ckpt.save_checkpoint(out / "checkpoints" / f"step_{step:07d}", meta, task.networks(), state,
+                                 task.write_extra)
+        return ckpt.save_checkpoint(latest, meta, task.networks(), state, task.write_extra)
 
     started = time.perf_counter()
     while epoch < epochs and step < total:

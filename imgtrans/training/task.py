@@ -71,3 +71,7 @@ class TrainingTask:
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         pass
+
+    def write_extra(self, folder: Path) -> None:
+        """Write extra files into a checkpoint folder as it is being made (e.g. the model in
+        another library's layout); the folder is renamed into place afterwards."""

@@ -104,8 +104,9 @@ class Preprocessing:
 class WeightSpec:
     """A known checkpoint: where it comes from and the contract that travels with it.
 
-    ``name`` is ``"<translator>.<tag>"`` (timm style). Exactly one of ``url`` (downloaded into
-    the cache) and ``file`` (bundled, relative to the ``pretrained/`` folder) is usually set.
+    ``name`` is ``"<translator>.<tag>"`` (timm style). One of ``url`` (a file downloaded into
+    the cache), ``file`` (bundled, relative to the ``pretrained/`` folder) or ``repo`` (a
+    Hugging Face Hub model folder, found in the local Hugging Face cache) is set.
     ``options`` are option defaults the weights need (e.g. a direction).
     """
 
@@ -113,6 +114,7 @@ class WeightSpec:
     plugin: str
     url: str | None = None
     file: str | None = None
+    repo: str | None = None
     sha256: str | None = None
     license: str | None = None
     source: str | None = None

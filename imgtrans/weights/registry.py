@@ -20,6 +20,7 @@ REGISTRY_FILE = "registry.json"
 
 _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "name": str, "plugin": str, "url": (str, type(None)), "file": (str, type(None)),
+    "repo": (str, type(None)),
     "sha256": (str, type(None)), "license": (str, type(None)), "source": (str, type(None)),
     "description": str, "default": bool, "options": dict, "preprocessing": dict,
 }
@@ -71,8 +72,8 @@ def parse_registry(data: Any, source: str = REGISTRY_FILE) -> list[WeightSpec]:
             raise WeightsError(f"{where}: name must be '<plugin>.<tag>' with plugin {plugin!r}")
         if name in seen:
             raise WeightsError(f"{where}: duplicate name {name!r}")
-        if not entry.get("url") and not entry.get("file"):
-            raise WeightsError(f"{where}: needs a 'url' or a 'file'")
+        if not (entry.get("url") or entry.get("file") or entry.get("repo")):
+            raise WeightsError(f"{where}: needs a 'url', a 'file' or a 'repo'")
         sha = entry.get("sha256")
         if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha)):
             raise WeightsError(f"{where}: sha256 must be 64 hex digits")

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from imgtrans.errors import WeightsError
 from imgtrans.translators.base import WeightSpec
 from imgtrans.weights.cache import cache_path_for, sha256_file
+from imgtrans.weights.hub import find_hub_folder, hub_folder_or_hint
 from imgtrans.weights.download import Progress, download, offline_hint
 from imgtrans.weights.registry import pretrained_dir
 
@@ -88,6 +89,8 @@ def is_cached(spec: WeightSpec) -> bool:
     """True when the spec's file is on disk (bundled or downloaded). Does not hash."""
     if spec.file and (pretrained_dir() / spec.file).exists():
         return True
+    if spec.repo:
+        return find_hub_folder(spec.repo) is not None
     return bool(spec.url) and cache_path_for(spec.url).exists()
 
 
@@ -103,8 +106,10 @@ def local_path_for_spec(spec: WeightSpec, *, download_ok: bool = True,
         if not spec.url:
             raise WeightsError(f"bundled weights {spec.name!r} are missing: {bundled} does not "
                                f"exist; the installation looks incomplete")
+    if spec.repo:
+        return hub_folder_or_hint(spec.repo, spec.name)
     if not spec.url:
-        raise WeightsError(f"weights {spec.name!r} have neither a 'file' nor a 'url'")
+        raise WeightsError(f"weights {spec.name!r} have neither a 'file', a 'url' nor a 'repo'")
     return fetch_url(spec.url, spec.sha256, label=spec.name, download_ok=download_ok,
                      progress=progress)
 

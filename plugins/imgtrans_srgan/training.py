@@ -57,9 +57,9 @@ class HRCrops:
     def __getitem__(self, index: int) -> tuple[Any]:
         import torch
 
-        from imgtrans.training.datasets import _load, to_tensor
+        from imgtrans.training.datasets import load_rgb8, to_tensor
 
-        image = to_tensor(_load(self.paths[index]))
+        image = to_tensor(load_rgb8(self.paths[index]))
         top = int(torch.randint(0, image.shape[1] - self.size + 1, ()))
         left = int(torch.randint(0, image.shape[2] - self.size + 1, ()))
         return (image[:, top:top + self.size, left:left + self.size],)
@@ -71,18 +71,16 @@ class SRTask(TrainingTask):
     def __init__(self, options: SRTrainOptions, settings: Any, device: Any) -> None:
         import torch
 
-        from imgtrans.training.datasets import Sample, check_items, list_images
+        from imgtrans.training.datasets import checked_image_folder
         from imgtrans_srgan.archs import SRConfig, SRGANDiscriminator
 
         self.options, self.device = options, device
         self.default_epochs = options.n_epochs
-        root = Path(settings.data)
-        folder = root / "train" if (root / "train").is_dir() else root
-        good = check_items([Sample(p) for p in list_images(folder)], [], settings.on_bad_data)
-        small = [s.a for s in good if min(_size(s.a)) < options.crop_size]
+        good = checked_image_folder(settings.data, settings.on_bad_data)
+        small = [p for p in good if min(_size(p)) < options.crop_size]
         if small:
             raise ValueError(f"{len(small)} image(s) smaller than crop_size {options.crop_size}, e.g. {small[0]}")
-        self.dataset = HRCrops([s.a for s in good], options.crop_size)
+        self.dataset = HRCrops(good, options.crop_size)
         self.config = SRConfig(arch=options.arch, in_ch=3, out_ch=3, scale=options.scale,
                                num_feat=options.num_feat, num_block=options.num_block)
         self.G = self.config.build().to(device)

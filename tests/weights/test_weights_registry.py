@@ -33,7 +33,7 @@ def test_unknown_field_names_the_entry():
     ({"name": "cyclegan.facades"}, "name must be '<plugin>.<tag>'"),
     ({"name": "pix2pix"}, "name must be"),
     ({"name": "pix2pix."}, "name must be"),
-    ({"url": None}, "needs a 'url' or a 'file'"),
+    ({"url": None}, "needs a 'url', a 'file' or a 'repo'"),
     ({"sha256": "abc"}, "64 hex digits"),
 ])
 def test_invalid_entries(change, match):
