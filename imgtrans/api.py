@@ -184,9 +184,10 @@ def plan(input: str | Path, output: str | Path, settings: ConvertSettings) -> Pl
     """Which inputs would be converted, and which skipped because their outputs exist."""
     cls = manager.get_translator(settings.plugin)
     samples = cls.outputs_per_input(build_options(cls.Options, settings.options, translator=settings.plugin))
+    extra = {"extensions": cls.input_extensions} if cls.input_extensions else {}
     return discover_inputs(input, output, recursive=settings.recursive,
                            output_format=settings.output_format, suffix=settings.suffix,
-                           overwrite=settings.overwrite, samples=samples)
+                           overwrite=settings.overwrite, samples=samples, **extra)
 
 
 def convert(input: str | Path, output: str | Path, settings: ConvertSettings | None = None, *,

@@ -15,7 +15,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -72,7 +72,7 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
                 item = next(queue, None)
                 if item is None:
                     return
-                reads.append((item, readers.submit(_timed_read, item.source, settings)))
+                reads.append((item, readers.submit(_timed_read, item.source, settings, runner)))
 
         def flush(key: tuple) -> None:
             batch = buckets.pop(key)
@@ -88,7 +88,7 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
                 record(ItemResult(str(item.source), str(item.output), "failed", exc.reason), item)
                 top_up()
                 continue
-            key = (image.height, image.width, image.channels, image.bit_depth)
+            key = _bucket(image)
             buckets.setdefault(key, []).append(_Pending(item, image, seconds))
             if len(buckets[key]) >= batch_size:
                 flush(key)
@@ -108,10 +108,22 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
     return [results[item] for item in items]
 
 
-def _timed_read(path: Path, settings: EngineSettings) -> tuple[DecodedImage, float]:
+def _timed_read(path: Path, settings: EngineSettings, runner: TranslatorRunner) -> tuple[Any, float]:
+    """An image (``DecodedImage``), or for translators of other input kinds (layouts...)
+    whatever their ``read_input`` parses."""
     start = time.perf_counter()
-    image = read_image(path, max_pixels=settings.max_pixels, apply_exif=settings.apply_exif)
-    return image, time.perf_counter() - start
+    if runner.takes_images:
+        loaded = read_image(path, max_pixels=settings.max_pixels, apply_exif=settings.apply_exif)
+    else:
+        loaded = runner.translator.read_input(path)
+    return loaded, time.perf_counter() - start
+
+
+def _bucket(loaded: Any) -> tuple:
+    """Items that may share a forward pass: images of one size and layout; any other input."""
+    if isinstance(loaded, DecodedImage):
+        return (loaded.height, loaded.width, loaded.channels, loaded.bit_depth)
+    return ("input",)
 
 
 def _translate_batch(batch: list[_Pending], runner: TranslatorRunner, settings: EngineSettings,
@@ -119,10 +131,14 @@ def _translate_batch(batch: list[_Pending], runner: TranslatorRunner, settings: 
                      record: Callable[[ItemResult, WorkItem], None]) -> list[tuple[WorkItem, Future]]:
     """Translate one same-size batch and queue its writes; a failure fails the whole batch."""
     start = time.perf_counter()
-    bit_depth = batch[0].image.bit_depth
+    names = [p.item.name for p in batch]
     try:
-        outputs = runner.run_arrays([p.image.pixels for p in batch], bit_depth,
-                                    [p.item.name for p in batch], out_bit_depth=bit_depth)
+        if runner.takes_images:
+            bit_depth = batch[0].image.bit_depth
+            outputs = runner.run_arrays([p.image.pixels for p in batch], bit_depth, names,
+                                        out_bit_depth=bit_depth)
+        else:
+            outputs = runner.run_inputs([p.image for p in batch], names)
     except Exception as exc:  # e.g. out of memory: report, keep going with other batches
         log.debug("translation failed", exc_info=True)
         reason = f"translation failed: {type(exc).__name__}: {exc}"

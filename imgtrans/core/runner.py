@@ -3,6 +3,8 @@ the model. Used by the batch engine and by the Python API's ``__call__``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -33,7 +35,8 @@ class TranslatorRunner:
         self.tile = tile
         self.tile_pad = tile_pad
         self.seed = seed
-        self.prep = translator.preprocessing()
+        self.takes_images = translator.capabilities.input_kind != "layout"
+        self.prep = translator.preprocessing() if self.takes_images else None
         self.samples = translator.outputs_per_input(translator.options)
         if tile and self.samples > 1:
             raise UsageError("--tile cannot be combined with several samples per input")
@@ -67,6 +70,18 @@ class TranslatorRunner:
             per_input = output.unflatten(0, (prepared.images.shape[0], self.samples))
             finished = [finish(per_input[:, k], prepared, self.prep) for k in range(self.samples)]
             return torch.stack(finished, dim=1).flatten(0, 1)
+
+    def run_inputs(self, inputs: list[Any], names: list[str]) -> list[np.ndarray]:
+        """Non-image inputs (e.g. layouts parsed by ``read_input``) -> 8-bit images, via the
+        translator's ``generate`` (float (B * samples, C, H, W) in [0, 1])."""
+        context = self._context(names)
+        with torch.inference_mode():
+            output = self.translator.generate(inputs, context)
+        if not isinstance(output, torch.Tensor) or output.ndim != 4 or output.shape[0] != len(inputs) * self.samples:
+            raise RuntimeError(f"translator {self.translator.name!r} generated "
+                               f"{tuple(output.shape) if isinstance(output, torch.Tensor) else type(output)}; "
+                               f"expected ({len(inputs) * self.samples}, C, H, W)")
+        return [img[..., 0] if img.shape[-1] == 1 else img for img in quantize(output.float(), 8)]
 
     def _tiles_to_canvas(self, prepared: Prepared, names: list[str], bit_depth: int) -> np.ndarray:
         """Tiled run that quantizes each tile into an integer canvas as soon as it is done, so

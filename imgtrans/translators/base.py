@@ -159,6 +159,8 @@ class Translator:
     """True when the translator cannot run without ``--weights`` (or a default weight)."""
     TrainOptions: ClassVar[type | None] = None
     """Options dataclass for ``imgtrans train`` (``capabilities.training`` must be True)."""
+    input_extensions: ClassVar[frozenset[str] | None] = None
+    """File extensions of the inputs (``input_kind="layout"``: e.g. ``{"json"}``); None: images."""
     export_formats: ClassVar[tuple[str, ...]] = ()
     """Formats ``imgtrans export`` can write a trained checkpoint in (e.g. ``"reference"``)."""
 
@@ -196,6 +198,16 @@ class Translator:
         return Preprocessing()
 
     def translate(self, images: Any, context: TranslateContext) -> Any:
+        raise NotImplementedError
+
+    def read_input(self, path: Path) -> Any:
+        """For ``input_kind="layout"``: parse one input file (called in reader threads);
+        raise ``imgtrans.errors.InputError(path, reason)`` for a bad one."""
+        raise NotImplementedError
+
+    def generate(self, inputs: list[Any], context: TranslateContext) -> Any:
+        """For ``input_kind="layout"``: float (B * outputs_per_input, C, H, W) in [0, 1] from
+        parsed inputs; randomness from ``context.generators[i]`` for input ``i``."""
         raise NotImplementedError
 
     def config(self) -> dict[str, Any]:

@@ -320,3 +320,17 @@ def test_several_samples_per_input(test_translators, tmp_path):
     assert run("convert", src, tmp_path / "b1", "--plugin", "samples", "--seed", "1", "--report", report).exit_code == 0
     assert [i["status"] for i in json.loads(report.read_text())["items"]].count("done") == 1
     assert (tmp_path / "b1" / "1_s2.png").exists()
+
+
+def test_non_image_inputs_through_read_input_and_generate(test_translators, tmp_path):
+    src = tmp_path / "specs"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.json").write_text(json.dumps({"color": [255, 0, 0], "size": [4, 6]}))
+    (src / "sub" / "b.json").write_text(json.dumps({"color": [0, 0, 255], "size": [4, 6]}))
+    (src / "bad.json").write_text("{not json")
+    _write(src / "ignored.png", _image())
+    result = run("convert", src, tmp_path / "out", "--plugin", "flat", "--batch-size", "2")
+    assert result.exit_code == 3 and "bad.json" in result.output and "not a flat-colour" in result.output
+    red, blue = _read(tmp_path / "out" / "a.png"), _read(tmp_path / "out" / "sub" / "b.png")
+    assert red.shape == (4, 6, 3) and (red == [255, 0, 0]).all() and (blue == [0, 0, 255]).all()
+    assert not (tmp_path / "out" / "ignored.png").exists()

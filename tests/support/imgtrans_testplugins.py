@@ -108,7 +108,34 @@ class SamplesTranslator(Translator):
         return torch.stack(out)
 
 
+class FlatTranslator(Translator):
+    """Non-image input kind: a JSON file {"color": [r, g, b], "size": [h, w]} -> a flat image."""
+
+    name = "flat"
+    summary = "flat colour images from JSON descriptions"
+    capabilities = Capabilities(input_kind="layout")
+    input_extensions = frozenset({"json"})
+
+    def read_input(self, path):
+        import json
+
+        from imgtrans.errors import InputError
+
+        try:
+            data = json.loads(path.read_text())
+            return tuple(data["color"]), tuple(data["size"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(path, f"not a flat-colour description: {exc}") from None
+
+    def generate(self, inputs, context):
+        import torch
+
+        return torch.stack([torch.tensor(color, dtype=torch.float32).view(3, 1, 1).expand(3, *size) / 255
+                            for color, size in inputs])
+
+
 @hookimpl
 def register_translators(register: Any) -> None:
-    for cls in (NoiseTranslator, SlowTranslator, Pad16Translator, GainTranslator, SamplesTranslator):
+    for cls in (NoiseTranslator, SlowTranslator, Pad16Translator, GainTranslator, SamplesTranslator,
+                FlatTranslator):
         register(cls)

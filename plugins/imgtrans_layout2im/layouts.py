@@ -1,0 +1,638 @@
+"""Layout files: the input of the ``layout2im`` translator.
+
+A layout describes one image to generate as a list of objects, each a class label and a box.
+A layout file is a UTF-8 JSON file in one of these forms.
+
+One layout::
+
+    {"objects": [{"label": "red circle", "box": [0.10, 0.20, 0.45, 0.60]},
+                 {"label": 3, "box": [0.50, 0.50, 0.90, 0.95], "seed": 7}]}
+
+Several layouts, each with an optional name::
+
+    {"layouts": [{"name": "two-circles", "objects": [...]},
+                 {"objects": [...]}]}
+
+A bare JSON list ``[{"objects": [...]}, ...]`` means the same as ``{"layouts": [...]}``.
+
+Object fields:
+
+``label`` (required)
+    The class: its name in the model's vocabulary (exact and case sensitive, e.g.
+    ``"person"`` for COCO-Stuff models) or its integer index in the vocabulary. The reserved
+    entries ``"__image__"`` and unused ``"NONE"`` slots (gaps between COCO category ids) are
+    not valid labels: the reference model never saw them as objects.
+``box`` (required)
+    ``[x0, y0, x1, y1]``: the left, top, right and bottom edges of the object's box, origin
+    at the top-left corner of the image. Without ``size`` the values are fractions of the
+    image width (x) and height (y), in ``[0, 1]``; ``x1 > x0`` and ``y1 > y0``.
+``seed`` (optional)
+    A non-negative integer that fixes this object's latent code, so the object keeps its
+    appearance while other objects or the run seed change. Without it the code is drawn from
+    the run's random generator.
+
+Layout fields:
+
+``objects`` (required)
+    The list of objects. Their number must lie within the model's limits (the reference
+    COCO-Stuff model was trained on 3 to 8 objects per image).
+``name`` (optional)
+    A name for this layout's output image (only in the several-layouts form; a single layout
+    is named after its file).
+``size`` (optional)
+    ``[width, height]`` of a canvas in pixels. With it, box values are pixel coordinates on
+    that canvas (``0 <= x <= width``, ``0 <= y <= height``) and are divided by it. In the
+    several-layouts form a top-level ``size`` applies to every layout without its own.
+
+Keys starting with ``_`` (e.g. ``"_comment"``) are ignored anywhere; any other unknown key is
+an error, so that a typo such as ``"boxes"`` is not silently dropped.
+
+Object order matters: the generator fuses the objects of an image one after another with a
+convolutional LSTM, so the same objects listed in another order give a different image (the
+reference training loaders shuffled the order of objects every time).
+
+How boxes become model input (``box_masks``): each object's box is drawn as a filled
+rectangle on the model's 64x64 grid, rows ``round(y0 * 64)`` up to (excluding)
+``max(round(y0 * 64) + 1, round(y1 * 64))`` and columns alike, so every box covers at least
+one pixel. ``round`` is Python's (halves to even), as in the reference COCO loader.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+
+from imgtrans.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+
+IMAGE_TOKEN = "__image__"
+"""Name of the reserved whole-image entry at index 0 of COCO and Visual Genome vocabularies."""
+GAP_TOKEN = "NONE"
+"""Name of the unused slots of a COCO vocabulary (category ids are not contiguous)."""
+_RESERVED = (IMAGE_TOKEN, GAP_TOKEN)
+
+
+class Vocabulary:
+    """The model's classes: ``names[i]`` is the name of class index ``i``.
+
+    Index 0 may be ``"__image__"`` and unused slots ``"NONE"``, as in the vocabulary the
+    reference COCO loader builds (index = COCO category id). Those reserved entries keep
+    their index but are not usable as object labels. Names other than ``"NONE"`` must be
+    unique.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        names = list(names)
+        if not names:
+            raise ValueError("a vocabulary needs at least one name")
+        index: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"vocabulary entry {i} is {name!r}; names must be non-empty "
+                                 f"strings")
+            if name == GAP_TOKEN:
+                continue
+            if name in index:
+                raise ValueError(f"vocabulary name {name!r} appears twice (indices {index[name]} "
+                                 f"and {i})")
+            index[name] = i
+        self._names = tuple(names)
+        self._index = index
+
+    # -- lookup ---------------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self._names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            return item in self._index
+        if isinstance(item, int) and not isinstance(item, bool):
+            return 0 <= item < len(self._names)
+        return False
+
+    def __getitem__(self, item: int | str) -> str | int:
+        """``vocab[3]`` is a name, ``vocab["person"]`` an index."""
+        if isinstance(item, str):
+            return self.index(item)
+        return self.name(item)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocabulary) and other._names == self._names
+
+    def __hash__(self) -> int:
+        return hash(self._names)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(n) for n in self._names[:4])
+        more = f", ... ({len(self)} entries)" if len(self) > 4 else ""
+        return f"Vocabulary([{shown}{more}])"
+
+    def index(self, name: str) -> int:
+        """The index of ``name``; ``KeyError`` (with the closest names) when unknown."""
+        try:
+            return self._index[name]
+        except KeyError:
+            close = self.closest(name)
+            hint = f"; closest: {', '.join(close)}" if close else ""
+            raise KeyError(f"{name!r} is not in the vocabulary{hint}") from None
+
+    def name(self, index: int) -> str:
+        if not 0 <= index < len(self._names):
+            raise IndexError(f"class index {index} is out of range (0..{len(self._names) - 1})")
+        return self._names[index]
+
+    def is_label(self, index: int) -> bool:
+        """True when ``index`` is a class objects may have (not ``__image__`` or a gap)."""
+        return 0 <= index < len(self._names) and self._names[index] not in _RESERVED
+
+    @property
+    def labels(self) -> list[str]:
+        """Names usable as object labels, in index order."""
+        return [n for n in self._names if n not in _RESERVED]
+
+    def closest(self, name: str, n: int = 3) -> list[str]:
+        """Up to ``n`` usable names closest to ``name`` (difflib), case-insensitive matches
+        first."""
+        labels = self.labels
+        lowered: dict[str, list[str]] = {}
+        for label in labels:
+            lowered.setdefault(label.lower(), []).append(label)
+        out = list(lowered.get(name.lower(), []))
+        for match in difflib.get_close_matches(name.lower(), list(lowered), n=n + len(out),
+                                               cutoff=0.6):
+            out += [m for m in lowered[match] if m not in out]
+        return out[:n]
+
+    # -- serialisation --------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """``{"names": [...]}``, JSON-able (e.g. for checkpoint metadata)."""
+        return {"names": list(self._names)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Vocabulary":
+        """From ``to_json()`` output, a plain list of names, or a reference (sg2im-style)
+        vocabulary dict with ``object_idx_to_name`` or ``object_name_to_idx``. A JSON string
+        is parsed first."""
+        if isinstance(data, str):
+            data = json.loads(data)
+        if isinstance(data, list):
+            return cls(data)
+        if isinstance(data, dict):
+            if "names" in data:
+                return cls(data["names"])
+            if "object_idx_to_name" in data:
+                return cls(data["object_idx_to_name"])
+            if "object_name_to_idx" in data:
+                mapping = data["object_name_to_idx"]
+                if not mapping:
+                    raise ValueError("object_name_to_idx is empty")
+                names = [GAP_TOKEN] * (max(mapping.values()) + 1)
+                for name, idx in mapping.items():
+                    names[idx] = name
+                return cls(names)
+        raise ValueError("a vocabulary is a list of names or a dict with 'names', "
+                         "'object_idx_to_name' or 'object_name_to_idx'")
+
+    @classmethod
+    def read(cls, path: Path) -> "Vocabulary":
+        """A vocabulary JSON file (any form ``from_json`` takes); ``InputError`` when bad."""
+        data = _read_json(Path(path))
+        try:
+            return cls.from_json(data)
+        except (ValueError, TypeError) as exc:
+            raise InputError(path, f"not a vocabulary: {exc}") from None
+
+
+@dataclass(frozen=True)
+class LayoutObject:
+    """One object: a class index and its box ``(x0, y0, x1, y1)`` as fractions of the image
+    size, origin top-left. ``seed`` fixes the object's latent code when set."""
+
+    label: int
+    box: tuple[float, float, float, float]
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        box = tuple(float(v) for v in self.box)
+        if len(box) != 4:
+            raise ValueError(f"a box has 4 numbers (x0, y0, x1, y1), not {len(box)}")
+        object.__setattr__(self, "box", box)
+        object.__setattr__(self, "label", int(self.label))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The objects of one image, in the order the generator fuses them. ``source`` says
+    where the layout came from (``"file.json"``, ``"file.json[2]"``, ``"instances.json#139"``)
+    for messages; ``name`` is the name given in the file, if any."""
+
+    objects: tuple[LayoutObject, ...]
+    source: str
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "objects", tuple(self.objects))
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def to_json(self, vocab: Vocabulary | None = None) -> dict[str, Any]:
+        """This layout in the file format (labels as names when ``vocab`` is given)."""
+        objects = []
+        for obj in self.objects:
+            entry: dict[str, Any] = {
+                "label": vocab.name(obj.label) if vocab is not None else obj.label,
+                "box": list(obj.box)}
+            if obj.seed is not None:
+                entry["seed"] = obj.seed
+            objects.append(entry)
+        out: dict[str, Any] = {"objects": objects}
+        if self.name is not None:
+            out["name"] = self.name
+        return out
+
+
+def layouts_to_json(layouts: Iterable[Layout], vocab: Vocabulary | None = None) -> dict[str, Any]:
+    """Several layouts in the ``{"layouts": [...]}`` file form."""
+    return {"layouts": [layout.to_json(vocab) for layout in layouts]}
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing layout files
+# ---------------------------------------------------------------------------------------
+
+_LAYOUT_KEYS = {"objects", "name", "size"}
+_OBJECT_KEYS = {"label", "box", "seed"}
+
+
+class _Bad(Exception):
+    """A validation problem; turned into ``InputError(path, message)`` by ``parse_layouts``."""
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        decoded = text.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start})") from None
+    if not decoded.strip():
+        raise InputError(path, "empty file")
+    try:
+        return json.loads(decoded)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not valid JSON: {exc.msg} at line {exc.lineno}, "
+                               f"column {exc.colno}") from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_keys(entry: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(k for k in entry if k not in allowed and not str(k).startswith("_"))
+    if unknown:
+        raise _Bad(f"{where}unknown key(s) {', '.join(repr(k) for k in unknown)}; "
+                   f"allowed: {', '.join(sorted(allowed))} (keys starting with '_' are ignored)")
+
+
+def _parse_size(value: Any, where: str) -> tuple[float, float]:
+    if (not isinstance(value, list) or len(value) != 2 or not all(_is_number(v) for v in value)
+            or not all(math.isfinite(v) and v > 0 for v in value)):
+        raise _Bad(f"{where}\"size\" must be [width, height], two positive numbers, "
+                   f"not {json.dumps(value)}")
+    return float(value[0]), float(value[1])
+
+
+def _parse_label(value: Any, vocab: Vocabulary, where: str) -> int:
+    if isinstance(value, str):
+        if value in _RESERVED:
+            raise _Bad(f"{where}label {value!r} is a reserved vocabulary entry, not a class")
+        if value not in vocab:
+            close = vocab.closest(value)
+            hint = (f"; closest: {', '.join(repr(c) for c in close)}" if close
+                    else f"; the vocabulary has {len(vocab.labels)} classes")
+            raise _Bad(f"{where}unknown label {value!r}{hint}")
+        return vocab.index(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value < len(vocab):
+            raise _Bad(f"{where}label index {value} is out of range (the vocabulary has "
+                       f"{len(vocab)} entries, 0..{len(vocab) - 1})")
+        if not vocab.is_label(value):
+            raise _Bad(f"{where}label index {value} is the reserved entry "
+                       f"{vocab.name(value)!r}, not a class")
+        return value
+    raise _Bad(f"{where}label must be a class name or an integer index, "
+               f"not {json.dumps(value)}")
+
+
+def _parse_box(value: Any, size: tuple[float, float] | None,
+               where: str) -> tuple[float, float, float, float]:
+    if not isinstance(value, list) or len(value) != 4 or not all(_is_number(v) for v in value):
+        raise _Bad(f"{where}box must be 4 numbers [x0, y0, x1, y1], not {json.dumps(value)}")
+    if not all(math.isfinite(v) for v in value):
+        raise _Bad(f"{where}box {json.dumps(value)} has a non-finite number")
+    x0, y0, x1, y1 = (float(v) for v in value)
+    width, height = size if size is not None else (1.0, 1.0)
+    if size is None:
+        limits = "[0, 1] (fractions of the image size; give \"size\" for pixel boxes)"
+    else:
+        limits = f"the {width:g}x{height:g} canvas of \"size\""
+    if not (0 <= x0 <= width and 0 <= x1 <= width and 0 <= y0 <= height and 0 <= y1 <= height):
+        raise _Bad(f"{where}box {json.dumps(value)} lies outside {limits}")
+    if x1 <= x0 or y1 <= y0:
+        raise _Bad(f"{where}box {json.dumps(value)} is empty: it needs x1 > x0 and y1 > y0 "
+                   f"(the format is [x0, y0, x1, y1], not [x, y, w, h])")
+    return x0 / width, y0 / height, x1 / width, y1 / height
+
+
+def _parse_seed(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2 ** 63:
+        raise _Bad(f"{where}seed must be a non-negative integer, not {json.dumps(value)}")
+    return value
+
+
+def _parse_layout(entry: Any, vocab: Vocabulary, where: str, default_size: Any,
+                  min_objects: int, max_objects: int, allow_name: bool) -> tuple[list, Any]:
+    if not isinstance(entry, dict):
+        raise _Bad(f"{where}a layout must be a JSON object with \"objects\", "
+                   f"not {type(entry).__name__}")
+    _check_keys(entry, _LAYOUT_KEYS if allow_name else _LAYOUT_KEYS - {"name"}, where)
+    name = entry.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise _Bad(f"{where}\"name\" must be a non-empty string, not {json.dumps(name)}")
+    size_value = entry.get("size", default_size)
+    size = _parse_size(size_value, where) if size_value is not None else None
+    if "objects" not in entry:
+        raise _Bad(f"{where}missing \"objects\" (the list of labelled boxes)")
+    objects = entry["objects"]
+    if not isinstance(objects, list):
+        raise _Bad(f"{where}\"objects\" must be a list, not {type(objects).__name__}")
+    if len(objects) < min_objects:
+        raise _Bad(f"{where}has {len(objects)} object(s); at least {min_objects} needed")
+    if len(objects) > max_objects:
+        raise _Bad(f"{where}has {len(objects)} objects; the model takes at most {max_objects}")
+    parsed = []
+    for j, obj in enumerate(objects):
+        here = f"{where}object {j}: "
+        if not isinstance(obj, dict):
+            raise _Bad(f"{here}must be a JSON object with \"label\" and \"box\", "
+                       f"not {json.dumps(obj)}")
+        _check_keys(obj, _OBJECT_KEYS, here)
+        for key in ("label", "box"):
+            if key not in obj:
+                raise _Bad(f"{here}missing \"{key}\"")
+        label = _parse_label(obj["label"], vocab, here)
+        box = _parse_box(obj["box"], size, here)
+        seed = _parse_seed(obj.get("seed"), here)
+        parsed.append(LayoutObject(label, box, seed))
+    return parsed, name
+
+
+def parse_layouts(path: Path, vocab: Vocabulary, min_objects: int = 1,
+                  max_objects: int = 8) -> list[Layout]:
+    """Read and validate a layout file (format in the module docstring).
+
+    Raises ``InputError(path, reason)`` for the first problem, naming the layout and object
+    index: malformed JSON (line and column), unknown label (with the closest valid names),
+    label index out of range or reserved, box not 4 numbers, outside ``[0, 1]`` (or the
+    ``size`` canvas), empty, too few or too many objects, unknown keys.
+    """
+    if min_objects < 1 or max_objects < min_objects:
+        raise ValueError(f"need 1 <= min_objects <= max_objects, got {min_objects}, "
+                         f"{max_objects}")
+    path = Path(path)
+    data = _read_json(path)
+    try:
+        if isinstance(data, dict) and "layouts" in data:
+            _check_keys(data, {"layouts", "size"}, "")
+            entries, default_size = data["layouts"], data.get("size")
+            if default_size is not None:
+                _parse_size(default_size, "")
+            if not isinstance(entries, list):
+                raise _Bad(f"\"layouts\" must be a list, not {type(entries).__name__}")
+            several = True
+        elif isinstance(data, list):
+            entries, default_size, several = data, None, True
+        elif isinstance(data, dict):
+            entries, default_size, several = [data], None, False
+        else:
+            raise _Bad(f"a layout file holds a JSON object or list, not {type(data).__name__}")
+        if not entries:
+            raise _Bad("the file holds no layouts")
+        layouts = []
+        for i, entry in enumerate(entries):
+            if several:
+                label = f"layout {i}"
+                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                    label += f" ({entry['name']!r})"
+                where = label + ": "
+            else:
+                where = ""
+            objects, name = _parse_layout(entry, vocab, where, default_size, min_objects,
+                                          max_objects, allow_name=several)
+            source = f"{path}[{i}]" if several else str(path)
+            layouts.append(Layout(tuple(objects), source, name))
+    except _Bad as exc:
+        raise InputError(path, str(exc)) from None
+    if several:
+        names = [layout.name for layout in layouts if layout.name is not None]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise InputError(path, f"layout name(s) used more than once: "
+                                   f"{', '.join(repr(d) for d in dupes)}")
+    return layouts
+
+
+# ---------------------------------------------------------------------------------------
+# COCO / COCO-Stuff annotations
+# ---------------------------------------------------------------------------------------
+
+def _coco_section(data: Any, key: str, path: Path) -> list:
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        raise InputError(path, f"not a COCO annotation file: no {key!r} list")
+    return data[key]
+
+
+def read_coco(instances_json: Path, stuff_json: Path | None = None,
+              vocab: Vocabulary | None = None, *, min_object_size: float = 0.02,
+              min_objects: int = 3, max_objects: int = 8, include_other: bool = False,
+              stuff_only: bool = True) -> tuple[Vocabulary, list[tuple[str, Layout]]]:
+    """Layouts of a COCO (and COCO-Stuff) annotation set, filtered as layout2im trains.
+
+    Follows the reference COCO loader (``data/coco_custom_mask.py`` of zhaobozb/layout2im,
+    itself sg2im's; see layout2im.md §1 and §5):
+
+    * vocabulary: index = COCO category id (instance categories, then stuff categories),
+      ``"__image__"`` at 0 (COCO ids start at 1) and ``"NONE"`` for unused ids, so COCO-Stuff
+      2017 gives 184 entries (ids up to 183). The category ``"other"`` stays in the
+      vocabulary even when its objects are dropped.
+    * objects: instance annotations in file order, then stuff annotations in file order;
+      kept when the box area ``w * h`` is **more than** ``min_object_size`` times the image
+      area (``width * height`` from the ``images`` entry) and the category is not
+      ``"other"`` (unless ``include_other``).
+    * images: in the order of the instances file's ``images`` list; with a stuff file and
+      ``stuff_only`` (the reference default) only images that have stuff annotations; kept
+      when ``min_objects <= #objects <= max_objects`` (reference: 3 and 8).
+    * boxes: COCO ``[x, y, w, h]`` pixels become ``(x/W, y/H, (x+w)/W, (y+h)/H)``, not
+      clipped (the reference divides by the size of the image file, which COCO's
+      ``width``/``height`` match).
+
+    The reference adds no ``__image__`` object and shuffles the objects of an image every
+    time it loads it; here the file order is kept. With ``vocab`` given (e.g. the one a
+    checkpoint was trained with), labels are looked up by category name in it, and a
+    category it lacks is an ``InputError``; otherwise the vocabulary is built as above and
+    returned. Returns ``(vocabulary, [(file_name, layout), ...])``.
+    """
+    instances_json = Path(instances_json)
+    instances = _read_json(instances_json)
+    stuff = _read_json(Path(stuff_json)) if stuff_json is not None else None
+
+    sizes: dict[Any, tuple[float, float]] = {}
+    file_names: dict[Any, str] = {}
+    order: list[Any] = []
+    for entry in _coco_section(instances, "images", instances_json):
+        try:
+            image_id, width, height = entry["id"], float(entry["width"]), float(entry["height"])
+            file_name = str(entry["file_name"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError(instances_json, f"image entry {json.dumps(entry)[:120]} lacks "
+                                             f"id, file_name, width or height") from None
+        if width <= 0 or height <= 0:
+            raise InputError(instances_json, f"image {image_id} has size {width}x{height}")
+        if image_id in sizes:
+            raise InputError(instances_json, f"image id {image_id} appears twice")
+        sizes[image_id], file_names[image_id] = (width, height), file_name
+        order.append(image_id)
+
+    id_to_name: dict[int, str] = {}
+    sources = [(instances_json, instances)]
+    if stuff is not None:
+        sources.append((Path(stuff_json), stuff))  # type: ignore[arg-type]
+    for path, data in sources:
+        for cat in _coco_section(data, "categories", path):
+            try:
+                cat_id, cat_name = cat["id"], cat["name"]
+            except (KeyError, TypeError):
+                raise InputError(path, f"category {json.dumps(cat)[:120]} lacks id or "
+                                       f"name") from None
+            if not isinstance(cat_id, int) or isinstance(cat_id, bool) or cat_id < 1:
+                raise InputError(path, f"category {cat_name!r} has id {cat_id!r}; COCO "
+                                       f"category ids are integers from 1 (0 is __image__)")
+            if id_to_name.get(cat_id, cat_name) != cat_name:
+                raise InputError(path, f"category id {cat_id} is both {id_to_name[cat_id]!r} "
+                                       f"and {cat_name!r}")
+            if cat_name in id_to_name.values() and id_to_name.get(cat_id) != cat_name:
+                raise InputError(path, f"category name {cat_name!r} has two ids")
+            id_to_name[cat_id] = cat_name
+
+    if vocab is None:
+        names = [GAP_TOKEN] * (max(id_to_name, default=0) + 1)
+        names[0] = IMAGE_TOKEN
+        for cat_id, cat_name in id_to_name.items():
+            names[cat_id] = cat_name
+        try:
+            vocab = Vocabulary(names)
+        except ValueError as exc:
+            raise InputError(instances_json, f"cannot build a vocabulary: {exc}") from None
+
+    objects: dict[Any, list[LayoutObject]] = {image_id: [] for image_id in order}
+    with_stuff: set[Any] = set()
+    for path, data in sources:
+        is_stuff = data is stuff
+        for ann in _coco_section(data, "annotations", path):
+            try:
+                image_id, cat_id = ann["image_id"], ann["category_id"]
+                x, y, w, h = (float(v) for v in ann["bbox"])
+            except (KeyError, TypeError, ValueError):
+                raise InputError(path, f"annotation {json.dumps(ann)[:120]} lacks image_id, "
+                                       f"category_id or a 4-number bbox") from None
+            if image_id not in sizes:
+                raise InputError(path, f"annotation {ann.get('id', '?')} refers to image "
+                                       f"{image_id}, which {instances_json.name} does not list")
+            if cat_id not in id_to_name:
+                raise InputError(path, f"annotation {ann.get('id', '?')} has unknown "
+                                       f"category {cat_id}")
+            if is_stuff:
+                with_stuff.add(image_id)
+            width, height = sizes[image_id]
+            name = id_to_name[cat_id]
+            if (w * h) / (width * height) <= min_object_size:
+                continue
+            if name == "other" and not include_other:
+                continue
+            if name not in vocab or not vocab.is_label(vocab.index(name)):
+                raise InputError(path, f"category {name!r} (id {cat_id}) is not a class of "
+                                       f"the vocabulary")
+            box = (x / width, y / height, (x + w) / width, (y + h) / height)
+            objects[image_id].append(LayoutObject(vocab.index(name), box))
+
+    if stuff is not None and stuff_only:
+        order = [image_id for image_id in order if image_id in with_stuff]
+    out = []
+    for image_id in order:
+        objs = objects[image_id]
+        if min_objects <= len(objs) <= max_objects:
+            layout = Layout(tuple(objs), f"{instances_json.name}#{image_id}",
+                            Path(file_names[image_id]).stem)
+            out.append((file_names[image_id], layout))
+    return vocab, out
+
+
+# ---------------------------------------------------------------------------------------
+# Model input
+# ---------------------------------------------------------------------------------------
+
+def box_masks(layouts: Sequence[Layout], size: int = 64
+              ) -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor"]:
+    """The flat model input of a batch of layouts: ``(objs, boxes, masks, obj_to_img)``.
+
+    ``objs`` LongTensor (O,) class indices; ``boxes`` FloatTensor (O, 4) ``(x0, y0, x1, y1)``;
+    ``masks`` FloatTensor (O, 1, size, size), each a filled rectangle of ones (rows
+    ``round(y0*size)`` to ``max(round(y0*size) + 1, round(y1*size))``, exclusive, columns
+    alike; Python ``round``, as the reference COCO loader); ``obj_to_img`` LongTensor (O,)
+    with the objects of layout 0 first, then layout 1, and so on. Every layout needs at
+    least one object. Deviation from the reference: rectangle ends are clipped to the grid,
+    so a box starting outside the image does not wrap around (the reference slices with a
+    negative start there). A box starting in the last half pixel (``y0 * size >= size -
+    0.5``) gives an empty mask, as in the reference.
+    """
+    import torch
+
+    if not layouts:
+        raise ValueError("box_masks needs at least one layout")
+    objs, boxes, owners = [], [], []
+    for i, layout in enumerate(layouts):
+        if not layout.objects:
+            raise ValueError(f"layout {i} ({layout.source}) has no objects; the generator "
+                             f"needs at least one per image")
+        for obj in layout.objects:
+            objs.append(obj.label)
+            boxes.append(obj.box)
+            owners.append(i)
+    masks = torch.zeros(len(objs), 1, size, size)
+    for o, (x0, y0, x1, y1) in enumerate(boxes):
+        r0, c0 = round(y0 * size), round(x0 * size)
+        r1, c1 = max(r0 + 1, round(y1 * size)), max(c0 + 1, round(x1 * size))
+        r0, c0 = min(max(r0, 0), size), min(max(c0, 0), size)
+        r1, c1 = min(max(r1, 0), size), min(max(c1, 0), size)
+        masks[o, 0, r0:r1, c0:c1] = 1.0
+    return (torch.tensor(objs, dtype=torch.long), torch.tensor(boxes, dtype=torch.float32),
+            masks, torch.tensor(owners, dtype=torch.long))

@@ -1,0 +1,637 @@
+"""layout2im networks: the generator (crop encoder, layout encoder, decoder) and the image and
+object discriminators, as the reference code (zhaobozb/layout2im) builds them.
+
+Module trees, attribute names and which layers carry a bias follow the reference, so its
+generator checkpoints (``netG_coco.pkl`` ...) load with ``strict=True`` and the same 154 keys;
+see layout2im.md §2-§3. Widths are the reference's for ``conv_dim=64`` (the default); smaller
+widths are our addition for small demo models.
+
+Conventions:
+
+* a batch of layouts is "flat": ``objs`` (O,) class indices, ``boxes`` (O, 4)
+  ``(x0, y0, x1, y1)`` in [0, 1], ``masks`` (O, 1, S, S) box masks at image resolution, and
+  ``obj_to_img`` (O,) with the objects of image 0 first, then image 1, ... (contiguous, in
+  order, every image with at least one object; checked by ``object_counts``);
+* ``z`` is one latent vector per object, (O, z_dim), N(0, I) at test time;
+* images are ImageNet-normalised (``imagenet_normalize``); the generator output has no tanh
+  and is unbounded; ``to_unit_range`` maps it back to [0, 1].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from imgtrans.errors import WeightsError
+from imgtrans.weights.fit import describe_keys, strict_load
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+COCO_VOCAB_SIZE = 184
+"""Vocabulary size of the reference COCO-Stuff model (category ids up to 183 plus __image__)."""
+CLSTM_KERNEL = 5
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------
+
+def object_counts(obj_to_img: torch.Tensor, num_objects: int | None = None) -> list[int]:
+    """Objects per image from ``obj_to_img``, after checking it is contiguous and in order.
+
+    The reference ConvLSTM splits the flat object list wherever ``obj_to_img`` changes, so a
+    batch like ``[0, 1, 0]`` or ``[0, 2]`` would silently give wrong images; here it is a
+    ``ValueError``. ``num_objects`` checks the length too.
+    """
+    if obj_to_img.dim() != 1 or obj_to_img.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"obj_to_img must be a 1-D integer tensor, got {obj_to_img.dtype} "
+                         f"of shape {tuple(obj_to_img.shape)}")
+    if num_objects is not None and obj_to_img.numel() != num_objects:
+        raise ValueError(f"obj_to_img has {obj_to_img.numel()} entries for {num_objects} "
+                         f"objects")
+    values = obj_to_img.tolist()
+    if not values:
+        raise ValueError("no objects: every image needs at least one")
+    if values[0] != 0 or any(b - a not in (0, 1) for a, b in zip(values, values[1:])):
+        shown = values if len(values) <= 20 else values[:20] + ["..."]
+        raise ValueError(f"obj_to_img must list the objects of image 0 first, then image 1, "
+                         f"and so on (contiguous, in order, every image with at least one "
+                         f"object); got {shown}")
+    counts = [0] * (values[-1] + 1)
+    for v in values:
+        counts[v] += 1
+    return counts
+
+
+def crop_boxes(images: torch.Tensor, boxes: torch.Tensor, obj_to_img: torch.Tensor,
+               size: int = 32, align_corners: bool = True) -> torch.Tensor:
+    """Differentiable bilinear crops ``(O, C, size, size)`` of ``images[obj_to_img[o]]`` inside
+    ``boxes[o]`` (``(x0, y0, x1, y1)`` in [0, 1]).
+
+    As sg2im's ``crop_bbox_batch`` that the reference uses: ``size`` sample points evenly
+    spaced from edge ``x0`` to edge ``x1`` inclusive (likewise y), mapped to grid_sample
+    coordinates ``2 * v - 1``, bilinear, zeros outside the image. ``align_corners=True``
+    reproduces the reference's PyTorch 1.0 behaviour (grid -1 and 1 are the centres of the
+    first and last pixel); newer PyTorch defaults to False.
+    """
+    if boxes.dim() != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes must be (O, 4), got {tuple(boxes.shape)}")
+    if obj_to_img.shape != boxes.shape[:1]:
+        raise ValueError(f"obj_to_img {tuple(obj_to_img.shape)} does not match boxes "
+                         f"{tuple(boxes.shape)}")
+    count = boxes.shape[0]
+    steps = torch.linspace(0.0, 1.0, size, device=boxes.device, dtype=images.dtype)
+    boxes = boxes.to(images.dtype)
+    x0, y0, x1, y1 = boxes.unbind(1)
+    xs = (x0[:, None] + (x1 - x0)[:, None] * steps) * 2 - 1  # (O, size)
+    ys = (y0[:, None] + (y1 - y0)[:, None] * steps) * 2 - 1
+    grid = torch.stack([xs[:, None, :].expand(count, size, size),
+                        ys[:, :, None].expand(count, size, size)], dim=3)
+    return F.grid_sample(images[obj_to_img], grid, mode="bilinear", padding_mode="zeros",
+                         align_corners=align_corners)
+
+
+def imagenet_normalize(images: torch.Tensor) -> torch.Tensor:
+    """[0, 1] RGB (B, 3, H, W) to the model's ImageNet-normalised values."""
+    mean = images.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = images.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (images - mean) / std
+
+
+def to_unit_range(images: torch.Tensor,
+                  mode: Literal["reference", "clamp"] = "reference") -> torch.Tensor:
+    """Generator output (ImageNet-normalised, unbounded) to [0, 1] RGB.
+
+    Both modes first undo the normalisation (``x * std + mean``). Then:
+
+    * ``"reference"``: min-max rescale each image over all its channels and pixels to
+      exactly [0, 1], as the reference ``test.py`` saves images (``imagenet_deprocess_batch``
+      with ``rescale=True``). Contrast is stretched per image, so the same layout can look
+      different in brightness across samples. A constant image (where the reference divides
+      by zero) gives 0. The reference then writes ``uint8(x * 255)`` truncating, not
+      rounding.
+    * ``"clamp"``: clip to [0, 1]; colours keep their absolute meaning (what the training
+      L1 loss compares against), values outside the range saturate.
+    """
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"expected (B, 3, H, W) images, got {tuple(images.shape)}")
+    mean = images.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = images.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    x = images * std + mean
+    if mode == "clamp":
+        return x.clamp(0.0, 1.0)
+    if mode != "reference":
+        raise ValueError(f"mode must be 'reference' or 'clamp', not {mode!r}")
+    flat = x.flatten(1)
+    lo = flat.min(dim=1).values.view(-1, 1, 1, 1)
+    hi = flat.max(dim=1).values.view(-1, 1, 1, 1)
+    span = hi - lo
+    return torch.where(span > 0, (x - lo) / span.clamp_min(torch.finfo(x.dtype).tiny),
+                       torch.zeros_like(x))
+
+
+# ---------------------------------------------------------------------------------------
+# Generator parts
+# ---------------------------------------------------------------------------------------
+
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm without affine, then a per-class scale and shift from ``embed`` (vocab, 2C):
+    first C columns gamma (init N(1, 0.02)), last C beta (init 0)."""
+
+    def __init__(self, num_features: int, num_classes: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.bn = nn.BatchNorm2d(num_features, affine=False)
+        self.embed = nn.Embedding(num_classes, 2 * num_features)
+        with torch.no_grad():
+            nn.init.normal_(self.embed.weight[:, :num_features], 1.0, 0.02)
+            nn.init.zeros_(self.embed.weight[:, num_features:])
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.embed(labels).chunk(2, dim=1)
+        return self.bn(x) * gamma[:, :, None, None] + beta[:, :, None, None]
+
+
+class GeneratorResidualBlock(nn.Module):
+    """x + (conv3x3-BN-ReLU-conv3x3-BN)(x); convs without bias (keys ``main.{0,1,3,4}``)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Conv2d(dim, dim, 3, 1, 1, bias=False), nn.BatchNorm2d(dim), nn.ReLU(),
+            nn.Conv2d(dim, dim, 3, 1, 1, bias=False), nn.BatchNorm2d(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.main(x)
+
+
+class ConvLSTMCell(nn.Module):
+    """One ConvLSTM cell: a single conv over [input, h] gives the i, f, o, g gates (in that
+    channel order)."""
+
+    def __init__(self, input_dim: int, hidden_dim: int, kernel_size: int = CLSTM_KERNEL) -> None:
+        super().__init__()
+        self.hidden_dim = hidden_dim
+        self.conv = nn.Conv2d(input_dim + hidden_dim, 4 * hidden_dim, kernel_size,
+                              padding=kernel_size // 2, bias=True)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor,
+                c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        gates = self.conv(torch.cat([x, h], dim=1))
+        i, f, o, g = torch.split(gates, self.hidden_dim, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, c
+
+
+class LayoutConvLSTM(nn.Module):
+    """Stacked ConvLSTM run over the objects of each image as a sequence (zero initial state
+    per image); returns the last hidden state of the last layer, (N, hidden[-1], H, W).
+
+    The reference loops image by image; here images run together, padded, and an image's
+    state stops changing after its last object, which gives the same result."""
+
+    def __init__(self, input_dim: int, hidden_dims: list[int],
+                 kernel_size: int = CLSTM_KERNEL) -> None:
+        super().__init__()
+        dims = [input_dim] + list(hidden_dims)
+        self.cell_list = nn.ModuleList(ConvLSTMCell(dims[i], dims[i + 1], kernel_size)
+                                       for i in range(len(hidden_dims)))
+
+    def forward(self, features: torch.Tensor, obj_to_img: torch.Tensor) -> torch.Tensor:
+        counts = object_counts(obj_to_img, features.shape[0])
+        num_images, steps = len(counts), max(counts)
+        _, channels, height, width = features.shape
+        lengths = torch.tensor(counts, device=features.device)
+        starts = torch.cumsum(lengths, 0) - lengths
+        position = torch.arange(features.shape[0], device=features.device) - starts[obj_to_img]
+        seq = features.new_zeros(num_images, steps, channels, height, width)
+        seq = seq.index_put((obj_to_img, position), features)
+        h = features.new_zeros(0)
+        for cell in self.cell_list:
+            h = features.new_zeros(num_images, cell.hidden_dim, height, width)
+            c = torch.zeros_like(h)
+            outputs = []
+            for t in range(steps):
+                active = torch.nonzero(lengths > t).flatten()
+                if active.numel() == num_images:
+                    h, c = cell(seq[:, t], h, c)
+                else:  # only images that still have objects advance
+                    h_new, c_new = cell(seq[active, t], h[active], c[active])
+                    h, c = h.index_copy(0, active, h_new), c.index_copy(0, active, c_new)
+                outputs.append(h)
+            seq = torch.stack(outputs, dim=1)
+        return h
+
+
+def clstm_hidden_dims(layers: int, conv_dim: int = 64) -> list[int]:
+    """Reference hidden sizes: [64], [128, 64], [128, 64, 64] for 1, 2, 3 layers (conv_dim 64);
+    more layers continue with conv_dim."""
+    if layers < 1:
+        raise ValueError("clstm_layers must be >= 1")
+    return [conv_dim] if layers == 1 else [2 * conv_dim] + [conv_dim] * (layers - 1)
+
+
+class CropEncoder(nn.Module):
+    """Object crops (O, 3, 32, 32) to the posterior ``(z, mu, logvar)`` over z (training)."""
+
+    def __init__(self, vocab_size: int, z_dim: int = 64, conv_dim: int = 64) -> None:
+        super().__init__()
+        c = conv_dim
+        self.c1 = nn.Conv2d(3, c, 7, 1, 3, bias=False)
+        self.bn1 = ConditionalBatchNorm2d(c, vocab_size)
+        self.c2 = nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False)
+        self.bn2 = ConditionalBatchNorm2d(2 * c, vocab_size)
+        self.c3 = nn.Conv2d(2 * c, 4 * c, 4, 2, 1, bias=False)
+        self.bn3 = ConditionalBatchNorm2d(4 * c, vocab_size)
+        self.c4 = nn.Conv2d(4 * c, 8 * c, 4, 2, 1, bias=False)
+        self.bn4 = ConditionalBatchNorm2d(8 * c, vocab_size)
+        self.conv5 = nn.Conv2d(8 * c, 16 * c, 4, 2, 1, bias=False)
+        self.bn5 = ConditionalBatchNorm2d(16 * c, vocab_size)
+        self.fc_mu = nn.Linear(16 * c, z_dim)
+        self.fc_logvar = nn.Linear(16 * c, z_dim)
+
+    def forward(self, crops: torch.Tensor, objs: torch.Tensor,
+                generator: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = crops
+        for conv, bn in ((self.c1, self.bn1), (self.c2, self.bn2), (self.c3, self.bn3),
+                         (self.c4, self.bn4), (self.conv5, self.bn5)):
+            x = F.relu(bn(conv(x), objs))
+        x = x.mean(dim=(2, 3))
+        mu, logvar = self.fc_mu(x), self.fc_logvar(x)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + eps * torch.exp(0.5 * logvar), mu, logvar
+
+
+class LayoutEncoder(nn.Module):
+    """(objs, masks, obj_to_img, z) to a (N, conv_dim, S/8, S/8) feature map per image.
+
+    Per object, [embedding(label), z] is spread over its box mask, downsampled with
+    class-conditional BN (``c1`` is a 1x1 conv with padding 1, so 64 -> 66 -> 33 -> 16 -> 8,
+    as the reference), fused over the objects of each image by the ConvLSTM, then refined
+    by residual blocks."""
+
+    def __init__(self, vocab_size: int, embedding_dim: int = 64, z_dim: int = 64,
+                 conv_dim: int = 64, clstm_layers: int = 3, n_residual: int = 6) -> None:
+        super().__init__()
+        c = conv_dim
+        hidden = clstm_hidden_dims(clstm_layers, c)
+        # Registration order as the reference, so state-dict keys come in the same order.
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.clstm = LayoutConvLSTM(8 * c, hidden)
+        self.residual = nn.Sequential(*(GeneratorResidualBlock(hidden[-1])
+                                        for _ in range(n_residual)))
+        self.c1 = nn.Conv2d(embedding_dim + z_dim, c, 1, 1, 1, bias=False)
+        self.bn1 = ConditionalBatchNorm2d(c, vocab_size)
+        self.c2 = nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False)
+        self.bn2 = ConditionalBatchNorm2d(2 * c, vocab_size)
+        self.c3 = nn.Conv2d(2 * c, 4 * c, 4, 2, 1, bias=False)
+        self.bn3 = ConditionalBatchNorm2d(4 * c, vocab_size)
+        self.c4 = nn.Conv2d(4 * c, 8 * c, 4, 2, 1, bias=False)
+        self.bn4 = ConditionalBatchNorm2d(8 * c, vocab_size)
+
+    def forward(self, objs: torch.Tensor, masks: torch.Tensor, obj_to_img: torch.Tensor,
+                z: torch.Tensor) -> torch.Tensor:
+        count = objs.shape[0]
+        if masks.dim() != 4 or masks.shape[:2] != (count, 1):
+            raise ValueError(f"masks must be (O, 1, H, W) for {count} objects, got "
+                             f"{tuple(masks.shape)}")
+        if z.dim() != 2 or z.shape[0] != count:
+            raise ValueError(f"z must be (O, z_dim) for {count} objects, got {tuple(z.shape)}")
+        h = torch.cat([self.embedding(objs), z], dim=1)[:, :, None, None] * masks
+        h = F.relu(self.bn1(self.c1(h), objs))
+        h = F.relu(self.bn2(self.c2(h), objs))
+        h = F.relu(self.bn3(self.c3(h), objs))
+        h = self.bn4(self.c4(h), objs)  # no ReLU here (reference)
+        return self.residual(self.clstm(h, obj_to_img))
+
+
+class Decoder(nn.Module):
+    """(N, conv_dim, S/8, S/8) to (N, 3, S, S): conv3x3, three ConvTranspose x2 (each + BN +
+    ReLU), conv7x7 with bias; no output activation."""
+
+    def __init__(self, conv_dim: int = 64) -> None:
+        super().__init__()
+        c = conv_dim
+        self.c0 = nn.Conv2d(c, 4 * c, 3, 1, 1, bias=False)
+        self.bn0 = nn.BatchNorm2d(4 * c)
+        self.dc1 = nn.ConvTranspose2d(4 * c, 4 * c, 4, 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4 * c)
+        self.dc2 = nn.ConvTranspose2d(4 * c, 2 * c, 4, 2, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(2 * c)
+        self.dc3 = nn.ConvTranspose2d(2 * c, c, 4, 2, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(c)
+        self.c4 = nn.Conv2d(c, 3, 7, 1, 3, bias=True)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.bn0(self.c0(h)))
+        h = F.relu(self.bn1(self.dc1(h)))
+        h = F.relu(self.bn2(self.dc2(h)))
+        h = F.relu(self.bn3(self.dc3(h)))
+        return self.c4(h)
+
+
+class Layout2ImOutputs(NamedTuple):
+    """The training forward's results, in the reference's tuple order."""
+
+    crops_input: torch.Tensor
+    """Crops of the real images, (O, 3, object_size, object_size)."""
+    crops_input_rec: torch.Tensor
+    """Crops of ``img_rec``."""
+    crops_rand: torch.Tensor
+    """Crops of ``img_rand``."""
+    img_rec: torch.Tensor
+    """Reconstruction with z from the crop encoder, (N, 3, S, S)."""
+    img_rand: torch.Tensor
+    """Image from the given random z."""
+    mu: torch.Tensor
+    logvar: torch.Tensor
+    z_rand_rec: torch.Tensor
+    """Crop-encoder mean of the crops of ``img_rand`` (latent regression target: z_rand)."""
+
+
+class Layout2ImGenerator(nn.Module):
+    """The reference generator (``Generator`` in models/generator.py).
+
+    ``generate`` is the layout-only inference path; ``forward`` the training path, which
+    also needs the real images (crop encoder, BicycleGAN style). Only ``image_size`` values
+    that are multiples of 8 work (the reference: 64 only); it changes no weights.
+    """
+
+    def __init__(self, vocab_size: int, embedding_dim: int = 64, z_dim: int = 64,
+                 clstm_layers: int = 3, image_size: int = 64, *, conv_dim: int = 64,
+                 n_residual: int = 6, object_size: int = 32) -> None:
+        super().__init__()
+        if image_size < 16 or image_size % 8:
+            raise ValueError(f"image_size must be a multiple of 8 (>= 16), not {image_size}")
+        self.vocab_size, self.z_dim = vocab_size, z_dim
+        self.image_size, self.object_size = image_size, object_size
+        self.crop_encoder = CropEncoder(vocab_size, z_dim, conv_dim)
+        self.layout_encoder = LayoutEncoder(vocab_size, embedding_dim, z_dim, conv_dim,
+                                            clstm_layers, n_residual)
+        self.decoder = Decoder(conv_dim)
+
+    def sample_z(self, num_objects: int, generator: torch.Generator | None = None
+                 ) -> torch.Tensor:
+        """z ~ N(0, I), (num_objects, z_dim), on the model's device."""
+        device = next(self.parameters()).device
+        return torch.randn(num_objects, self.z_dim, generator=generator, device=device)
+
+    def _check(self, objs: torch.Tensor, masks: torch.Tensor, z: torch.Tensor) -> None:
+        if objs.dim() != 1:
+            raise ValueError(f"objs must be (O,), got {tuple(objs.shape)}")
+        if masks.shape[-2:] != (self.image_size, self.image_size):
+            raise ValueError(f"masks are {tuple(masks.shape[-2:])}; this generator makes "
+                             f"{self.image_size}x{self.image_size} images")
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"z must be (O, {self.z_dim}), got {tuple(z.shape)}")
+
+    def generate(self, objs: torch.Tensor, masks: torch.Tensor, obj_to_img: torch.Tensor,
+                 z: torch.Tensor) -> torch.Tensor:
+        """Images (N, 3, S, S), ImageNet-normalised, from layouts alone."""
+        self._check(objs, masks, z)
+        return self.decoder(self.layout_encoder(objs, masks, obj_to_img, z))
+
+    def forward(self, imgs: torch.Tensor, objs: torch.Tensor, boxes: torch.Tensor,
+                masks: torch.Tensor, obj_to_img: torch.Tensor, z_rand: torch.Tensor,
+                generator: torch.Generator | None = None) -> Layout2ImOutputs:
+        """The reference training forward; ``generator`` draws the crop encoder's
+        reparameterisation noise (both calls)."""
+        self._check(objs, masks, z_rand)
+        crops_input = crop_boxes(imgs, boxes, obj_to_img, self.object_size)
+        z_rec, mu, logvar = self.crop_encoder(crops_input, objs, generator)
+        img_rec = self.decoder(self.layout_encoder(objs, masks, obj_to_img, z_rec))
+        img_rand = self.decoder(self.layout_encoder(objs, masks, obj_to_img, z_rand))
+        crops_rand = crop_boxes(img_rand, boxes, obj_to_img, self.object_size)
+        _, z_rand_rec, _ = self.crop_encoder(crops_rand, objs, generator)
+        crops_input_rec = crop_boxes(img_rec, boxes, obj_to_img, self.object_size)
+        return Layout2ImOutputs(crops_input, crops_input_rec, crops_rand, img_rec, img_rand,
+                                mu, logvar, z_rand_rec)
+
+
+# ---------------------------------------------------------------------------------------
+# Discriminators
+# ---------------------------------------------------------------------------------------
+
+def add_spectral_norm(module: nn.Module) -> nn.Module:
+    """Spectral norm (``torch.nn.utils.spectral_norm``: ``weight_orig``/``weight_u``/
+    ``weight_v`` keys, as the reference's ``add_sn``) on every Conv2d, ConvTranspose2d, Linear
+    and Embedding inside ``module``."""
+    for name, child in module.named_children():
+        module.add_module(name, add_spectral_norm(child))
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+        return nn.utils.spectral_norm(module)
+    return module
+
+
+class OptimizedBlock(nn.Module):
+    """First D block: conv3x3-ReLU-conv3x3 (+ avg-pool) plus a 1x1 shortcut on the (pooled)
+    input. Keys ``resi.0``, ``resi.2``, ``sc``."""
+
+    def __init__(self, dim_in: int, dim_out: int, downsample: bool = False) -> None:
+        super().__init__()
+        self.downsample = downsample
+        self.resi = nn.Sequential(nn.Conv2d(dim_in, dim_out, 3, 1, 1), nn.ReLU(),
+                                  nn.Conv2d(dim_out, dim_out, 3, 1, 1))
+        self.sc = nn.Conv2d(dim_in, dim_out, 1) if dim_in != dim_out or downsample else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.resi(x)
+        if self.downsample:
+            h, x = F.avg_pool2d(h, 2), F.avg_pool2d(x, 2)
+        return h + (self.sc(x) if self.sc is not None else x)
+
+
+class DiscriminatorResidualBlock(nn.Module):
+    """ReLU-conv3x3(in->in)-ReLU-conv3x3(in->out) (+ avg-pool) plus a 1x1 shortcut (+ pool).
+    Keys ``resi.1``, ``resi.3``, ``sc``.
+
+    Reference quirk kept: its first ReLU is in-place on the block input, which the shortcut
+    reads afterwards, so the shortcut sees relu(x), not x."""
+
+    def __init__(self, dim_in: int, dim_out: int, downsample: bool = False) -> None:
+        super().__init__()
+        self.downsample = downsample
+        self.resi = nn.Sequential(nn.ReLU(), nn.Conv2d(dim_in, dim_in, 3, 1, 1), nn.ReLU(),
+                                  nn.Conv2d(dim_in, dim_out, 3, 1, 1))
+        self.sc = nn.Conv2d(dim_in, dim_out, 1) if dim_in != dim_out or downsample else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(x)
+        h = self.resi(x)
+        s = self.sc(x) if self.sc is not None else x
+        if self.downsample:
+            h, s = F.avg_pool2d(h, 2), F.avg_pool2d(s, 2)
+        return h + s
+
+
+def _trunk(conv_dim: int, downsample_first: bool) -> nn.Sequential:
+    c = conv_dim
+    return nn.Sequential(OptimizedBlock(3, c, downsample_first),
+                         DiscriminatorResidualBlock(c, 2 * c, True),
+                         DiscriminatorResidualBlock(2 * c, 4 * c, True),
+                         DiscriminatorResidualBlock(4 * c, 8 * c, True),
+                         DiscriminatorResidualBlock(8 * c, 16 * c, True))
+
+
+class ImageDiscriminator(nn.Module):
+    """SN-ResNet on whole 64x64 images (64 -> 2 px), ReLU, sum-pool, linear without bias;
+    returns one logit per image, (N,)."""
+
+    def __init__(self, conv_dim: int = 64, spectral_norm: bool = True) -> None:
+        super().__init__()
+        self.main = _trunk(conv_dim, downsample_first=True)
+        self.classifier = nn.Linear(16 * conv_dim, 1, bias=False)
+        if spectral_norm:
+            add_spectral_norm(self)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.main(images)).sum(dim=(2, 3))
+        return self.classifier(h).view(-1)
+
+
+class ObjectDiscriminator(nn.Module):
+    """SN-ResNet on 32x32 object crops (first block keeps the size), ReLU, sum-pool, and two
+    heads: ``classifier_src`` (real/fake logit, (O,)) and ``classifier_cls`` (AC-GAN class
+    logits, (O, vocab_size))."""
+
+    def __init__(self, vocab_size: int, conv_dim: int = 64, downsample_first: bool = False,
+                 spectral_norm: bool = True) -> None:
+        super().__init__()
+        self.main = _trunk(conv_dim, downsample_first)
+        self.classifier_src = nn.Linear(16 * conv_dim, 1)
+        self.classifier_cls = nn.Linear(16 * conv_dim, vocab_size)
+        if spectral_norm:
+            add_spectral_norm(self)
+
+    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = F.relu(self.main(crops)).sum(dim=(2, 3))
+        return self.classifier_src(h).view(-1), self.classifier_cls(h)
+
+
+# ---------------------------------------------------------------------------------------
+# Configuration and checkpoints
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Layout2ImConfig:
+    """Everything needed to rebuild the networks. The reference COCO model is
+    ``Layout2ImConfig(vocab_size=184)`` (embedding 64, z 64, 3 ConvLSTM layers, widths 64).
+    ``conv_dim``/``d_conv_dim`` below 64 give small, non-reference models."""
+
+    vocab_size: int
+    embedding_dim: int = 64
+    z_dim: int = 64
+    clstm_layers: int = 3
+    image_size: int = 64
+    object_size: int = 32
+    conv_dim: int = 64
+    n_residual: int = 6
+    d_conv_dim: int = 64
+
+    def __post_init__(self) -> None:
+        if min(self.vocab_size, self.embedding_dim, self.z_dim, self.clstm_layers,
+               self.object_size, self.conv_dim, self.d_conv_dim) < 1 or self.n_residual < 0:
+            raise ValueError(f"invalid layout2im configuration: {self.to_dict()}")
+        if self.image_size < 16 or self.image_size % 8:
+            raise ValueError(f"image_size must be a multiple of 8 (>= 16), not {self.image_size}")
+        if self.object_size % 16:
+            raise ValueError(f"object_size must be a multiple of 16, not {self.object_size}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Layout2ImConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown Layout2ImConfig field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def describe(self) -> str:
+        """One line for messages and reports."""
+        width = "" if self.conv_dim == 64 else f", width {self.conv_dim}"
+        return (f"layout2im generator ({self.vocab_size} classes, embedding {self.embedding_dim}"
+                f", z {self.z_dim}, {self.clstm_layers} ConvLSTM layers{width}, "
+                f"{self.image_size}x{self.image_size})")
+
+    def build(self) -> Layout2ImGenerator:
+        return Layout2ImGenerator(self.vocab_size, self.embedding_dim, self.z_dim,
+                                  self.clstm_layers, self.image_size, conv_dim=self.conv_dim,
+                                  n_residual=self.n_residual, object_size=self.object_size)
+
+    def build_image_discriminator(self) -> ImageDiscriminator:
+        return ImageDiscriminator(self.d_conv_dim)
+
+    def build_object_discriminator(self) -> ObjectDiscriminator:
+        return ObjectDiscriminator(self.vocab_size, self.d_conv_dim)
+
+
+def _shape(sd: Mapping[str, Any], key: str) -> tuple[int, ...] | None:
+    value = sd.get(key)
+    return tuple(value.shape) if value is not None else None
+
+
+def infer_config(state_dict: Mapping[str, Any], image_size: int = 64) -> Layout2ImConfig:
+    """The generator configuration a (reference or imgtrans) generator state dict belongs
+    to, read from key shapes: vocabulary size and embedding from
+    ``layout_encoder.embedding.weight``, z from ``crop_encoder.fc_mu.weight``, width from
+    ``crop_encoder.c1.weight``, ConvLSTM layers and residual blocks by counting.
+    ``image_size`` leaves no trace in the weights. Raises ``WeightsError``."""
+    sd = {k[len("module."):] if k.startswith("module.") else k: v
+          for k, v in state_dict.items()}
+    embedding = _shape(sd, "layout_encoder.embedding.weight")
+    fc_mu = _shape(sd, "crop_encoder.fc_mu.weight")
+    first = _shape(sd, "crop_encoder.c1.weight")
+    if embedding is None or fc_mu is None or first is None:
+        if any(k.startswith("main.") for k in sd) and any("classifier" in k for k in sd):
+            hint = (". This looks like a layout2im discriminator (netD_image/netD_object); "
+                    "inference needs the generator file (netG_*.pkl)")
+        else:
+            hint = ""
+        found = (f"{len(sd)} tensors (first: {describe_keys(list(sd), sd, 4)})" if sd
+                 else "an empty state dict")
+        raise WeightsError(f"the weights are not a layout2im generator: found {found}; "
+                           f"expected layout_encoder.embedding.weight, crop_encoder.fc_mu.weight "
+                           f"and crop_encoder.c1.weight{hint}")
+    if len(embedding) != 2 or len(fc_mu) != 2 or len(first) != 4:
+        raise WeightsError(f"the weights look like a layout2im generator but have "
+                           f"layout_encoder.embedding.weight {embedding}, crop_encoder.fc_mu.weight"
+                           f" {fc_mu}, crop_encoder.c1.weight {first}")
+    cells = {int(m.group(1)) for k in sd
+             if (m := re.match(r"layout_encoder\.clstm\.cell_list\.(\d+)\.", k))}
+    blocks = {int(m.group(1)) for k in sd
+              if (m := re.match(r"layout_encoder\.residual\.(\d+)\.", k))}
+    if not cells or cells != set(range(len(cells))):
+        raise WeightsError(f"the weights look like a layout2im generator, but its ConvLSTM "
+                           f"cells are at cell_list indices {sorted(cells)}; expected 0, 1, ...")
+    if blocks != set(range(len(blocks))):
+        raise WeightsError(f"the weights look like a layout2im generator, but its residual "
+                           f"blocks are at indices {sorted(blocks)}; expected 0, 1, ...")
+    try:
+        return Layout2ImConfig(vocab_size=embedding[0], embedding_dim=embedding[1],
+                               z_dim=fc_mu[0], clstm_layers=len(cells), image_size=image_size,
+                               conv_dim=first[0], n_residual=len(blocks))
+    except ValueError as exc:
+        raise WeightsError(f"the weights look like a layout2im generator but give an invalid "
+                           f"configuration: {exc}") from None
+
+
+def load_generator(state_dict: Mapping[str, Any], image_size: int = 64
+                   ) -> tuple[Layout2ImGenerator, Layout2ImConfig]:
+    """infer → build → strict load; the generator is returned in eval mode (running BN
+    statistics), as the reference ``test.py`` runs it."""
+    config = infer_config(state_dict, image_size)
+    sd = {k[len("module."):] if k.startswith("module.") else k: v
+          for k, v in state_dict.items()}
+    model = config.build()
+    strict_load(model, sd, config.describe())
+    return model.eval(), config
