@@ -37,8 +37,8 @@ Layout fields:
     The list of objects. Their number must lie within the model's limits (the reference
     COCO-Stuff model was trained on 3 to 8 objects per image).
 ``name`` (optional)
-    A name for this layout's output image (only in the several-layouts form; a single layout
-    is named after its file).
+    A name for this layout's output image (without it, a single layout is named after its
+    file). Names within a file must differ.
 ``size`` (optional)
     ``[width, height]`` of a canvas in pixels. With it, box values are pixel coordinates on
     that canvas (``0 <= x <= width``, ``0 <= y <= height``) and are divided by it. In the
@@ -64,7 +64,8 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from imgtrans.errors import InputError
 
@@ -370,11 +371,11 @@ def _parse_seed(value: Any, where: str) -> int | None:
 
 
 def _parse_layout(entry: Any, vocab: Vocabulary, where: str, default_size: Any,
-                  min_objects: int, max_objects: int, allow_name: bool) -> tuple[list, Any]:
+                  min_objects: int, max_objects: int) -> tuple[list, Any]:
     if not isinstance(entry, dict):
         raise _Bad(f"{where}a layout must be a JSON object with \"objects\", "
                    f"not {type(entry).__name__}")
-    _check_keys(entry, _LAYOUT_KEYS if allow_name else _LAYOUT_KEYS - {"name"}, where)
+    _check_keys(entry, _LAYOUT_KEYS, where)
     name = entry.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise _Bad(f"{where}\"name\" must be a non-empty string, not {json.dumps(name)}")
@@ -447,7 +448,7 @@ def parse_layouts(path: Path, vocab: Vocabulary, min_objects: int = 1,
             else:
                 where = ""
             objects, name = _parse_layout(entry, vocab, where, default_size, min_objects,
-                                          max_objects, allow_name=several)
+                                          max_objects)
             source = f"{path}[{i}]" if several else str(path)
             layouts.append(Layout(tuple(objects), source, name))
     except _Bad as exc:

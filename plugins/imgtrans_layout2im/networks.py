@@ -20,9 +20,11 @@ Conventions:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -58,7 +60,7 @@ def object_counts(obj_to_img: torch.Tensor, num_objects: int | None = None) -> l
     values = obj_to_img.tolist()
     if not values:
         raise ValueError("no objects: every image needs at least one")
-    if values[0] != 0 or any(b - a not in (0, 1) for a, b in zip(values, values[1:])):
+    if values[0] != 0 or any(b - a not in (0, 1) for a, b in itertools.pairwise(values)):
         shown = values if len(values) <= 20 else values[:20] + ["..."]
         raise ValueError(f"obj_to_img must list the objects of image 0 first, then image 1, "
                          f"and so on (contiguous, in order, every image with at least one "
@@ -586,8 +588,7 @@ def infer_config(state_dict: Mapping[str, Any], image_size: int = 64) -> Layout2
     ``layout_encoder.embedding.weight``, z from ``crop_encoder.fc_mu.weight``, width from
     ``crop_encoder.c1.weight``, ConvLSTM layers and residual blocks by counting.
     ``image_size`` leaves no trace in the weights. Raises ``WeightsError``."""
-    sd = {k[len("module."):] if k.startswith("module.") else k: v
-          for k, v in state_dict.items()}
+    sd = {k.removeprefix("module."): v for k, v in state_dict.items()}
     embedding = _shape(sd, "layout_encoder.embedding.weight")
     fc_mu = _shape(sd, "crop_encoder.fc_mu.weight")
     first = _shape(sd, "crop_encoder.c1.weight")
@@ -630,8 +631,7 @@ def load_generator(state_dict: Mapping[str, Any], image_size: int = 64
     """infer → build → strict load; the generator is returned in eval mode (running BN
     statistics), as the reference ``test.py`` runs it."""
     config = infer_config(state_dict, image_size)
-    sd = {k[len("module."):] if k.startswith("module.") else k: v
-          for k, v in state_dict.items()}
+    sd = {k.removeprefix("module."): v for k, v in state_dict.items()}
     model = config.build()
     strict_load(model, sd, config.describe())
     return model.eval(), config

@@ -149,7 +149,7 @@ def render(layout: Layout, rng: np.random.Generator, vocab: Vocabulary = VOCAB,
         colour_name, shape = _class_of(vocab, obj.label)
         colour = np.clip(np.array(COLOURS[colour_name], dtype=np.float32)
                          + rng.uniform(-COLOUR_JITTER, COLOUR_JITTER, size=3), 0, 255)
-        x0, y0, x1, y1 = (int(round(v * size * scale)) for v in obj.box)
+        x0, y0, x1, y1 = (round(v * size * scale) for v in obj.box)
         x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
         mask = np.zeros((size * scale, size * scale), dtype=np.uint8)
         if shape == "square":
@@ -186,7 +186,7 @@ def make_dataset(out_dir: Path, n: int, seed: int, *, min_objects: int = 1,
         images.append({"id": i + 1, "file_name": file_name, "width": IMAGE_SIZE,
                        "height": IMAGE_SIZE})
         for obj in layout.objects:
-            x0, y0, x1, y1 = (int(round(v * IMAGE_SIZE)) for v in obj.box)
+            x0, y0, x1, y1 = (round(v * IMAGE_SIZE) for v in obj.box)
             annotations.append({"id": len(annotations) + 1, "image_id": i + 1,
                                 "category_id": obj.label, "bbox": [x0, y0, x1 - x0, y1 - y0],
                                 "area": (x1 - x0) * (y1 - y0), "iscrowd": 0})

@@ -101,7 +101,8 @@ def test_bare_list_and_json_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("objects, expected", [
-    ([{"label": "cirle", "box": [0, 0, 1, 1]}], "object 0: unknown label 'cirle'; closest: 'circle'"),
+    ([{"label": "cirle", "box": [0, 0, 1, 1]}],
+     "object 0: unknown label 'cirle'; closest: 'circle'"),
     ([{"label": 9, "box": [0, 0, 1, 1]}], "object 0: label index 9 is out of range"),
     ([{"label": 0, "box": [0, 0, 1, 1]}], "reserved entry '__image__'"),
     ([{"label": 4, "box": [0, 0, 1, 1]}], "reserved entry 'NONE'"),
@@ -136,7 +137,8 @@ def test_layout_level_errors(tmp_path):
     assert "layout 1 ('b'): object 0: unknown label" in reason(tmp_path, {"layouts": [
         {"name": "a", "objects": [{"label": 1, "box": [0, 0, 1, 1]}]},
         {"name": "b", "objects": [{"label": "hexagon", "box": [0, 0, 1, 1]}]}]})
-    assert "missing \"objects\"" in reason(tmp_path, {"object": []})
+    assert "missing \"objects\"" in reason(tmp_path, {"name": "x"})
+    assert "unknown key(s) 'object'" in reason(tmp_path, {"object": []})
     assert "no layouts" in reason(tmp_path, {"layouts": []})
     assert "\"size\" must be [width, height]" in reason(
         tmp_path, {"size": [0, 5], "objects": [{"label": 1, "box": [0, 0, 1, 1]}]})
