@@ -40,6 +40,7 @@ ENTRY_POINT_GROUP = "imgtrans"
 # the [project.entry-points.imgtrans] table of pyproject.toml (a test checks it).
 BUILTIN_PLUGINS: dict[str, str] = {
     "cyclegan": "imgtrans_gan.cyclegan",
+    "layout2im": "imgtrans_layout2im.translator",
     "pix2pix": "imgtrans_gan.pix2pix",
     "resize": "imgtrans_resize",
     "sdedit": "imgtrans_sdedit.translator",
