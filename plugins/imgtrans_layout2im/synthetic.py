@@ -9,7 +9,7 @@ top. Backgrounds are low-saturation textures (gradients, stripes, checkers, smoo
 so the class colours stand out. Images are 64x64 RGB.
 
 ``make_dataset`` writes PNG images and a COCO-format ``instances.json``, so the training
-data goes through the same reader (``layouts.read_coco``) as COCO itself. Boxes lie on the
+data goes through the same reader (``coco.read_coco``) as COCO itself. Boxes lie on the
 64-pixel grid, so layouts survive the pixel round trip exactly.
 
 numpy and OpenCV only (no torch).

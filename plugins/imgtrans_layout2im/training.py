@@ -3,7 +3,7 @@
 Data: a COCO-format dataset folder, ``<data>/instances.json`` (plus ``<data>/stuff.json``
 when present, as COCO-Stuff) and the images in ``<data>/images/``; this is what
 ``imgtrans_layout2im.synthetic.make_dataset`` writes. Layouts are read with
-``layouts.read_coco`` and the paper's filters (``min_object_size``, ``min_objects``,
+``coco.read_coco`` and the paper's filters (``min_object_size``, ``min_objects``,
 ``max_objects`` options); the vocabulary comes from the data and is stored in every
 checkpoint, so ``imgtrans convert --plugin layout2im --weights RUN`` needs no other flag.
 Images are resized to 64x64 (PIL-exact bilinear, as the reference loader) and
@@ -142,7 +142,7 @@ class LayoutDataset:
                     on_bad_data: str) -> "LayoutDataset":
         from imgtrans.errors import UsageError
         from imgtrans.training.datasets import Sample, check_items
-        from imgtrans_layout2im.layouts import read_coco
+        from imgtrans_layout2im.coco import read_coco
 
         instances, stuff, image_dir = find_annotations(data)
         vocab, entries = read_coco(instances, stuff, min_object_size=options.min_object_size,
@@ -256,7 +256,7 @@ class Layout2ImTask(TrainingTask):
     def __init__(self, options: Layout2ImTrainOptions, settings: Any, device: Any) -> None:
         import torch
 
-        from imgtrans_layout2im.networks import Layout2ImConfig
+        from imgtrans_layout2im.config import Layout2ImConfig
 
         self.options, self.device = options, device
         self.default_epochs = options.n_epochs

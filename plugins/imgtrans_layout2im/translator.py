@@ -5,7 +5,8 @@ for ``convert``. Weights: the reference's generator-only state dicts (``netG_coc
 ``netG_vg.pkl``; the vocabulary is not in them, so pass the dataset's ``vocab.json`` with
 ``--opt vocab=PATH``), or a folder holding ``generator.safetensors``/``.pth`` plus
 ``vocab.json``. The architecture (vocabulary size, widths, ConvLSTM depth) is read off the
-state dict.
+state dict. A checkpoint or run folder written by ``imgtrans train layout2im`` carries its
+configuration and vocabulary and needs no other flag.
 
 Each object's latent code comes from its ``seed`` when the layout gives one, else from the
 run's generator for that file, so results are reproducible from ``--seed`` and do not depend
@@ -23,6 +24,7 @@ from typing import Any, Literal, Optional
 from imgtrans.errors import InputError, WeightsError
 from imgtrans.plugins import hookimpl
 from imgtrans.translators.base import Capabilities, TranslateContext, Translator
+from imgtrans_layout2im.training import Layout2ImTrainOptions
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,14 @@ class Layout2ImOptions:
 
 def _load(weights: Path, vocab_path: str | None) -> tuple[Any, Any]:
     from imgtrans.weights import load_state_dict
+    from imgtrans_layout2im.config import load_generator
     from imgtrans_layout2im.layouts import Vocabulary
-    from imgtrans_layout2im.networks import load_generator
 
     weights = Path(weights)
     if weights.is_dir():
+        trained = _load_trained(weights, vocab_path)
+        if trained is not None:
+            return trained
         files = sorted(p for p in weights.iterdir() if p.suffix in (".safetensors", ".pth", ".pkl", ".pt")
                        and "netd" not in p.name.lower())
         if not files:
@@ -75,11 +80,50 @@ def _load(weights: Path, vocab_path: str | None) -> tuple[Any, Any]:
     return net, vocab
 
 
+def _load_trained(folder: Path, vocab_path: str | None) -> tuple[Any, Any] | None:
+    """A checkpoint or run folder written by ``imgtrans train layout2im`` (generator ``G``,
+    configuration and vocabulary in its metadata), or None when ``folder`` is not an
+    imgtrans checkpoint."""
+    from imgtrans.training import checkpoint as ckpt
+    from imgtrans.weights.fit import strict_load
+    from imgtrans_layout2im.config import Layout2ImConfig
+    from imgtrans_layout2im.layouts import Vocabulary
+
+    try:
+        checkpoint = ckpt.resolve_checkpoint(folder)
+    except WeightsError:
+        return None
+    meta = ckpt.read_meta(checkpoint)
+    if "layout2im_config" not in meta or "vocab" not in meta:
+        raise WeightsError(f"{checkpoint}: an imgtrans checkpoint of {meta.get('plugin')!r}, "
+                           f"not a layout2im model (no layout2im_config/vocab in its metadata)")
+    try:
+        config = Layout2ImConfig.from_dict(meta["layout2im_config"])
+        vocab = Vocabulary.from_json(meta["vocab"])
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f"{checkpoint}: bad layout2im metadata: {exc}") from None
+    if config.vocab_size != len(vocab):
+        raise WeightsError(f"{checkpoint}: its configuration has {config.vocab_size} classes "
+                           f"but its vocabulary {len(vocab)}")
+    if vocab_path is not None:
+        try:
+            given = Vocabulary.read(Path(vocab_path).expanduser())
+        except InputError as exc:
+            raise WeightsError(str(exc)) from None
+        if given != vocab:
+            raise WeightsError(f"{checkpoint} carries its own vocabulary, which differs from "
+                               f"{vocab_path}; leave out --opt vocab")
+    net = config.build()
+    strict_load(net, ckpt.load_network_state(checkpoint, "G"), config.describe())
+    return net.eval(), vocab
+
+
 class Layout2ImTranslator(Translator):
     name = "layout2im"
     summary = "Images from layouts of labelled boxes (Zhao et al. 2019); loads the reference checkpoints"
-    capabilities = Capabilities(input_kind="layout", stochastic=True)
+    capabilities = Capabilities(input_kind="layout", stochastic=True, training=True)
     Options = Layout2ImOptions
+    TrainOptions = Layout2ImTrainOptions
     input_extensions = frozenset({"json"})
     requires_weights = True
 
@@ -89,6 +133,12 @@ class Layout2ImTranslator(Translator):
         self = cls(options, device)
         self.net, self.vocab = net.to(device).eval(), vocab
         return self
+
+    @classmethod
+    def training_task(cls, options: Layout2ImTrainOptions, settings: Any, device: Any) -> Any:
+        from imgtrans_layout2im.training import Layout2ImTask
+
+        return Layout2ImTask(options, settings, device)
 
     @classmethod
     def outputs_per_input(cls, options: Layout2ImOptions) -> int:

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from imgtrans_layout2im.config import Layout2ImConfig
+from imgtrans_layout2im.synthetic import VOCAB
 from typer.testing import CliRunner
 
 from imgtrans.cli import app
-from imgtrans_layout2im.networks import Layout2ImConfig
-from imgtrans_layout2im.synthetic import VOCAB
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import pytest
 import torch
+from imgtrans_layout2im.config import Layout2ImConfig, infer_config, load_generator
+from imgtrans_layout2im.discriminators import ImageDiscriminator, ObjectDiscriminator
+from imgtrans_layout2im.networks import (
+    COCO_VOCAB_SIZE,
+    Layout2ImGenerator,
+    crop_boxes,
+    imagenet_normalize,
+    object_counts,
+    to_unit_range,
+)
 from torch import nn
 
 from imgtrans.errors import WeightsError
-from imgtrans_layout2im.networks import (
-    COCO_VOCAB_SIZE, ImageDiscriminator, Layout2ImConfig, Layout2ImGenerator,
-    ObjectDiscriminator, crop_boxes, imagenet_normalize, infer_config, load_generator,
-    object_counts, to_unit_range)
 
 
 def n_params(model: nn.Module) -> int:

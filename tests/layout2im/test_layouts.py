@@ -8,12 +8,25 @@ import sys
 
 import numpy as np
 import pytest
+from imgtrans_layout2im.coco import read_coco
+from imgtrans_layout2im.layouts import (
+    Layout,
+    LayoutObject,
+    Vocabulary,
+    box_masks,
+    layouts_to_json,
+    parse_layouts,
+)
+from imgtrans_layout2im.synthetic import (
+    CLASS_NAMES,
+    COLOURS,
+    VOCAB,
+    make_dataset,
+    random_layout,
+    render,
+)
 
 from imgtrans.errors import InputError
-from imgtrans_layout2im.layouts import (
-    Layout, LayoutObject, Vocabulary, box_masks, layouts_to_json, parse_layouts, read_coco)
-from imgtrans_layout2im.synthetic import (
-    CLASS_NAMES, COLOURS, VOCAB, make_dataset, random_layout, render)
 
 SHAPES_VOCAB = Vocabulary(["__image__", "circle", "square", "triangle", "NONE", "red circle"])
 
