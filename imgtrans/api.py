@@ -54,6 +54,8 @@ class LoadedTranslator:
     them, or on a float tensor (B, C, H, W) or (C, H, W) in [0, 1]; you get the same kind back.
     A translator that gives several samples per input returns, for one numpy image, the list
     of its samples, and for lists and tensors all samples of input 0 first, then of input 1...
+    Translators of layouts take layout files or parsed layouts (one or a list) and return a
+    list of uint8 images.
     """
 
     def __init__(self, runner: Any, weights: Path | None, spec: WeightSpec | None) -> None:
@@ -66,6 +68,10 @@ class LoadedTranslator:
         import numpy as np
         import torch
 
+        if not self.runner.takes_images:  # layouts: parsed objects or files, a list of images back
+            inputs = [self.translator.read_input(Path(i)) if isinstance(i, (str, Path)) else i
+                      for i in (images if isinstance(images, (list, tuple)) else [images])]
+            return self.runner.run_inputs(inputs, names or [f"input{i}" for i in range(len(inputs))])
         if isinstance(images, torch.Tensor):
             batch = images[None] if images.ndim == 3 else images
             names = names or [f"tensor{i}" for i in range(batch.shape[0])]

@@ -32,11 +32,13 @@ def demo(
         for name in names:
             inputs = samples / name if (samples / name).is_dir() else samples / "images"
             ui.err.print(f"demo: {name} on {inputs}", highlight=False)
-            report = convert(inputs, output / name, ConvertSettings(plugin=name, device=device,
+            layouts = host.get_translator(name).capabilities.input_kind == "layout"
+            options = {"overlay": "true", "scale": "2"} if layouts else {}
+            report = convert(inputs, output / name, ConvertSettings(plugin=name, device=device, options=options,
                                                                    overwrite=True, seed=0))
             for item in report.items:
                 done = item.status == "done"
-                rows.append([read_image(Path(item.input)).pixels,
+                rows.append([None if layouts else read_image(Path(item.input)).pixels,
                              read_image(Path(item.output)).pixels if done else None])
                 row_labels.append(name)
                 count += done
@@ -48,8 +50,10 @@ def demo(
 
 
 def _runs_unattended(host, name: str) -> bool:
+    """Translators the demo can run: image or layout input, with default weights or none.
+    (Layout translators show the layout drawn next to the result instead of an input.)"""
     cls = host.get_translator(name)
-    if cls.capabilities.input_kind != "image" or not cls.capabilities.inference:
+    if cls.capabilities.input_kind not in ("image", "layout") or not cls.capabilities.inference:
         return False
     has_default = any(s.default for s in host.known_weight_specs() if s.plugin == name)
     return has_default or not cls.requires_weights

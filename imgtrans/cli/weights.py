@@ -74,7 +74,8 @@ def list_weights(
     for column in ("name", "translator", "source", "cached", "licence", "description"):
         table.add_column(column, overflow="fold")
     for s in specs:
-        table.add_row(escape(s.name), escape(s.plugin), "bundled" if s.file else "hub" if s.repo else "url",
+        table.add_row(escape(s.name), escape(s.plugin),
+                      "bundled" if s.file else "hub" if s.repo else "url" if s.url else "manual",
                       "[green]yes[/]" if is_cached(s) else "no", escape(s.license or "?"),
                       escape(s.description))
     out.print(table)

@@ -109,7 +109,8 @@ def local_path_for_spec(spec: WeightSpec, *, download_ok: bool = True,
     if spec.repo:
         return hub_folder_or_hint(spec.repo, spec.name)
     if not spec.url:
-        raise WeightsError(f"weights {spec.name!r} have neither a 'file', a 'url' nor a 'repo'")
+        raise WeightsError(f"weights {spec.name!r} cannot be fetched by imgtrans: {spec.description or 'no source known'}"
+                           + (f" (see {spec.source})" if spec.source else ""))
     return fetch_url(spec.url, spec.sha256, label=spec.name, download_ok=download_ok,
                      progress=progress)
 

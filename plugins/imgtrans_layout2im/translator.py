@@ -23,7 +23,7 @@ from typing import Any, Literal, Optional
 
 from imgtrans.errors import InputError, WeightsError
 from imgtrans.plugins import hookimpl
-from imgtrans.translators.base import Capabilities, TranslateContext, Translator
+from imgtrans.translators.base import Capabilities, TranslateContext, Translator, WeightSpec
 from imgtrans_layout2im.training import Layout2ImTrainOptions
 
 
@@ -126,6 +126,14 @@ class Layout2ImTranslator(Translator):
     TrainOptions = Layout2ImTrainOptions
     input_extensions = frozenset({"json"})
     requires_weights = True
+    known_weights = tuple(
+        WeightSpec(name=f"layout2im.{tag}", plugin="layout2im", source="https://github.com/zhaobozb/layout2im",
+                   license="see the reference repository",
+                   description=(f"the reference {data} model ({file}, {classes}): published only as a Google Drive "
+                                f"link in the reference README, which imgtrans cannot fetch; download it, then pass "
+                                f"--weights {file} --opt vocab=<the dataset's vocab.json>"))
+        for tag, data, file, classes in (("coco", "COCO-Stuff", "netG_coco.pkl", "184-entry vocabulary"),
+                                         ("vg", "Visual Genome", "netG_vg.pkl", "179-entry vocabulary")))
 
     @classmethod
     def load(cls, weights: Path | None, options: Layout2ImOptions, device: Any) -> "Layout2ImTranslator":

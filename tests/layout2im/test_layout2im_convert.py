@@ -86,3 +86,15 @@ def test_reference_checkpoint_without_vocabulary_is_explained(host, checkpoint, 
     result = run("convert", tmp_path / "in", tmp_path / "out", "--plugin", "layout2im",
                  "--weights", checkpoint / "netG_synth.pkl")
     assert result.exit_code == 5 and "vocab" in result.output
+
+
+def test_python_api_takes_layout_files_and_parsed_layouts(host, checkpoint, tmp_path):
+    import imgtrans
+    from imgtrans_layout2im.layouts import Layout, LayoutObject
+
+    _layout(tmp_path / "a.json", [{"label": 1, "box": [0.1, 0.1, 0.5, 0.5]}])
+    model = imgtrans.load("layout2im", checkpoint, seed=3)
+    from_file = model(tmp_path / "a.json", names=["a.json"])
+    from_object = model([Layout([LayoutObject(1, (0.1, 0.1, 0.5, 0.5))], "x")], names=["a.json"])
+    assert len(from_file) == 1 and from_file[0].shape == (64, 64, 3) and from_file[0].dtype == np.uint8
+    assert np.array_equal(from_file[0], from_object[0])  # same name, same seed: same image
