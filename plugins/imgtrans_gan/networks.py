@@ -8,12 +8,13 @@ ResNet generators need H, W multiples of 4, U-Nets multiples of ``2 ** num_downs
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 from torch import nn
+
+from imgtrans.translators.config import NetworkConfig
 
 NORMS = ("batch", "instance", "none")
 GENERATOR_PRESETS = {
@@ -228,23 +229,8 @@ def init_weights(net: nn.Module, init_type: str = "normal", gain: float = 0.02,
     return net
 
 
-class _Config:
-    """to_dict / from_dict shared by the two configs (plain JSON-able dicts)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]):
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
-        return cls(**data)
-
-
 @dataclass(frozen=True)
-class GeneratorConfig(_Config):
+class GeneratorConfig(NetworkConfig):
     """Everything needed to rebuild a generator. ``n_blocks``/``padding_type`` matter for
     "resnet" only, ``num_downs`` for "unet" only."""
 
@@ -297,7 +283,7 @@ class GeneratorConfig(_Config):
 
 
 @dataclass(frozen=True)
-class DiscriminatorConfig(_Config):
+class DiscriminatorConfig(NetworkConfig):
     """``arch`` "basic" is n_layers 3 (its ``n_layers`` is ignored); "pixel" ignores n_layers."""
 
     arch: str = "basic"

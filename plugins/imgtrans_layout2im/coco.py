@@ -8,14 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from imgtrans.errors import InputError
-from imgtrans_layout2im.layouts import (
-    GAP_TOKEN,
-    IMAGE_TOKEN,
-    Layout,
-    LayoutObject,
-    Vocabulary,
-    _read_json,
-)
+from imgtrans_layout2im.layouts import Layout, LayoutObject
+from imgtrans_layout2im.vocabulary import GAP_TOKEN, IMAGE_TOKEN, Vocabulary, read_json
 
 
 def _coco_section(data: Any, key: str, path: Path) -> list:
@@ -55,8 +49,8 @@ def read_coco(instances_json: Path, stuff_json: Path | None = None,
     returned. Returns ``(vocabulary, [(file_name, layout), ...])``.
     """
     instances_json = Path(instances_json)
-    instances = _read_json(instances_json)
-    stuff = _read_json(Path(stuff_json)) if stuff_json is not None else None
+    instances = read_json(instances_json)
+    stuff = read_json(Path(stuff_json)) if stuff_json is not None else None
 
     sizes: dict[Any, tuple[float, float]] = {}
     file_names: dict[Any, str] = {}

@@ -3,7 +3,6 @@ reference checkpoints hold only weights)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,12 +11,13 @@ from typing import Any
 from torch import nn
 
 from imgtrans.errors import WeightsError
+from imgtrans.translators.config import NetworkConfig
 from imgtrans.weights.fit import describe_keys, strict_load
 from imgtrans_layout2im.networks import Layout2ImGenerator
 
 
 @dataclass(frozen=True)
-class Layout2ImConfig:
+class Layout2ImConfig(NetworkConfig):
     """Everything needed to rebuild the networks. The reference COCO model is
     ``Layout2ImConfig(vocab_size=184)`` (embedding 64, z 64, 3 ConvLSTM layers, widths 64).
     ``conv_dim``/``d_conv_dim`` below 64 give small, non-reference models."""
@@ -40,17 +40,6 @@ class Layout2ImConfig:
             raise ValueError(f"image_size must be a multiple of 8 (>= 16), not {self.image_size}")
         if self.object_size % 16:
             raise ValueError(f"object_size must be a multiple of 16, not {self.object_size}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Layout2ImConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown Layout2ImConfig field(s): {', '.join(unknown)}")
-        return cls(**data)
 
     def describe(self) -> str:
         """One line for messages and reports."""

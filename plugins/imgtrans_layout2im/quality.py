@@ -35,9 +35,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imgtrans_layout2im.layouts import Layout, Vocabulary, box_masks
+from imgtrans_layout2im.layouts import Layout, box_masks
 from imgtrans_layout2im.networks import crop_boxes, to_unit_range
 from imgtrans_layout2im.synthetic import COLOURS, VOCAB, random_layout, render
+from imgtrans_layout2im.vocabulary import Vocabulary
 
 CROP_SIZE = 32
 ImageSource = Any

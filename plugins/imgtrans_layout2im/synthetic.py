@@ -23,7 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from imgtrans_layout2im.layouts import IMAGE_TOKEN, Layout, LayoutObject, Vocabulary
+from imgtrans_layout2im.layouts import Layout, LayoutObject
+from imgtrans_layout2im.vocabulary import IMAGE_TOKEN, Vocabulary
 
 IMAGE_SIZE = 64
 SHAPES = ("circle", "square", "triangle")

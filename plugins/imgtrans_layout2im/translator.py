@@ -23,7 +23,12 @@ from typing import Any, Literal, Optional
 
 from imgtrans.errors import InputError, WeightsError
 from imgtrans.plugins import hookimpl
-from imgtrans.translators.base import Capabilities, TranslateContext, Translator, WeightSpec
+from imgtrans.translators.base import (
+    Capabilities,
+    TranslateContext,
+    Translator,
+    WeightSpec,
+)
 from imgtrans_layout2im.training import Layout2ImTrainOptions
 
 
@@ -53,7 +58,7 @@ class Layout2ImOptions:
 def _load(weights: Path, vocab_path: str | None) -> tuple[Any, Any]:
     from imgtrans.weights import load_state_dict
     from imgtrans_layout2im.config import load_generator
-    from imgtrans_layout2im.layouts import Vocabulary
+    from imgtrans_layout2im.vocabulary import Vocabulary
 
     weights = Path(weights)
     if weights.is_dir():
@@ -87,7 +92,7 @@ def _load_trained(folder: Path, vocab_path: str | None) -> tuple[Any, Any] | Non
     from imgtrans.training import checkpoint as ckpt
     from imgtrans.weights.fit import strict_load
     from imgtrans_layout2im.config import Layout2ImConfig
-    from imgtrans_layout2im.layouts import Vocabulary
+    from imgtrans_layout2im.vocabulary import Vocabulary
 
     try:
         checkpoint = ckpt.resolve_checkpoint(folder)

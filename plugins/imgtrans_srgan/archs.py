@@ -9,14 +9,14 @@ clamped (callers clamp) except SRResNet, which clamps to [0, 1] as its reference
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from imgtrans.translators.config import NetworkConfig
 
 ARCHS = ("rrdbnet", "srvgg", "msrresnet", "srresnet")
 NAMINGS = ("basicsr", "esrgan_old", "esrgan_intermediate", "lornatang")
@@ -252,7 +252,7 @@ class SRGANDiscriminator(nn.Module):
 
 
 @dataclass(frozen=True)
-class SRConfig:
+class SRConfig(NetworkConfig):
     """Everything needed to rebuild an SR network. ``num_block`` is the RRDB count
     (rrdbnet), residual block count (msrresnet, srresnet) or ``num_conv`` (srvgg);
     ``num_grow_ch`` matters for rrdbnet only, ``act_type`` for srvgg only. ``naming`` is
@@ -284,16 +284,6 @@ class SRConfig:
             raise ValueError(f"{self.arch} supports scales {allowed}, not {self.scale}")
         if self.arch in ("srvgg", "msrresnet") and self.in_ch != self.out_ch:
             raise ValueError(f"{self.arch} needs in_ch == out_ch (global residual)")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SRConfig":
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown SRConfig field(s): {', '.join(unknown)}")
-        return cls(**data)
 
     @property
     def size_multiple(self) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
-import imgtrans
 from imgtrans_layout2im import quality
 from imgtrans_layout2im.synthetic import VOCAB, random_layout
+
+import imgtrans
 
 
 def test_bundled_model_beats_the_baseline(host):

@@ -89,8 +89,9 @@ def test_reference_checkpoint_without_vocabulary_is_explained(host, checkpoint, 
 
 
 def test_python_api_takes_layout_files_and_parsed_layouts(host, checkpoint, tmp_path):
-    import imgtrans
     from imgtrans_layout2im.layouts import Layout, LayoutObject
+
+    import imgtrans
 
     _layout(tmp_path / "a.json", [{"label": 1, "box": [0.1, 0.1, 0.5, 0.5]}])
     model = imgtrans.load("layout2im", checkpoint, seed=3)

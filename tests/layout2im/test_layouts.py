@@ -12,7 +12,6 @@ from imgtrans_layout2im.coco import read_coco
 from imgtrans_layout2im.layouts import (
     Layout,
     LayoutObject,
-    Vocabulary,
     box_masks,
     layouts_to_json,
     parse_layouts,
@@ -25,6 +24,7 @@ from imgtrans_layout2im.synthetic import (
     random_layout,
     render,
 )
+from imgtrans_layout2im.vocabulary import Vocabulary
 
 from imgtrans.errors import InputError
 
