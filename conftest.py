@@ -16,6 +16,7 @@ from imgtrans_testenv import IMPORT_PATHS  # noqa: E402
 os.environ["IMGTRANS_LOAD_PLUGINS"] = ""
 os.environ.pop("IMGTRANS_DISABLE_PLUGINS", None)
 os.environ.pop("IMGTRANS_PLUGINS", None)
+os.environ["HF_HUB_OFFLINE"] = "1"  # no test may reach the Hugging Face Hub; hub tests use a local server
 for path in IMPORT_PATHS:
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))

@@ -28,7 +28,8 @@ from imgtrans.translators.base import WeightSpec
 class ConvertSettings:
     """Everything that decides a conversion; saved in every run report."""
 
-    plugin: str
+    plugin: str | None = None
+    """Translator name; None: the one ``weights`` belong to."""
     weights: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
@@ -118,27 +119,41 @@ def translator_info(name: str) -> dict[str, Any]:
             "weights": [dataclasses.asdict(w) for w in weights]}
 
 
-def load(name: str, weights: str | Path | None = None, *, device: Any = "auto",
+def load(name: str | None = None, weights: str | Path | None = None, *, device: Any = "auto",
          options: dict[str, Any] | None = None, tile: int = 0, tile_pad: int = 10,
-         seed: int = 0, progress: Callable[[int, int | None], None] | None = None) -> LoadedTranslator:
+         seed: int = 0, progress: Callable[[int, int | None], None] | None = None,
+         should_stop: Callable[[], bool] | None = None) -> LoadedTranslator:
     """Load translator ``name`` with ``weights`` (registry name, file, folder or URL) on
-    ``device``; ``options`` are checked against the translator's Options dataclass."""
+    ``device``; ``options`` are checked against the translator's Options dataclass.
+
+    Either may be left out when the other tells: ``load("srgan")`` uses srgan's default
+    weights, ``load("srgan.realesrgan_x4plus")`` or ``load(weights="run/")`` finds the
+    translator the weights belong to. Weights of another translator raise ``WeightsError``.
+    """
     from imgtrans.core.device import resolve_device
     from imgtrans.core.runner import TranslatorRunner
     from imgtrans.weights.resolve import resolve_weights
 
     host = manager.get_host()
+    if weights is None and name is not None and name not in host.translators and _names_weights(name):
+        name, weights = None, name
+    name = name or translator_for_weights(weights, progress=progress, should_stop=should_stop)
     cls = host.get_translator(name)
     path, spec = resolve_weights(None if weights is None else str(weights), name,
-                                 host.known_weight_specs(), progress=progress)
+                                 host.known_weight_specs(), progress=progress,
+                                 should_stop=should_stop)
     if path is None and cls.requires_weights:
         raise WeightsError(f"translator {name!r} needs weights: pass --weights "
                            f"(see `imgtrans info {name}` for known ones)")
+    if path is not None:
+        _check_checkpoint_owner(path, name)
     opts = build_options(cls.Options, {**(spec.options if spec else {}), **(options or {})},
                          translator=name)
     torch_device = resolve_device(device)
     try:
         translator = cls.load(path, opts, torch_device)
+    except WeightsError as exc:
+        raise _explain_weights_error(exc, path, name, host.translators) from None
     except ImgtransError:
         raise
     except Exception as exc:
@@ -147,6 +162,59 @@ def load(name: str, weights: str | Path | None = None, *, device: Any = "auto",
                           f"{type(exc).__name__}: {exc}") from exc
     return LoadedTranslator(TranslatorRunner(translator, torch_device, tile=tile,
                                              tile_pad=tile_pad, seed=seed), path, spec)
+
+
+def translator_for_weights(weights: str | Path | None,
+                           progress: Callable[[int, int | None], None] | None = None,
+                           should_stop: Callable[[], bool] | None = None) -> str:
+    """The translator ``weights`` belong to (``--weights`` without ``--plugin``)."""
+    from imgtrans.weights.identify import identify_translator
+
+    if weights is None:
+        raise UsageError("name a translator (--plugin) or weights (--weights) that identify one")
+    host = manager.get_host()
+    return identify_translator(str(weights), host.translators, host.known_weight_specs(),
+                               progress=progress, should_stop=should_stop)
+
+
+def _names_weights(value: str) -> bool:
+    """True when ``value`` (given where a translator name was expected) names weights."""
+    from imgtrans.weights.resolve import _is_url, find_spec
+
+    if _is_url(value) or Path(value).expanduser().exists():
+        return True
+    try:
+        return find_spec(value, manager.get_host().known_weight_specs()) is not None
+    except UsageError:
+        return True  # an ambiguous weights name: identification explains it
+
+
+def _check_checkpoint_owner(path: Path, name: str) -> None:
+    """imgtrans checkpoints say whose they are: refuse another translator's before loading."""
+    from imgtrans.checkpoints import find_checkpoint, read_checkpoint
+
+    checkpoint = find_checkpoint(path)
+    if checkpoint is not None:
+        read_checkpoint(checkpoint, name)
+
+
+def _explain_weights_error(exc: WeightsError, path: Path | None, name: str,
+                           translators: dict[str, Any]) -> WeightsError:
+    """Name the weights in the message, and say which translator they fit if not this one."""
+    from imgtrans.weights.identify import recognisers
+
+    message = str(exc)
+    if path is not None and str(path) not in message:
+        message = f"{path}: {message}"
+    try:
+        others = [t for t in recognisers(path, translators) if t != name] if path is not None else []
+    except ImgtransError:
+        others = []
+    if others:
+        message += (f"; these look like {' or '.join(others)} weights: use --plugin {others[0]}"
+                    if len(others) == 1 else
+                    f"; these look like weights for {', '.join(others)}: choose one with --plugin")
+    return WeightsError(message)
 
 
 def train(plugin: str, data: str | Path, out: str | Path, *, options: dict[str, Any] | None = None,
@@ -170,7 +238,8 @@ def train(plugin: str, data: str | Path, out: str | Path, *, options: dict[str, 
     if config.resume:
         if not run_file.is_file():
             raise UsageError(f"{out}: nothing to resume (no run.json); start without --resume")
-        saved = json.loads(run_file.read_text()).get("train_options", {})
+        run = json.loads(run_file.read_text())
+        saved = run.get("options", run.get("train_options", {}))
         if options and any(saved.get(k) != v for k, v in options.items()):
             raise UsageError("a resumed run keeps its options; do not pass --opt with --resume")
         options = saved
@@ -188,8 +257,9 @@ def train(plugin: str, data: str | Path, out: str | Path, *, options: dict[str, 
 
 def plan(input: str | Path, output: str | Path, settings: ConvertSettings) -> Plan:
     """Which inputs would be converted, and which skipped because their outputs exist."""
-    cls = manager.get_translator(settings.plugin)
-    samples = cls.outputs_per_input(build_options(cls.Options, settings.options, translator=settings.plugin))
+    plugin = settings.plugin or translator_for_weights(settings.weights)
+    cls = manager.get_translator(plugin)
+    samples = cls.outputs_per_input(build_options(cls.Options, settings.options, translator=plugin))
     extra = {"extensions": cls.input_extensions} if cls.input_extensions else {}
     return discover_inputs(input, output, recursive=settings.recursive,
                            output_format=settings.output_format, suffix=settings.suffix,
@@ -210,6 +280,9 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
     from imgtrans.core.engine import EngineSettings, run_items
 
     settings = settings or ConvertSettings(**kwargs)
+    if settings.plugin is None:
+        settings = dataclasses.replace(settings, plugin=translator_for_weights(
+            settings.weights, should_stop=stop.is_set if stop else None))
     if settings.seed is None:
         settings = dataclasses.replace(settings, seed=random.SystemRandom().randrange(2**31))
     started = time.perf_counter()
@@ -228,7 +301,7 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
     if work.todo:
         loaded = load(settings.plugin, settings.weights, device=settings.device,
                       options=settings.options, tile=settings.tile, tile_pad=settings.tile_pad,
-                      seed=settings.seed)
+                      seed=settings.seed, should_stop=stop.is_set if stop else None)
         report.settings["translator"] = loaded.config()
         engine = EngineSettings(batch_size=settings.batch_size, workers=settings.workers,
                                 max_pixels=settings.max_pixels, apply_exif=settings.apply_exif,

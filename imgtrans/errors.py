@@ -33,10 +33,20 @@ class WeightsError(ImgtransError):
     exit_code = 5
 
 
+MAX_REASON_CHARS = 300
+
+
+def bounded(text: str, limit: int = MAX_REASON_CHARS) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis: an error line must stay a line,
+    whatever a hostile input put into it."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class InputError(ImgtransError):
     """One input file cannot be used; the batch goes on without it."""
 
     def __init__(self, path: object, reason: str) -> None:
+        reason = bounded(str(reason))
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason

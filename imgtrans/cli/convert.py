@@ -13,6 +13,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
 from rich.table import Table
 
 from imgtrans.cli import app, ui
+from imgtrans.core.display import printable, shown
 
 EXIT_SOME_FAILED = 3
 EXIT_INTERRUPTED = 130
@@ -22,7 +23,7 @@ EXIT_INTERRUPTED = 130
 def convert(
     input: Annotated[str, typer.Argument(help="Image file, folder (recursive) or quoted glob.")],
     output: Annotated[Path, typer.Argument(help="Output file (for one input) or folder.")],
-    plugin: Annotated[str, typer.Option("--plugin", "-p", help="Translator name (see `imgtrans plugins`).")],
+    plugin: Annotated[Optional[str], typer.Option("--plugin", "-p", help="Translator name (see `imgtrans plugins`); optional when --weights tells.")] = None,
     weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Registry name, file, folder or https URL.")] = None,
     opt: Annotated[Optional[list[str]], typer.Option("--opt", "-O", help="Translator option key=value (repeatable).")] = None,
     device: Annotated[str, typer.Option(envvar="IMGTRANS_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
@@ -45,9 +46,12 @@ def convert(
     """Translate images: a file, a folder or a glob into a file or a folder."""
     from imgtrans.api import ConvertSettings
     from imgtrans.api import convert as run_convert
+    from imgtrans.core.report import check_report_path
     from imgtrans.translators.options import parse_option_pairs
 
     with ui.exit_on_errors():
+        if report:
+            check_report_path(report)
         settings = ConvertSettings(
             plugin=plugin, weights=weights, options=parse_option_pairs(opt or []), device=device,
             batch_size=batch_size, output_format=format, suffix=suffix, overwrite=overwrite,
@@ -58,16 +62,31 @@ def convert(
         with _sigint_sets(stop), reporter:
             result = run_convert(input, output, settings, on_plan=reporter.plan,
                                  on_result=reporter.result, stop=stop)
-        if report:
-            result.write(report)
+        report_error = _write_report(result, report) if report else None
         if dry_run:
             _print_plan(result)
-            return
-        _print_summary(result)
+        else:
+            _print_summary(result)
+        if report_error:
+            from imgtrans.errors import UsageError
+
+            raise UsageError(report_error)
+    if dry_run:
+        return
     if result.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     if result.count("failed"):
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _write_report(result, path: Path) -> str | None:
+    """Write the report; a failure (checked for before the run, so rare: disk full...) is
+    returned as a message, after the summary is shown, instead of a traceback."""
+    try:
+        result.write(path)
+    except OSError as exc:
+        return f"--report {shown(path)}: cannot write the report ({shown(exc.strerror or exc)})"
+    return None
 
 
 class _Reporter:
@@ -96,6 +115,9 @@ class _Reporter:
         if plan.skipped:
             ui.err.print(f"skipping {len(plan.skipped)} existing output(s) (use --overwrite to replace)",
                          highlight=False)
+        if plan.excluded:
+            ui.err.print(f"not reading {len(plan.excluded)} file(s) that are outputs of this run",
+                         highlight=False)
         if self.mode == "rich" and self.total:
             self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                 MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
@@ -106,12 +128,12 @@ class _Reporter:
     def result(self, item) -> None:
         self.finished += 1
         if item.status == "failed":
-            line = f"failed: {item.input}: {item.error}"
+            line = f"failed: {shown(item.input)}: {shown(item.error)}"
             (self.bar.console if self.bar else ui.err).print(line, style="red", highlight=False,
                                                              markup=False)
         elif self.mode == "plain":
-            ui.err.print(f"[{self.finished}/{self.total}] {item.status}: {item.input} -> {item.output}",
-                         highlight=False, markup=False)
+            ui.err.print(f"[{self.finished}/{self.total}] {item.status}: {printable(item.input)} -> "
+                         f"{printable(item.output)}", highlight=False, markup=False)
         if self.bar is not None:
             elapsed = self.bar.tasks[0].elapsed or 0.0
             rate = f"{self.finished / elapsed:.2f} img/s" if elapsed > 0 else ""
@@ -145,7 +167,8 @@ class _sigint_sets:
 
 def _print_plan(result) -> None:
     for item in result.items:
-        ui.out.print(f"{item.status}\t{item.input}\t{item.output}", highlight=False, markup=False)
+        ui.out.print(f"{item.status}\t{printable(item.input)}\t{printable(item.output)}",
+                     highlight=False, markup=False)
     ui.err.print(f"{result.count('planned')} to convert, {result.count('skipped')} to skip",
                  highlight=False)
 

@@ -8,6 +8,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from imgtrans.cli import app, ui
@@ -15,7 +16,7 @@ from imgtrans.cli import app, ui
 
 @app.command()
 def plugins(json_output: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False) -> None:
-    """List plugins: name, version, source, what they provide, status."""
+    """List plugins: name, version, source, what they provide, status and warnings."""
     from imgtrans.plugins.manager import get_host
 
     records = sorted(get_host().records.values(), key=lambda r: r.name)
@@ -28,8 +29,16 @@ def plugins(json_output: Annotated[bool, typer.Option("--json", help="Print JSON
     for r in records:
         status = "[green]ok[/]" if r.status == "ok" else (
             f"[red]failed[/]: {ui.escape(r.error or '')}" if r.status == "failed" else f"[yellow]{r.status}[/]")
+        if r.warnings:
+            status += f" [yellow]({len(r.warnings)} warning{'s' if len(r.warnings) > 1 else ''})[/]"
         table.add_row(r.name, r.version, r.source, ", ".join(r.provides) or "-", status)
     ui.out.print(table)
+    # Warnings are sentences; listed below the table so they are not squeezed into a column.
+    warnings = [(r.name, w) for r in records for w in r.warnings]
+    if warnings:
+        ui.out.print("[yellow]warnings:[/]")
+        for name, warning in warnings:
+            ui.out.print(f"  {ui.escape(name)}: {ui.escape(warning)}", highlight=False)
 
 
 @app.command()
@@ -49,13 +58,22 @@ def info(name: Annotated[str, typer.Argument(help="Translator name.")],
     ui.out.print(_options_table("options (convert --opt key=value)", data["options"]))
     if data["train_options"]:
         ui.out.print(_options_table("training options (train --opt key=value)", data["train_options"]))
-    weights = Table(title="known weights (--weights NAME)", title_justify="left")
-    for column in ("name", "default", "source", "licence", "description"):
-        weights.add_column(column)
-    for w in data["weights"]:
-        weights.add_row(w["name"], "yes" if w["default"] else "", "bundled" if w["file"] else (w["url"] or ""),
-                        w["license"] or "", w["description"])
-    ui.out.print(weights if data["weights"] else "known weights: none")
+    ui.out.print(_weights_table(data["weights"]) if data["weights"] else "known weights: none")
+
+
+def _weights_table(weights: list[dict]) -> Table:
+    """Names whole (never wrapped or cut, so they can be copied); the description wraps."""
+    table = Table(title="known weights (--weights NAME)", title_justify="left", box=box.SIMPLE_HEAD,
+                  collapse_padding=True, pad_edge=False)
+    table.add_column("name", no_wrap=True, min_width=max(len(w["name"]) for w in weights))
+    table.add_column("default", no_wrap=True)
+    table.add_column("from", no_wrap=True)
+    table.add_column("description", overflow="fold", ratio=1)
+    for w in weights:
+        origin = "bundled" if w["file"] else "hub" if w["repo"] else "url" if w["url"] else "manual"
+        table.add_row(ui.escape(w["name"]), "yes" if w["default"] else "", origin,
+                      ui.escape(w["description"]))
+    return table
 
 
 def _options_table(title: str, options: list[dict]) -> Table:

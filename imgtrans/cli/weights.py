@@ -14,14 +14,15 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
                            TimeRemainingColumn, TransferSpeedColumn)
+from rich import box
 from rich.table import Table
 
 from imgtrans.cli.ui import err, error, escape, exit_on_errors, out
 from imgtrans.errors import WeightsError
 from imgtrans.translators.base import WeightSpec
-from imgtrans.weights.cache import cache_path_for
+from imgtrans.weights.cache import cache_path_for, recorded_sha256
 from imgtrans.weights.hub import find_hub_folder
-from imgtrans.weights.registry import pretrained_dir
+from imgtrans.weights.bundled import bundled_path
 from imgtrans.weights.resolve import fetch_url, is_cached, local_path_for_spec, lookup_spec
 
 weights_app = typer.Typer(
@@ -41,7 +42,7 @@ def _is_url(value: str) -> bool:
 
 def _where(spec: WeightSpec) -> Path | None:
     if spec.file:
-        return pretrained_dir() / spec.file
+        return bundled_path(spec)
     if spec.repo:
         return find_hub_folder(spec.repo)
     return cache_path_for(spec.url) if spec.url else None
@@ -56,13 +57,19 @@ def list_weights(
     plugin: Annotated[Optional[str], typer.Option("--plugin", "-p",
                                                   help="Only weights for this translator.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list to stdout.")] = False,
+    names: Annotated[bool, typer.Option("--names", help="Print only the names, one per line.")] = False,
 ) -> None:
-    """List known weights: name, translator, where they come from, whether they are on disk."""
+    """List known weights: name, where they come from, whether they are on disk, how they
+    are checked. Names are never wrapped, so they can be copied."""
     with exit_on_errors():
         specs = sorted((s for s in _known() if plugin is None or s.plugin == plugin),
                        key=lambda s: (s.plugin, s.name))
+    if names:
+        for s in specs:
+            out.print(s.name, markup=False, highlight=False)
+        return
     if as_json:
-        rows = [{**dataclasses.asdict(s), "cached": is_cached(s),
+        rows = [{**dataclasses.asdict(s), "cached": is_cached(s), "checksum": _checksum(s),
                  "path": str(p) if (p := _where(s)) else None} for s in specs]
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -70,15 +77,34 @@ def list_weights(
         err.print("No known weights" + (f" for {plugin!r}." if plugin else "."),
                   markup=False, highlight=False)
         return
-    table = Table(title="known weights (--weights NAME)", title_justify="left")
-    for column in ("name", "translator", "source", "cached", "licence", "description"):
-        table.add_column(column, overflow="fold")
+    wide = out.width >= 120
+    table = Table(title="known weights (--weights NAME)", title_justify="left", box=box.SIMPLE_HEAD,
+                  collapse_padding=True, pad_edge=False)
+    table.add_column("name", no_wrap=True, min_width=max(len(s.name) for s in specs))
+    for column in ("from", "cached", "checksum"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("licence", no_wrap=True, overflow="ellipsis", max_width=12)
+    if wide:
+        table.add_column("description", overflow="fold")
     for s in specs:
-        table.add_row(escape(s.name), escape(s.plugin),
-                      "bundled" if s.file else "hub" if s.repo else "url" if s.url else "manual",
-                      "[green]yes[/]" if is_cached(s) else "no", escape(s.license or "?"),
-                      escape(s.description))
+        row = [escape(s.name), "bundled" if s.file else "hub" if s.repo else "url" if s.url else "manual",
+               "[green]yes[/]" if is_cached(s) else "no", _checksum(s), escape(s.license or "?")]
+        table.add_row(*row, *((escape(s.description),) if wide else ()))
     out.print(table)
+    if not wide:
+        err.print("`imgtrans info NAME` and `--json` show descriptions.", style="dim", highlight=False)
+
+
+def _checksum(spec: WeightSpec) -> str:
+    """How the weights are checked: a published sha256, one recorded at first download, or
+    none yet (Hub folders are checked by huggingface_hub)."""
+    if spec.sha256:
+        return "sha256"
+    if spec.repo:
+        return "hub"
+    if spec.url:
+        return "recorded" if recorded_sha256(cache_path_for(spec.url)) else "at download"
+    return "none"
 
 
 class _DownloadBar:
@@ -148,3 +174,44 @@ def path(
         else:
             found = local_path_for_spec(lookup_spec(name, _known()), download_ok=False)
     _print_path(found)
+
+
+@weights_app.command("verify")
+def verify(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Weights names (default: every "
+                                                         "known weights on disk).")] = None,
+) -> None:
+    """Check weights on disk against their sha256 (published, or recorded at download).
+
+    Prints one line per weights; the exit code is 5 if any is corrupt."""
+    from imgtrans.weights.bundled import forget_verified
+
+    failed = False
+    with exit_on_errors():
+        known = _known()
+        specs = [lookup_spec(n, known) for n in names] if names else [s for s in known if is_cached(s)]
+        forget_verified()
+        for spec in sorted(specs, key=lambda s: s.name):
+            try:
+                local_path_for_spec(spec, download_ok=False)
+                status = "ok" if _checksum(spec) in ("sha256", "recorded", "hub") else "ok (no checksum)"
+            except WeightsError as exc:
+                status, failed = f"[red]failed[/]: {escape(str(exc))}", True
+            out.print(f"{escape(spec.name)}  {status}", highlight=False)
+    if failed:
+        raise typer.Exit(5)
+
+
+@weights_app.command("hash")
+def hash_weights(
+    paths: Annotated[list[Path], typer.Argument(help="Weights files or folders.")],
+) -> None:
+    """Print the sha256 that a WeightSpec or registry entry gives for a file or folder
+    (for a folder: the sha256 of its manifest of files and their hashes)."""
+    from imgtrans.weights.cache import sha256_path
+
+    for path in paths:
+        if not path.exists():
+            error(f"{path}: no such file or folder")
+            raise typer.Exit(2)
+        out.print(f"{sha256_path(path)}  {path}", markup=False, highlight=False)

@@ -26,12 +26,3 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     elif device.type not in ("cpu", "mps"):
         raise UsageError(f"unsupported device {spec!r}; use auto, cpu, cuda or cuda:N")
     return device
-
-
-def seed_for(base_seed: int, name: str) -> int:
-    """A per-image seed from the run seed and the image's name: results do not depend on
-    batching, order or resuming."""
-    import hashlib
-
-    digest = hashlib.sha256(f"{base_seed}:{name}".encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "little") & (2**63 - 1)

@@ -1,22 +1,50 @@
-"""Turn INPUT and OUTPUT arguments into work items, before any model is loaded.
+"""Turn INPUT and OUTPUT arguments into a plan, before any model is loaded.
 
 INPUT is a file, a folder (walked recursively by default; the output tree mirrors it) or a
-glob pattern. OUTPUT is a file (only for a single input file) or a folder. Whether an output
-already exists (skip, so interrupted runs resume) is decided here too.
+glob pattern. OUTPUT is a file (only for a single input file) or a folder. Every output path
+is decided here, once, so that skipping existing outputs (resume) and refusing collisions
+work on the real names. The rules:
+
+* Inputs are names with an image extension, never hidden ones (our temporary files are
+  hidden). A folder walk does not follow symlinked folders; a glob does, entering each
+  folder once, so folder loops cannot trap either. An input that is not a regular file
+  (FIFO, device, socket, symlink loop, broken link) stays in the plan and fails alone, with
+  its reason, when read.
+* Outputs are never read back: an output folder inside the input tree is left out of the
+  walk or glob, and an input that is itself an output of this plan (same-folder runs,
+  ``--format png``, a previous run's results) is left out and listed in ``Plan.excluded``.
+* The output format comes from each input's header (alpha, bit depth) through
+  :func:`~imgtrans.core.writers.planned_extension`, so fallbacks such as alpha BMP -> PNG
+  are known before any work.
+* Output names are unique, compared case-insensitively everywhere (so a plan made on Linux
+  is safe on macOS/Windows file systems and the rule needs no probing). Only inputs whose
+  names collide are renamed, the same way whatever the discovery order:
+  1. ``<stem><suffix>.<ext>`` in the mirrored folder;
+  2. all inputs sharing a name: ``<stem>_<input ext><suffix>.<ext>`` (pic.png, pic.bmp ->
+     pic_png.png, pic_bmp.png);
+  3. a step-2 name that is still taken (a.png + a.PNG, or a real a_png.png):
+     ``<stem>_<input ext>-<hash><suffix>.<ext>``, hash = 8 hex digits of the SHA-256 of the
+     input's relative path bytes. A clash left after that is a usage error.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
+import logging
 import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Iterator
 
-from imgtrans.core.readers import IMAGE_EXTENSIONS
-from imgtrans.core.writers import choose_extension
+from imgtrans.core.display import shown
+from imgtrans.core.readers import IMAGE_EXTENSIONS, probe_image
+from imgtrans.core.writers import choose_extension, planned_extension
 from imgtrans.errors import NoInputsError, UsageError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,111 +68,246 @@ class WorkItem:
 
 @dataclass
 class Plan:
-    """Items to convert and items skipped because their output exists."""
+    """Items to convert, items skipped because their outputs exist, and inputs left out
+    because this plan writes them."""
 
     todo: list[WorkItem] = field(default_factory=list)
     skipped: list[WorkItem] = field(default_factory=list)
+    excluded: list[Path] = field(default_factory=list)
 
 
 def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
                     recursive: bool = True, output_format: str | None = None,
                     suffix: str = "", overwrite: bool = False, samples: int = 1,
                     extensions: frozenset[str] = IMAGE_EXTENSIONS) -> Plan:
-    """List work items for ``INPUT -> OUTPUT``.
+    """Plan ``INPUT -> OUTPUT``.
 
     Raises ``NoInputsError`` when nothing matches and ``UsageError`` for impossible
-    combinations (several inputs to one file, output overwriting an input).
+    combinations (several inputs to one file, output overwriting an input, bad format).
     """
+    if output_format:
+        try:
+            choose_extension("", 3, 8, output_format)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     input_str = str(input_arg)
     output = Path(output_arg).expanduser()
     in_path = Path(input_str).expanduser()
-    if in_path.is_file():
-        root, sources = in_path.parent, [in_path]
-    elif in_path.is_dir():
-        root, sources = in_path, _walk(in_path, recursive, extensions, exclude=output)
+    prune = _identity(output)
+    if in_path.is_dir():
+        root = in_path
+        found = list(_walk(root, extensions, 1 if not recursive else None, prune))
+    elif in_path.is_file() or (os.path.lexists(in_path) and not glob.has_magic(input_str)):
+        root, found = in_path.parent, [(in_path, in_path.name)]
     elif glob.has_magic(input_str):
-        root = _glob_root(input_str)
-        sources = [Path(p) for p in glob.glob(input_str, recursive=True)]
-        sources = [p for p in sources if p.is_file() and _is_image(p, extensions)]
+        root, found = _glob(input_str, extensions, prune)
     else:
-        raise NoInputsError(f"{input_str}: no such file or folder")
-    if not sources:
-        raise NoInputsError(f"{input_str}: no image files found "
+        raise NoInputsError(f"{shown(input_str)}: no such file or folder")
+    if not found:
+        raise NoInputsError(f"{shown(input_str)}: no image files found "
                             f"(looked for {', '.join(sorted(extensions))})")
-    sources = sorted(set(sources), key=lambda p: _natural_key(p.relative_to(root).as_posix()))
+    found.sort(key=lambda pair: _natural_key(pair[1]))
 
     single_file_output = _looks_like_file(output)
-    if single_file_output and not in_path.is_file():
-        raise UsageError(f"{output}: several inputs cannot go to one output file; "
+    if single_file_output and len(found) > 1:
+        raise UsageError(f"{shown(output)}: several inputs cannot go to one output file; "
                          "give an output folder")
-    items = _map_outputs(sources, root, output, single_file_output, output_format, suffix)
+    sources = [_Source(path, rel, _identity(path), _probe(path, rel, extensions))
+               for path, rel in found]
+    return _plan(sources, output, single_file_output, output_format, suffix, overwrite, samples)
+
+
+@dataclass(frozen=True)
+class _Source:
+    path: Path
+    rel: str
+    identity: tuple[int, int] | None
+    probe: tuple[bool, int]  # (alpha, bit depth) from the header; (False, 8) when unknown
+
+
+def _probe(path: Path, rel: str, extensions: frozenset[str]) -> tuple[bool, int]:
+    """Header facts for images; other inputs (layouts...) give 8-bit colour results."""
+    if PurePosixPath(rel).suffix.lstrip(".").lower() not in IMAGE_EXTENSIONS & extensions:
+        return False, 8
+    probe = probe_image(path)
+    return (probe.alpha, probe.bit_depth) if probe else (False, 8)
+
+
+def _plan(sources: list[_Source], output: Path, single_file_output: bool,
+          output_format: str | None, suffix: str, overwrite: bool, samples: int) -> Plan:
+    """Name the outputs; leave out inputs that this plan writes, under their final or their
+    unrenamed (step 1) name, then name again, until no input is an output; refuse an output
+    that is its own input."""
     plan = Plan()
-    for item in items:
-        item = WorkItem(item.source, item.output, item.name, samples)
-        if any(out.resolve() == item.source.resolve() for out in item.outputs):
-            raise UsageError(f"{item.source}: output would overwrite the input; "
+    while True:
+        if single_file_output:
+            src = sources[0]
+            ext = planned_extension("", *src.probe, output.suffix)
+            target = output if output.suffix.lstrip(".").lower() == ext else output.with_suffix(f".{ext}")
+            items = [WorkItem(src.path, target, src.path.name, samples)]
+            unrenamed = items
+        else:
+            names = _unique_names(sources, output_format, suffix, samples)
+            items = [WorkItem(s.path, output / n, s.rel, samples) for s, n in zip(sources, names)]
+            unrenamed = [WorkItem(s.path, output / _output_name(s, 0, output_format, suffix), s.rel,
+                                  samples) for s in sources]
+        written = [[_identity(out) for out in item.outputs] for item in items]
+        claimed = [ids + [_identity(out) for out in first.outputs if first.output != item.output]
+                   for ids, first, item in zip(written, unrenamed, items)]
+        owners: dict[tuple[int, int], set[int]] = {}
+        for index, src in enumerate(sources):
+            if src.identity is not None:
+                owners.setdefault(src.identity, set()).add(index)
+        drop = {j for i, ids in enumerate(claimed) for ident in ids if ident in owners
+                for j in owners[ident] if j != i}
+        if not drop:
+            break
+        plan.excluded.extend(sources[j].path for j in sorted(drop))
+        sources = [s for j, s in enumerate(sources) if j not in drop]
+    for src, item, ids in zip(sources, items, written):
+        if src.identity is not None and src.identity in ids:
+            raise UsageError(f"{shown(item.source)}: output would overwrite the input; "
                              "choose another output folder or a --suffix")
-        done = all(out.exists() for out in item.outputs)
+        done = all(ident is not None for ident in ids)
         (plan.todo if overwrite or not done else plan.skipped).append(item)
     return plan
 
 
-def _map_outputs(sources: list[Path], root: Path, output: Path, single_file_output: bool,
-                 output_format: str | None, suffix: str) -> list[WorkItem]:
-    if single_file_output:
-        src = sources[0]
-        return [WorkItem(src, output, src.name)]
-    planned = []
-    for src in sources:
-        rel = src.relative_to(root)
-        ext = _output_extension(src, output_format)
-        planned.append((src, rel, rel.parent / f"{rel.stem}{suffix}.{ext}"))
-    # One stem, several formats (pic.bmp, pic.gif -> pic.png): keep the source extension in
-    # the name of each colliding output instead of letting them overwrite each other.
-    counts = Counter(out for _, _, out in planned)
-    items = []
-    for src, rel, out in planned:
-        if counts[out] > 1:
-            out = out.with_name(f"{rel.stem}_{rel.suffix.lstrip('.').lower()}{suffix}{out.suffix}")
-        items.append(WorkItem(src, output / out, rel.as_posix()))
-    return items
+def _output_name(src: _Source, level: int, output_format: str | None, suffix: str) -> str:
+    """The relative output path of ``src`` at step ``level`` (0-2) of the naming rule."""
+    rel = PurePosixPath(src.rel)
+    in_ext = rel.suffix.lstrip(".").lower()
+    ext = planned_extension(in_ext, *src.probe, output_format)
+    stem = rel.stem if level == 0 else f"{rel.stem}_{in_ext}"
+    if level == 2:
+        stem += "-" + hashlib.sha256(os.fsencode(src.rel)).hexdigest()[:8]
+    return str(rel.with_name(f"{stem}{suffix}.{ext}"))
 
 
-def _output_extension(src: Path, output_format: str | None) -> str:
-    """Predicted output extension (8-bit RGB assumed; the writer may still fall back to PNG
-    when the actual result does not fit, which is rare and logged)."""
+def _unique_names(sources: list[_Source], output_format: str | None, suffix: str,
+                  samples: int) -> list[str]:
+    """Relative output paths by the naming rule of the module docstring."""
+    levels = [0] * len(sources)
+    for level in (1, 2, None):
+        names = [_output_name(s, lv, output_format, suffix) for s, lv in zip(sources, levels)]
+        keys = [_keys(n, samples) for n in names]
+        claims = Counter(k for ks in keys for k in ks)
+        clashing = [i for i, ks in enumerate(keys) if any(claims[k] > 1 for k in ks)]
+        if not clashing:
+            return names
+        if level is None:
+            listed = ", ".join(shown(sources[i].rel, 80) for i in clashing[:5])
+            raise UsageError(f"output names still collide after renaming: {listed}; "
+                             "rename these inputs")
+        for i in clashing:
+            if levels[i] == level - 1:  # names of a lower step that are unique stay put
+                levels[i] = level
+    raise AssertionError("unreachable")
+
+
+def _keys(name: str, samples: int) -> list[str]:
+    """Case-folded paths of every file an output name stands for (samples add ``_s<k>``)."""
+    if samples == 1:
+        return [name.casefold()]
+    path = PurePosixPath(name)
+    return [str(path.with_name(f"{path.stem}_s{k}{path.suffix}")).casefold() for k in range(samples)]
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of what ``path`` leads to, None when nothing (or nothing reachable)
+    is there: the same file under two names, or two spellings on a case-insensitive file
+    system, compare equal."""
     try:
-        return choose_extension(src.suffix.lstrip(".").lower(), 3, 8, output_format)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        st = os.stat(path)
+    except (OSError, ValueError):  # missing, loop, name too long, NUL byte...
+        return None
+    return st.st_dev, st.st_ino
 
 
-def _walk(root: Path, recursive: bool, extensions: frozenset[str], exclude: Path) -> list[Path]:
-    exclude_abs = exclude.resolve() if exclude.exists() else None
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")
-                       and (exclude_abs is None or (here / d).resolve() != exclude_abs)]
-        found.extend(here / f for f in filenames if _is_image(here / f, extensions))
-        if not recursive:
-            break
-    return found
+def _walk(root: Path, extensions: frozenset[str], max_depth: int | None,
+          prune: tuple[int, int] | None, follow_links: bool = False) -> Iterator[tuple[Path, str]]:
+    """(path, POSIX path relative to ``root``) of files under ``root`` with an image
+    extension. Not entered: folders deeper than ``max_depth`` levels, hidden ones, the one
+    whose identity is ``prune`` (the output folder), symlinked ones unless ``follow_links``,
+    and, when following, any folder already seen (so loops end and nothing is listed twice)."""
+    seen = {_identity(root)}
+    stack = [(root, "", 1)]
+    while stack:
+        folder, prefix, depth = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)  # deterministic
+        except OSError as exc:
+            log.warning("%s: cannot list folder: %s", shown(folder), exc.strerror or exc)
+            continue
+        folders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                if "." in entry.name and entry.name.rpartition(".")[2].lower() in extensions:
+                    yield Path(entry.path), prefix + entry.name
+                continue
+            if max_depth is not None and depth >= max_depth:
+                continue
+            if entry.is_symlink() and not follow_links:
+                continue
+            identity = _identity(Path(entry.path)) if follow_links or prune else None
+            if (prune and identity == prune) or (follow_links and identity in seen):
+                continue
+            seen.add(identity)
+            folders.append((Path(entry.path), f"{prefix}{entry.name}/", depth + 1))
+        stack.extend(reversed(folders))
 
 
-def _is_image(path: Path, extensions: frozenset[str]) -> bool:
-    # Hidden files include our own temporary files from interrupted writes.
-    return not path.name.startswith(".") and path.suffix.lstrip(".").lower() in extensions
-
-
-def _glob_root(pattern: str) -> Path:
+def _glob(pattern: str, extensions: frozenset[str],
+          prune: tuple[int, int] | None) -> tuple[Path, list[tuple[Path, str]]]:
+    """Match ``pattern`` ("*", "?", "[...]" within a name, "**" for any folders) by walking
+    its fixed leading folder with :func:`_walk`. Symlinked folders are followed, as
+    ``glob.glob`` does, but each folder once, so loops end; the output tree is left out."""
     parts = Path(pattern).parts
-    fixed = []
-    for part in parts:
-        if glob.has_magic(part):
-            break
-        fixed.append(part)
-    return Path(*fixed) if fixed else Path(".")
+    fixed = 0
+    while fixed < len(parts) and not glob.has_magic(parts[fixed]):
+        fixed += 1
+    root = Path(*parts[:fixed]) if fixed else Path(".")
+    rest = parts[fixed:]
+    regex = "".join(("(?:[^/]+/)*" if part == "**" and i < len(rest) - 1 else
+                     ".*" if part == "**" else
+                     _name_regex(part) + ("/" if i < len(rest) - 1 else ""))
+                    for i, part in enumerate(rest))
+    flags = re.IGNORECASE if os.path.normcase("A") == "a" else 0
+    matcher = re.compile(regex, flags)
+    depth = None if "**" in rest else len(rest)
+    if not root.is_dir():
+        return root, []
+    return root, [(p, rel) for p, rel in _walk(root, extensions, depth, prune, follow_links=True)
+                  if matcher.fullmatch(rel)]
+
+
+def _name_regex(part: str) -> str:
+    """One path component of a glob as a regex that never crosses "/" (as fnmatch, but
+    "*" stops at folder boundaries)."""
+    out, i = [], 0
+    while i < len(part):
+        char = part[i]
+        end = part.find("]", i + 2) if char == "[" else -1
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif end > 0:
+            body = part[i + 1:end].replace("\\", "\\\\")
+            body = "^" + body[1:] if body.startswith("!") else "\\" + body if body[0] in "^[" else body
+            out.append(f"[{body}]")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
 
 
 def _looks_like_file(path: Path) -> bool:

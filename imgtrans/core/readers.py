@@ -1,13 +1,19 @@
 """Decode image files into RGB(A) numpy arrays, refusing bad input with one clear reason.
 
 OpenCV decodes (it keeps 16 bits and alpha); PIL only reads headers, EXIF and GIF. The
-bytes are read by Python, so non-ASCII paths work on every platform.
+bytes are read by Python, so non-ASCII paths work on every platform. Only regular files are
+read, and never more bytes than an image under the pixel limit can need: a FIFO, a device
+(``/dev/zero``) or a symlink loop fails with its reason instead of hanging or exhausting
+memory.
 """
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import re
+import stat
 import threading
 import warnings
 from dataclasses import dataclass
@@ -65,6 +71,15 @@ class DecodedImage:
         return self.channels == 4
 
 
+@dataclass(frozen=True)
+class ImageProbe:
+    """What planning needs to know of an input before any work: does it carry alpha, and
+    how many bits per sample (8 or 16)."""
+
+    alpha: bool
+    bit_depth: int
+
+
 @dataclass
 class _Header:
     kind: str  # PIL format name, MPO folded into JPEG
@@ -74,14 +89,126 @@ class _Header:
     orientation: int
 
 
-def read_image(path: Path, *, max_pixels: int = 178_956_970,
-               apply_exif: bool = True) -> DecodedImage:
-    """Decode ``path``; raises :class:`InputError` with the reason when the file is unusable."""
-    path = Path(path)
+_BYTES_PER_PIXEL = 8  # 16-bit RGBA, uncompressed: the most any supported format needs
+_HEADROOM = 16 << 20  # headers, metadata, an appended "motion photo" video
+
+
+def max_file_bytes(max_pixels: int) -> int:
+    """The file size limit that goes with a pixel limit: larger files are refused unread."""
+    return max_pixels * _BYTES_PER_PIXEL + _HEADROOM
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def check_input_file(path: Path, max_bytes: int | None,
+                     st: os.stat_result | None = None) -> os.stat_result:
+    """Stat ``path`` (following symlinks) and refuse, with :class:`InputError`, anything that
+    is not a regular file of at most ``max_bytes`` (None: any size); reading such a thing
+    could block forever (FIFO) or never end (device)."""
+    if st is None:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                reason = "symlink loop (too many levels of symbolic links)"
+            elif exc.errno == errno.ENOENT and os.path.islink(path):
+                reason = "broken symlink (its target does not exist)"
+            else:
+                reason = exc.strerror or str(exc)
+            raise InputError(path, f"cannot read file: {reason}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a file")
+        raise InputError(path, f"cannot read file: not a regular file ({kind})")
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise InputError(path, f"too large: {st.st_size} bytes exceeds the file size limit "
+                               f"of {max_bytes} bytes")
+    return st
+
+
+def _open_regular(path: Path, max_bytes: int | None) -> int:
+    """A descriptor on the regular file ``path``: stat first, open without blocking (a FIFO
+    swapped in meanwhile cannot hang the open), then check the opened file again."""
+    check_input_file(path, max_bytes)
+    flags = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+             | getattr(os, "O_CLOEXEC", 0))
     try:
-        data = path.read_bytes()
+        fd = os.open(path, flags)
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        check_input_file(path, max_bytes, os.fstat(fd))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of the regular file ``path``, never more than ``max_bytes`` (a file that
+    grows while read is refused too)."""
+    fd = _open_regular(path, max_bytes)
+    chunks, total = [], 0
+    try:
+        while total <= max_bytes:
+            chunk = os.read(fd, min(max_bytes + 1 - total, 1 << 24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if total > max_bytes:
+        raise InputError(path, f"too large: more than the file size limit of {max_bytes} bytes")
+    return b"".join(chunks)
+
+
+def probe_image(path: Path) -> ImageProbe | None:
+    """Alpha and bit depth from the header alone (a few reads), so the output format can be
+    planned before any work; None when the file cannot be identified: it then fails, with
+    its reason, when it is read."""
+    try:
+        fd = _open_regular(path, None)  # only the header is read
+    except InputError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            with _PIL_LOCK, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Image.open(handle) as im:
+                    return ImageProbe(_declares_alpha(im), _bit_depth(im))
+        except Exception:  # unreadable headers fail later, when decoded
+            return None
+
+
+def _declares_alpha(im: Image.Image) -> bool:
+    return im.mode in _ALPHA_MODES or "transparency" in im.info
+
+
+def _bit_depth(im: Image.Image) -> int:
+    """16 when OpenCV will decode 16-bit samples; PIL's mode says 8 for 16-bit colour PNG,
+    TIFF and PPM, so look at the raw mode, the TIFF tag or the PPM maximum value."""
+    if im.mode.startswith("I"):
+        return 16
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(258, (8,))
+        return 16 if max(bits if isinstance(bits, tuple) else (bits,)) > 8 else 8
+    args = im.tile[0].args if im.tile else ()
+    args = args if isinstance(args, tuple) else (args,)
+    if im.format == "PPM" and len(args) > 1 and isinstance(args[1], int):
+        return 16 if args[1] > 255 else 8
+    return 16 if any(isinstance(a, str) and ";16" in a for a in args) else 8
+
+
+def read_image(path: Path, *, max_pixels: int = 178_956_970, apply_exif: bool = True,
+               max_bytes: int | None = None) -> DecodedImage:
+    """Decode ``path``; raises :class:`InputError` with the reason when the file is unusable.
+    ``max_bytes`` defaults to :func:`max_file_bytes` of ``max_pixels``."""
+    path = Path(path)
+    data = read_file(path, max_file_bytes(max_pixels) if max_bytes is None else max_bytes)
     if not data:
         raise InputError(path, "empty file")
     header = _read_header(path, data, max_pixels)
@@ -111,7 +238,7 @@ def _read_header(path: Path, data: bytes, max_pixels: int) -> _Header:
             warnings.simplefilter("ignore")  # bomb warnings, corrupt-EXIF chatter
             with Image.open(io.BytesIO(data)) as im:
                 kind = "JPEG" if im.format == "MPO" else str(im.format)
-                alpha = im.mode in _ALPHA_MODES or "transparency" in im.info
+                alpha = _declares_alpha(im)
                 orientation = 1 if kind in ("PNG", "GIF") else _orientation(im.getexif)
                 width, height = im.size
                 if kind == "TIFF":  # recent PIL reports the size after EXIF rotation

@@ -55,3 +55,17 @@ class RunReport:
         from imgtrans.core.writers import write_atomic
 
         write_atomic(Path(path), json.dumps(self.to_dict(), indent=2).encode("utf-8"))
+
+
+def check_report_path(path: Path) -> None:
+    """Refuse, as a usage error, a report path that cannot be written, before any work:
+    finding out after the images were converted would lose the report of a long run."""
+    from imgtrans.core.display import shown
+    from imgtrans.core.writers import check_writable
+    from imgtrans.errors import UsageError
+
+    try:
+        check_writable(Path(path))
+    except OSError as exc:
+        raise UsageError(f"--report {shown(path)}: cannot write the report there "
+                         f"({shown(exc.strerror or exc)})") from None

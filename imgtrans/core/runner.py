@@ -3,12 +3,13 @@ the model. Used by the batch engine and by the Python API's ``__call__``."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from typing import Any
 
 import numpy as np
 import torch
 
-from imgtrans.core.device import seed_for
 from imgtrans.core.preprocess import Prepared, finish, finish_pixels, prepare, quantize, to_float_batch
 from imgtrans.core.tiling import run_tile, run_tiled, tile_grid
 from imgtrans.errors import UsageError
@@ -151,5 +152,13 @@ class TranslatorRunner:
 
     def _generator(self, name: str) -> torch.Generator:
         generator = torch.Generator(device=self.device)
-        generator.manual_seed(seed_for(self.seed, name))
+        generator.manual_seed(image_seed(self.seed, name))
         return generator
+
+
+def image_seed(base_seed: int, name: str) -> int:
+    """A per-image seed from the run seed and the image's name, hashed as the name's bytes
+    (``os.fsencode``) so that any file name works, including ones that are not valid UTF-8.
+    Results do not depend on batching, order or resuming."""
+    digest = hashlib.sha256(f"{base_seed}:".encode("ascii") + os.fsencode(name)).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)

@@ -3,12 +3,18 @@
 Encoding refuses what a format cannot hold instead of letting OpenCV silently drop alpha or
 reduce 16 bits to 8; :func:`choose_extension` picks a format that can hold the result.
 Nothing is copied from the input's metadata, so no EXIF orientation tag is written.
+
+Temporary files are ``.imgtrans-<8 hex>.tmp`` beside the target: short (a target name of
+255 bytes still works), hidden (never taken for an input) and recognisable, so a later run
+can remove those a killed run left (:func:`remove_stale_temps`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +75,41 @@ def choose_extension(input_ext: str, channels: int, bit_depth: int,
     ext = _normalise(input_ext)
     capability = WRITABLE.get(ext)
     return ext if capability and capability.holds(channels, bit_depth) else "png"
+
+
+def planned_extension(input_ext: str, alpha: bool, bit_depth: int, requested: str | None) -> str:
+    """The output format, decided at planning time from the input's header.
+
+    ``requested`` (``--format`` or a named output file) is kept unless it cannot store the
+    input's alpha or is not writable: then PNG. Without it: :func:`choose_extension` for a
+    colour result. What the result needs beyond that is fitted at write time without
+    changing the path (:func:`fit_pixels`)."""
+    channels = 4 if alpha else 3
+    if requested:
+        ext = _normalise(requested)
+        capability = WRITABLE.get(ext)
+        return ext if capability and capability.holds(channels, 8) else "png"
+    return choose_extension(input_ext, channels, bit_depth, None)
+
+
+def fit_pixels(pixels: np.ndarray, ext: str) -> np.ndarray:
+    """Make a result fit the planned format: gray becomes RGB where the format has no gray,
+    16 bits become 8 where it has no 16, an all-opaque alpha is dropped where it has no
+    alpha. Real transparency is never dropped: ValueError naming the way out."""
+    ext = _normalise(ext)
+    capability = WRITABLE.get(ext)
+    if capability is None:
+        return pixels  # encode_image names the problem
+    if pixels.ndim == 3 and pixels.shape[2] == 4 and not capability.alpha:
+        if not (pixels[..., 3] == np.iinfo(pixels.dtype).max).all():
+            raise ValueError(f"the result has transparency, which {ext} cannot store; "
+                             "use --format png")
+        pixels = pixels[..., :3]
+    if pixels.ndim == 2 and 1 not in capability.channels:
+        pixels = np.repeat(pixels[..., None], 3, axis=2)
+    if pixels.dtype == np.uint16 and 16 not in capability.bit_depths:
+        pixels = (pixels.astype(np.float32) / 257.0).round().astype(np.uint8)
+    return pixels
 
 
 def _check(ext: str, channels: int, bit_depth: int) -> Capability:
@@ -137,16 +178,67 @@ def write_atomic(path: Path, data: bytes) -> None:
     _sync_folder(path.parent)
 
 
+TEMP_NAME = re.compile(r"\.imgtrans-[0-9a-f]{8}\.tmp")
+STALE_AFTER = 60.0
+"""Seconds before a run's start that a temporary file must be older than to count as stale:
+a live writer holds its file for one write and fsync, far less than this."""
+
+
 def _create_temp(path: Path) -> tuple[Path, int]:
-    """Create ".<name>.<random>.tmp" beside ``path``. Mode 0o666 lets the umask decide the
+    """Create ".imgtrans-<random>.tmp" beside ``path``. Mode 0o666 lets the umask decide the
     final permissions (tempfile would leave the output readable by its owner only)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        temp = path.with_name(f".imgtrans-{secrets.token_hex(4)}.tmp")
         try:
             return temp, os.open(temp, flags, 0o666)
         except FileExistsError:
             continue
+
+
+def remove_stale_temps(folder: Path, run_started: float) -> int:
+    """Remove temporary files a killed run left in ``folder``; returns how many.
+
+    Only this module's own pattern (:data:`TEMP_NAME`), only regular files (not symlinks),
+    only in ``folder`` itself, and only those last modified more than :data:`STALE_AFTER`
+    seconds before ``run_started`` (a ``time.time()``), so neither this run's files nor
+    those of another run writing there right now are touched."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not TEMP_NAME.fullmatch(entry.name):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode) and st.st_mtime < run_started - STALE_AFTER:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def check_writable(path: Path) -> None:
+    """Raise OSError (with a reason) unless a file can be written atomically at ``path``:
+    not a folder or other non-regular file, and a file can be created in its folder (or in
+    its nearest existing ancestor, since missing folders are created). Probes by creating
+    and removing a temporary file, so read-only mounts and permissions are seen as they are."""
+    path = Path(path)
+    if path.is_dir():
+        raise OSError("is a folder")
+    if os.path.lexists(path) and not path.is_file():
+        raise OSError("exists and is not a regular file")
+    folder = path.parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OSError(f"{folder} is not a folder")
+    temp, fd = _create_temp(folder / path.name)
+    os.close(fd)
+    os.unlink(temp)
 
 
 def _sync_folder(folder: Path) -> None:

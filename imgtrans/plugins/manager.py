@@ -4,16 +4,27 @@ Loading order: entry points of the ``imgtrans`` group (the built-ins are entry p
 ``imgtrans`` distribution itself), then the built-in modules not found as entry points (an
 uninstalled checkout), then the modules named in ``IMGTRANS_PLUGINS``.
 
-Environment:
+Environment (comma-separated lists; names compare case-insensitively with ``-``, ``_`` and
+``.`` treated as equal, as pip does for distribution names):
 
-* ``IMGTRANS_LOAD_PLUGINS``: comma-separated distribution names; when set, only these
-  third-party distributions are autoloaded (empty: none). Built-ins are not affected.
-* ``IMGTRANS_DISABLE_PLUGINS``: comma-separated plugin names (entry-point or module names)
-  that are not loaded at all, built-ins included.
-* ``IMGTRANS_PLUGINS``: comma-separated module names to import and register as plugins.
+* ``IMGTRANS_LOAD_PLUGINS``: when set, only these third-party plugins are autoloaded (empty:
+  none). Each name is a plugin (entry-point) name, e.g. ``sketch``, or a distribution name,
+  e.g. ``imgtrans-sketch``, which selects all of that distribution's plugins. Built-ins are
+  always loaded.
+* ``IMGTRANS_DISABLE_PLUGINS``: plugins not to load at all. Same two kinds of name, plus the
+  module names given in ``IMGTRANS_PLUGINS``. Built-ins are blocked by their plugin names
+  only (``resize``, ``cyclegan``, ...): ``imgtrans`` itself is not a blockable distribution
+  (naming it warns and blocks nothing), so one word cannot silently disable everything.
+* ``IMGTRANS_PLUGINS``: module names to import and register as plugins (record name = module
+  name); unaffected by ``IMGTRANS_LOAD_PLUGINS``.
+
+A name in the first two variables that matches no installed plugin or plugin distribution is
+logged once as a warning with the close matches and the available names. A translator whose
+plugin is blocked is reported as blocked, not as unknown.
 
 A plugin that fails on import or inside a hook is recorded as failed with its error; the
-others keep working.
+others keep working. Hook implementations that return a value, or whose name matches no hook,
+are accepted but noted in the record's ``warnings`` and logged.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ import difflib
 import importlib
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -47,6 +59,9 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "srgan": "imgtrans_srgan.translator",
 }
 OWN_DISTRIBUTION = "imgtrans"
+LOAD_VAR = "IMGTRANS_LOAD_PLUGINS"
+DISABLE_VAR = "IMGTRANS_DISABLE_PLUGINS"
+MODULES_VAR = "IMGTRANS_PLUGINS"
 
 
 @dataclass
@@ -60,6 +75,8 @@ class PluginRecord:
     error: str | None = None
     provides: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Problems that do not stop the plugin (a hook returned a value, an unknown hook name)."""
 
 
 class PluginHost:
@@ -71,35 +88,67 @@ class PluginHost:
         self.records: dict[str, PluginRecord] = {}
         self.translators: dict[str, type[Translator]] = {}
         self.translator_plugin: dict[str, str] = {}
+        self.env_warnings: list[str] = []
+        """Unknown names in the environment variables; logged once, when loading."""
         self._commands_registered = False
 
     # -- loading -----------------------------------------------------------------------
     def load_all(self) -> None:
-        blocked = _env_list("IMGTRANS_DISABLE_PLUGINS") or []
-        allowed = _env_list("IMGTRANS_LOAD_PLUGINS")
-        for ep in _entry_points():
+        entry_points = _entry_points()
+        allowed = _env_list(LOAD_VAR)
+        disabled = _env_list(DISABLE_VAR) or []
+        modules = _env_list(MODULES_VAR) or []
+        self._check_env_names(entry_points, allowed, disabled, modules)
+        allowed_set = None if allowed is None else {_normalise(n) for n in allowed}
+        blocked = {_normalise(n) for n in disabled}
+        for ep in entry_points:
             dist = ep.dist.name if ep.dist else "unknown"
             own = _normalise(dist) == OWN_DISTRIBUTION
-            if not own and allowed is not None and _normalise(dist) not in map(_normalise, allowed):
+            # Built-ins answer to their plugin name only: blocking "imgtrans" must not block all.
+            names = {_normalise(ep.name)} if own else {_normalise(ep.name), _normalise(dist)}
+            if not own and allowed_set is not None and not names & allowed_set:
                 continue
             source = "builtin" if own else f"entrypoint:{dist}"
             version = ep.dist.version if ep.dist else "unknown"
-            self._load(ep.name, ep.load, version, source, blocked)
+            self._load(ep.name, ep.load, version, source, bool(names & blocked))
         own_version = _own_version()
         for name, module in BUILTIN_PLUGINS.items():
             if name not in self.records:
                 self._load(name, lambda m=module: importlib.import_module(m), own_version,
-                           "checkout", blocked)
-        for module in _env_list("IMGTRANS_PLUGINS") or []:
-            self._load(module, lambda m=module: importlib.import_module(m), None, "env", blocked)
+                           "checkout", _normalise(name) in blocked)
+        for module in modules:
+            self._load(module, lambda m=module: importlib.import_module(m), None, "env",
+                       _normalise(module) in blocked)
+
+    def _check_env_names(self, entry_points: list[metadata.EntryPoint], allowed: list[str] | None,
+                         disabled: list[str], modules: list[str]) -> None:
+        """Warn about names that select nothing: a typo would otherwise be silently ignored."""
+        plugins = sorted({ep.name for ep in entry_points} | set(BUILTIN_PLUGINS))
+        dists = sorted({ep.dist.name for ep in entry_points
+                        if ep.dist and _normalise(ep.dist.name) != OWN_DISTRIBUTION})
+        for name in allowed or []:
+            if _normalise(name) != OWN_DISTRIBUTION and not _matches(name, plugins + dists):
+                self._env_warning(_unknown_name_message(LOAD_VAR, name, plugins, dists))
+        for name in disabled:
+            if _normalise(name) == OWN_DISTRIBUTION and not _matches(name, plugins + modules):
+                self._env_warning(
+                    f"{DISABLE_VAR}: {name!r} is imgtrans itself and cannot be blocked as a whole; "
+                    f"built-in plugins are blocked by their own names ({', '.join(BUILTIN_PLUGINS)}); "
+                    "this name is ignored")
+            elif not _matches(name, plugins + modules + dists):
+                self._env_warning(_unknown_name_message(DISABLE_VAR, name, plugins + modules, dists))
+
+    def _env_warning(self, message: str) -> None:
+        self.env_warnings.append(message)
+        log.warning("%s", message)
 
     def _load(self, name: str, importer: Any, version: str | None, source: str,
-              blocked: list[str]) -> None:
+              blocked: bool) -> None:
         if name in self.records:
             return
         record = PluginRecord(name=name, version=version or "unknown", source=source)
         self.records[name] = record
-        if name in blocked:
+        if blocked:
             record.status = "blocked"
             self.pm.set_blocked(name)
             return
@@ -124,7 +173,14 @@ class PluginHost:
         except Exception as exc:
             self._fail(record, f"registration failed: {exc}")
             return record
-        record.hooks = sorted(h.name for h in (self.pm.get_hookcallers(plugin) or []))
+        callers = self.pm.get_hookcallers(plugin) or []
+        record.hooks = sorted(h.name for h in callers)
+        known = ", ".join(sorted(n for n, f in vars(hookspecs).items()
+                                 if hasattr(f, f"{ENTRY_POINT_GROUP}_spec")))
+        for caller in callers:
+            if not caller.has_spec():  # pluggy accepts unknown names; they would never be called
+                self._warn(record, f"hook {caller.name!r} is not an imgtrans hook (known: {known}); "
+                                   "it is never called")
         self._call_register_translators(plugin, record)
         return record
 
@@ -155,7 +211,7 @@ class PluginHost:
             added.append(cls.name)
 
         try:
-            impl.function(**{arg: register for arg in impl.argnames if arg == "register"})
+            result = impl.function(**{arg: register for arg in impl.argnames if arg == "register"})
         except Exception as exc:
             for tname in added:
                 self.translators.pop(tname, None)
@@ -163,6 +219,18 @@ class PluginHost:
             self._fail(record, f"register_translators failed: {type(exc).__name__}: {exc}")
             return
         record.provides = [f"translator:{t}" for t in added]
+        self._check_returned(record, "register_translators", result)
+
+    def _check_returned(self, record: PluginRecord, hook: str, result: Any) -> None:
+        """Hooks use register callbacks; a returned value usually means a misunderstanding
+        (e.g. returning the classes instead of registering them), so say so."""
+        if result is not None:
+            self._warn(record, f"hook {hook} returned a {type(result).__name__}; imgtrans hooks "
+                               "must not return values (the value was ignored)")
+
+    def _warn(self, record: PluginRecord, message: str) -> None:
+        record.warnings.append(message)
+        log.warning("plugin %s (%s): %s", record.name, record.source, message)
 
     def _fail(self, record: PluginRecord, message: str) -> None:
         record.status = "failed"
@@ -170,22 +238,63 @@ class PluginHost:
         log.warning("plugin %s (%s) failed: %s", record.name, record.source, message)
 
     def register_commands(self, app: Any) -> None:
-        """Let plugins add CLI commands; a failing plugin is recorded, not fatal."""
+        """Let plugins add CLI commands; a failing or clashing plugin is recorded, not fatal.
+
+        Whatever ``app`` holds when this is called counts as built-in. Each plugin's hook runs
+        against the real app; afterwards the app's command lists are put back as they were and
+        only the plugin's new commands are re-added, and only if none of their names is taken
+        (by a built-in or an earlier plugin). So a plugin can neither replace nor remove a
+        built-in command."""
         if self._commands_registered:
             return
         self._commands_registered = True
+        owners: dict[str, str | None] = {n: None for n in _typer_names(app)}  # None: built-in
         for impl in self.pm.hook.register_commands.get_hookimpls():
+            name = self.pm.get_name(impl.plugin) or "?"
+            record = self.records.get(name) or PluginRecord(name=name, version="unknown", source="?")
+            if record.status != "ok":  # failed in register_translators: add nothing more
+                continue
+            commands, groups = list(app.registered_commands), list(app.registered_groups)
             try:
-                impl.function(app=app)
+                result = impl.function(**{arg: app for arg in impl.argnames if arg == "app"})
             except Exception as exc:
-                name = self.pm.get_name(impl.plugin) or "?"
-                if name in self.records:
-                    self._fail(self.records[name], f"register_commands failed: {exc}")
+                app.registered_commands, app.registered_groups = commands, groups
+                self._fail(record, f"register_commands failed: {type(exc).__name__}: {exc}")
+                continue
+            new_commands = [c for c in app.registered_commands if not _contains(commands, c)]
+            new_groups = [g for g in app.registered_groups if not _contains(groups, g)]
+            app.registered_commands, app.registered_groups = commands, groups
+            added: list[str] = []
+            clashes: list[str] = []
+            for cname in _info_names(new_commands, new_groups):
+                if cname in owners or cname in added:
+                    owner = owners.get(cname)
+                    clashes.append(f"command {cname!r} clashes with "
+                                   + ("a built-in command" if cname in owners and owner is None
+                                      else f"a command of plugin {owner or name!r}"))
+                else:
+                    added.append(cname)
+            if clashes:
+                self._fail(record, f"register_commands: {'; '.join(clashes)}; "
+                                   "none of its commands were added")
+                continue
+            app.registered_commands = commands + new_commands
+            app.registered_groups = groups + new_groups
+            owners.update({cname: name for cname in added})
+            record.provides = record.provides + [f"command:{c}" for c in added]
+            self._check_returned(record, "register_commands", result)
 
     # -- lookups -----------------------------------------------------------------------
     def get_translator(self, name: str) -> type[Translator]:
         if name in self.translators:
             return self.translators[name]
+        # A blocked plugin is never imported, so its translators are unknown; every built-in
+        # names its plugin after its translator, so match on the plugin name.
+        blocked = sorted(r.name for r in self.records.values() if r.status == "blocked")
+        owner = next((b for b in blocked if _normalise(b) == _normalise(name)), None)
+        if owner is not None:
+            raise PluginError(f"translator {name!r} is provided by plugin {owner!r}, which is "
+                              f"blocked by {DISABLE_VAR}")
         known = sorted(self.translators)
         close = difflib.get_close_matches(name, known, n=3)
         msg = f"no translator named {name!r}"
@@ -195,16 +304,58 @@ class PluginHost:
         failed = [r.name for r in self.records.values() if r.status == "failed"]
         if failed:
             msg += f"; plugins that failed to load: {', '.join(failed)} (see `imgtrans plugins`)"
+        if blocked:
+            msg += f"; plugins blocked by {DISABLE_VAR}: {', '.join(blocked)}"
         raise PluginError(msg)
 
     def known_weight_specs(self) -> list[WeightSpec]:
         from imgtrans.weights.registry import load_registry
 
+        from imgtrans.weights.bundled import plugin_specs
+
         specs = {spec.name: spec for spec in load_registry()}
         for cls in self.translators.values():
-            for spec in cls.known_weights:
+            for spec in plugin_specs(cls):
                 specs.setdefault(spec.name, spec)
         return list(specs.values())
+
+
+def _contains(items: list[Any], item: Any) -> bool:
+    """Identity membership: typer's info objects are dataclasses, and equal ones may differ."""
+    return any(i is item for i in items)
+
+
+def _info_names(commands: list[Any], groups: list[Any]) -> list[str]:
+    """The top-level names typer will give these commands and sub-apps."""
+    import typer.main
+
+    names = [c.name or typer.main.get_command_name(getattr(c.callback, "__name__", "?"))
+             for c in commands]
+    for group in groups:
+        solved = typer.main.solve_typer_info_defaults(group)
+        if solved.name:
+            names.append(solved.name)
+        elif group.typer_instance is not None:  # a nameless sub-app merges into its parent
+            names += _typer_names(group.typer_instance)
+    return names
+
+
+def _typer_names(app: Any) -> list[str]:
+    return _info_names(list(app.registered_commands), list(app.registered_groups))
+
+
+def _matches(name: str, candidates: list[str]) -> bool:
+    return _normalise(name) in {_normalise(c) for c in candidates}
+
+
+def _unknown_name_message(var: str, name: str, plugins: list[str], dists: list[str]) -> str:
+    by_norm = {_normalise(c): c for c in plugins + dists}
+    close = [by_norm[c] for c in difflib.get_close_matches(_normalise(name), list(by_norm), n=3)]
+    msg = f"{var}: no installed plugin or distribution is named {name!r}"
+    if close:
+        msg += f" (did you mean {', '.join(close)}?)"
+    msg += f"; plugins: {', '.join(plugins) or 'none'}; distributions: {', '.join(dists) or 'none'}"
+    return msg + "; this name is ignored"
 
 
 def _check_translator_class(cls: Any) -> None:
@@ -225,8 +376,9 @@ def _env_list(var: str) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def _normalise(dist: str) -> str:
-    return dist.lower().replace("_", "-").replace(".", "-")
+def _normalise(name: str) -> str:
+    """Compare names the way pip compares distribution names (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _own_version() -> str:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
 from imgtrans.core.writers import encode_image, write_atomic
-from imgtrans.training import checkpoint as ckpt
+from imgtrans import checkpoints
 from imgtrans.training.task import Progress, TrainingTask, TrainSettings
 
 __all__ = ["Progress", "TrainSettings", "TrainingTask", "train"]
@@ -45,8 +45,10 @@ def train(task: TrainingTask, settings: TrainSettings, device: torch.device,
         epoch, first_batch, step = _restore(task, latest)
         log.info("resuming at step %d (epoch %d, batch %d)", step, epoch + 1, first_batch)
     else:
-        (out / "run.json").write_text(json.dumps({"plugin": task.plugin, "settings": asdict(settings),
-                                                  **task.meta()}, indent=2, default=str))
+        run = checkpoints.describe(task.plugin, task.network_configs(), options=_options(task),
+                                   extra=task.checkpoint_extra())
+        (out / "run.json").write_text(json.dumps({**run, "settings": asdict(settings)}, indent=2,
+                                                 default=str))
     preview = _preview_batch(dataset, device)
 
     def save(next_epoch: int, next_batch: int, snapshot: bool) -> Path:
@@ -55,11 +57,13 @@ def train(task: TrainingTask, settings: TrainSettings, device: torch.device,
                  "optimizers": {k: o.state_dict() for k, o in task.optimizers().items()},
                  "schedulers": {k: s.state_dict() for k, s in task.schedulers().items()},
                  "extra": task.extra_state()}
-        meta = {"plugin": task.plugin, "step": step, "epoch": next_epoch, **task.meta()}
-        if snapshot:
-            ckpt.save_checkpoint(out / "checkpoints" / f"step_{step:07d}", meta, task.networks(), state,
-                                 task.write_extra)
-        return ckpt.save_checkpoint(latest, meta, task.networks(), state, task.write_extra)
+        folders = [out / "checkpoints" / f"step_{step:07d}"] if snapshot else []
+        for folder in [*folders, latest]:
+            checkpoints.write_checkpoint(folder, task.plugin, task.networks(), task.network_configs(),
+                                         options=_options(task), step=step, epoch=next_epoch,
+                                         extra=task.checkpoint_extra(), trainer_state=state,
+                                         add_files=task.write_extra)
+        return latest
 
     started = time.perf_counter()
     while epoch < epochs and step < total:
@@ -92,10 +96,15 @@ def train(task: TrainingTask, settings: TrainSettings, device: torch.device,
     return latest
 
 
+def _options(task: TrainingTask) -> dict[str, Any]:
+    return asdict(task.options) if is_dataclass(task.options) else {}
+
+
 def _restore(task: TrainingTask, latest: Path) -> tuple[int, int, int]:
-    state = ckpt.load_trainer_state(latest)
+    state = checkpoints.load_trainer_state(latest)
+    saved = checkpoints.read_checkpoint(latest, task.plugin)
     for name, net in task.networks().items():
-        net.load_state_dict(ckpt.load_network_state(latest, name))
+        net.load_state_dict(saved.state_dict(name))
     for name, optimizer in task.optimizers().items():
         optimizer.load_state_dict(state["optimizers"][name])
     for name, scheduler in task.schedulers().items():

@@ -43,8 +43,11 @@ class TrainingTask:
     tensors in [0, 1]; the loop stacks them into batches on ``device``."""
 
     plugin: str = ""
+    """The translator's name, recorded in every checkpoint."""
     default_epochs: int = 1
     dataset: Any = None
+    options: Any = None
+    """The training options dataclass; saved in checkpoints and used by ``--resume``."""
 
     def networks(self) -> dict[str, "torch.nn.Module"]:
         raise NotImplementedError
@@ -62,8 +65,12 @@ class TrainingTask:
         """A (3, H, W) image in [0, 1] showing inputs, outputs and targets."""
         raise NotImplementedError
 
-    def meta(self) -> dict[str, Any]:
-        """What inference needs to rebuild the translator (configs, options)."""
+    def network_configs(self) -> dict[str, dict[str, Any]]:
+        """Each network's configuration (what rebuilds it), by the names of ``networks()``."""
+        return {}
+
+    def checkpoint_extra(self) -> dict[str, Any]:
+        """Anything else inference needs (plain JSON), saved as the checkpoint's ``extra``."""
         return {}
 
     def extra_state(self) -> dict[str, Any]:

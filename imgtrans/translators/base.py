@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Mapping
 
 InputKind = Literal["image", "image+mask", "layout"]
 ResizePolicy = Literal["pad", "resize", "fixed"]
@@ -104,14 +104,21 @@ class Preprocessing:
 class WeightSpec:
     """A known checkpoint: where it comes from and the contract that travels with it.
 
-    ``name`` is ``"<translator>.<tag>"`` (timm style). One of ``url`` (a file downloaded into
-    the cache), ``file`` (bundled, relative to the ``pretrained/`` folder) or ``repo`` (a
-    Hugging Face Hub model folder, found in the local Hugging Face cache) is set.
-    ``options`` are option defaults the weights need (e.g. a direction).
+    ``name`` is ``"<translator>.<tag>"`` (timm style); the translator is read off it. One of
+    ``url`` (downloaded once into the user cache), ``file`` (bundled: a file or folder
+    relative to the package of the plugin that declares the spec, or to imgtrans's
+    ``pretrained/`` folder for the registry) or ``repo`` (a Hugging Face Hub model folder) is
+    set. ``sha256``, when given, is checked for downloads and bundled files alike (for a
+    folder: the sha256 of its manifest, see :func:`imgtrans.weights.cache.sha256_path`).
+    ``aliases`` are other names users know the weights by (case and ``-``/``_`` do not
+    matter in lookups); ``options`` are option defaults the weights need (e.g. a direction);
+    ``default=True`` makes these the weights used when ``--weights`` is left out.
+    ``package`` is filled in by imgtrans when a plugin registers the spec.
     """
 
     name: str
-    plugin: str
+    plugin: str = ""
+    """Optional: derived from ``name`` (accepted for compatibility when it matches)."""
     url: str | None = None
     file: str | None = None
     repo: str | None = None
@@ -122,6 +129,16 @@ class WeightSpec:
     default: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    package: str | None = None
+
+    def __post_init__(self) -> None:
+        derived = self.name.split(".", 1)[0] if "." in self.name else ""
+        if self.plugin and self.plugin != derived:
+            raise ValueError(f"weights {self.name!r}: the name must start with its translator "
+                             f"'{self.plugin}.'")
+        object.__setattr__(self, "plugin", derived)
+        object.__setattr__(self, "aliases", tuple(self.aliases))
 
     @property
     def tag(self) -> str:
@@ -184,7 +201,7 @@ class Translator:
 
     @classmethod
     def training_task(cls, options: Any, settings: Any, device: Any) -> Any:
-        """Build an ``imgtrans.training.loop.TrainingTask`` for ``imgtrans train``;
+        """Build an ``imgtrans.plugin.TrainingTask`` for ``imgtrans train``;
         ``settings`` is a ``TrainSettings`` (data folder, batch size, seed...)."""
         raise NotImplementedError(f"translator {cls.name!r} cannot be trained")
 
@@ -192,6 +209,19 @@ class Translator:
     def export(cls, checkpoint: Path, out: Path, fmt: str) -> list[Path]:
         """Write an imgtrans checkpoint in another tool's layout; returns the files written."""
         raise NotImplementedError(f"translator {cls.name!r} cannot export checkpoints")
+
+    @classmethod
+    def recognises(cls, state_dict: Mapping[str, Any]) -> bool:
+        """True when a foreign checkpoint file (its state dict, as loaded, maybe wrapped) is
+        one this translator loads. Lets ``--weights FILE`` pick the translator without
+        ``--plugin``; must be cheap and never build networks. Default: recognises nothing."""
+        return False
+
+    @classmethod
+    def recognises_folder(cls, folder: Path) -> bool:
+        """Like :meth:`recognises`, for a weights folder that is not an imgtrans checkpoint
+        (e.g. a reference training folder or a diffusers model folder)."""
+        return False
 
     def preprocessing(self) -> Preprocessing:
         """The contract for the loaded instance; may depend on options and weights."""

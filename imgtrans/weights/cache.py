@@ -8,6 +8,7 @@ and two URLs that end in the same file name (``.../model.safetensors``) never sh
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -31,17 +32,45 @@ def cache_dir() -> Path:
 
 
 def cache_path_for(url: str) -> Path:
-    """``cache_dir()/weights/<host>/<segments of the URL path>``, each segment
+    """``cache_dir()/weights/<host>[_<port>]/<segments of the URL path>``, each segment
     percent-decoded with characters outside ``[A-Za-z0-9._+-]`` replaced by ``_`` (so no
-    segment can climb out of the cache); the file name is the sha256 of the whole URL when
-    the path has no usable one. Query and fragment are ignored."""
+    segment can climb out of the cache). The whole URL is the key: a query or fragment adds
+    ``-<12 hex of its sha256>`` before the file's suffix, and the file name is the sha256 of
+    the URL when the path has no usable one."""
     parts = urlsplit(url)
     segments = [_UNSAFE.sub("_", unquote(s)) for s in parts.path.replace("\\", "/").split("/")]
     segments = [s for s in segments if s.strip(".")]
     if not segments or parts.path.endswith("/"):
         segments.append(hashlib.sha256(url.encode("utf-8")).hexdigest())
+    elif parts.query or parts.fragment:
+        tail = hashlib.sha256(f"{parts.query}#{parts.fragment}".encode("utf-8")).hexdigest()[:12]
+        name = Path(segments[-1])
+        segments[-1] = f"{name.stem}-{tail}{name.suffix}"
     host = _UNSAFE.sub("_", parts.hostname or "local")
+    if parts.port is not None:
+        host += f"_{parts.port}"
     return cache_dir().joinpath("weights", host, *segments)
+
+
+def _record_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.sha256.json")
+
+
+def recorded_sha256(path: Path) -> str | None:
+    """The sha256 recorded when ``path`` was downloaded (for weights whose publisher gives
+    none), or None."""
+    try:
+        record = json.loads(_record_path(path).read_text(encoding="utf-8"))
+        digest = record.get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return digest if isinstance(digest, str) and len(digest) == 64 else None
+
+
+def record_sha256(path: Path, url: str, digest: str) -> None:
+    """Remember the sha256 of a fresh download, so every later use can check the file."""
+    record = {"url": url, "sha256": digest, "size": path.stat().st_size}
+    _record_path(path).write_text(json.dumps(record), encoding="utf-8")
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
@@ -51,3 +80,20 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
         while chunk := f.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_path(path: Path) -> str:
+    """The sha256 of a file, or of a folder's manifest: the lines ``<relative posix path>
+    <tab> <sha256 of the file>``, one per regular file below the folder (hidden names
+    skipped), sorted by path. So a bundled checkpoint folder has one checksum, and any
+    changed, missing or extra file changes it."""
+    path = Path(path)
+    if not path.is_dir():
+        return sha256_file(path)
+    lines = []
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        rel = file.relative_to(path)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        lines.append(f"{rel.as_posix()}\t{sha256_file(file)}\n")
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()

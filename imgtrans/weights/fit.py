@@ -7,12 +7,62 @@ PyTorch's wall of text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from imgtrans.errors import WeightsError
 
 if TYPE_CHECKING:
     import torch.nn as nn
+
+
+# Wrappers around the state dict that published checkpoints use, tried in this order; the first
+# whose value holds tensors wins. params_ema before params is what Real-ESRGAN's inference does
+# (EMA weights are the published ones); "state_dict" comes before "model_state_dict" and
+# "ema_state_dict" because Lornatang's SRGAN inference loads "state_dict".
+WRAPPER_KEYS = ("params_ema", "params-ema", "params", "state_dict", "model_state_dict",
+                "model", "net", "ema_state_dict")
+# Prefixes added by DataParallel/DDP (module.), BasicSR-style wrappers (netG.), torch.compile.
+PREFIXES = ("module.", "netG.", "_orig_mod.")
+
+
+def _is_tensor(value: Any) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def unwrap_state_dict(obj: Any, wrapper_keys: Sequence[str] = WRAPPER_KEYS,
+                      prefixes: Sequence[str] = PREFIXES) -> dict[str, Any]:
+    """A plain ``{key: tensor}`` from a state dict or a training/release wrapper: takes the
+    first of ``wrapper_keys`` that holds tensors (or a lone nested dict), a few levels deep;
+    drops entries that are not tensors (``_metadata``, epochs); strips each of ``prefixes``
+    while every key has it. Raises :class:`WeightsError` when no tensors are found."""
+    if not isinstance(obj, Mapping):
+        raise WeightsError(f"expected a state dict or a checkpoint dict, got {type(obj).__name__}")
+    sd: Mapping[str, Any] = obj
+    for _ in range(4):
+        if any(_is_tensor(v) for v in sd.values()):
+            break
+        nested = [sd[k] for k in wrapper_keys if isinstance(sd.get(k), Mapping)
+                  and any(_is_tensor(v) or isinstance(v, Mapping) for v in sd[k].values())]
+        dicts = [v for v in sd.values() if isinstance(v, Mapping)]
+        if nested:
+            sd = nested[0]
+        elif len(dicts) == 1:
+            sd = dicts[0]
+        else:
+            break
+    out = {k: v for k, v in sd.items() if isinstance(k, str) and _is_tensor(v)}
+    if not out:
+        keys = [str(k) for k in obj][:8]
+        raise WeightsError(f"the checkpoint holds no tensors where weights were expected "
+                           f"(top-level keys: {', '.join(keys) or 'none'}; looked under "
+                           f"{', '.join(wrapper_keys)})")
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in prefixes:
+            if all(k.startswith(prefix) for k in out):
+                out, stripped = {k[len(prefix):]: v for k, v in out.items()}, True
+    return out
 
 
 def describe_keys(keys: list[str], state_dict: Mapping[str, Any] | None = None, limit: int = 5) -> str:

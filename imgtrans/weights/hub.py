@@ -1,31 +1,149 @@
-"""Model folders on the Hugging Face Hub (e.g. diffusers models): imgtrans downloads single
-files only, so these are found in the local Hugging Face cache, offline, or explained."""
+"""Model folders on the Hugging Face Hub (e.g. diffusers models).
+
+They live in the normal Hugging Face cache (``HF_HOME`` / ``HF_HUB_CACHE``), not in imgtrans's
+own cache, so a copy left by ``hf download REPO`` and one downloaded here are the same thing.
+Only configs (``*.json``) and weights (``*.safetensors``, else ``*.bin``) are fetched: never
+code (``*.py``) or other pickles (``*.pkl``, ``*.ckpt``), which loading must not run.
+
+Progress: ``huggingface_hub`` shows its own tqdm bars on stderr (``HF_HUB_DISABLE_PROGRESS_BARS=1``
+hides them); the ``progress`` callback of single-file downloads is accepted but not called.
+"""
 
 from __future__ import annotations
 
+import glob
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from imgtrans.errors import WeightsError
+from imgtrans.weights.download import TIMEOUT_SECONDS, Progress
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+"""In order of preference: safetensors cannot run code when loaded."""
+_BROAD_PATTERNS = ("*.json", "*.safetensors", "*.bin")
+_TRUE = {"1", "ON", "YES", "TRUE"}
+
+
+def _weight_rank(path: str) -> int | None:
+    """Lower is better: plain safetensors, plain .bin, then variants (``x.fp16.safetensors``)
+    of each; None for a file that is not weights."""
+    name = path.rpartition("/")[2]
+    for rank, suffix in enumerate(WEIGHT_SUFFIXES):
+        if name.endswith(suffix):
+            variant = "." in name[: -len(suffix)]
+            return rank + (len(WEIGHT_SUFFIXES) if variant else 0)
+    return None
+
+
+def select_files(paths: Iterable[str]) -> list[str]:
+    """The repo files worth fetching: every ``.json`` and, per folder, only the best kind of
+    weights, so a repo holding both formats costs one download, not two."""
+    paths = list(paths)
+    best: dict[str, int] = {}
+    for path in paths:
+        rank = _weight_rank(path)
+        if rank is not None:
+            folder = path.rpartition("/")[0]
+            best[folder] = min(best.get(folder, rank), rank)
+    keep = [p for p in paths if p.endswith(".json")
+            or (_weight_rank(p) is not None and _weight_rank(p) == best[p.rpartition("/")[0]])]
+    return sorted(keep)
+
+
+def _patterns(files: Iterable[str]) -> list[str]:
+    """Exact file names as ``allow_patterns`` (which are fnmatch patterns)."""
+    return [glob.escape(f) for f in files]
+
+
+def _hf_offline() -> bool:
+    """``HF_HUB_OFFLINE`` as huggingface_hub read it at import, or as set since."""
+    try:
+        from huggingface_hub import constants
+        if getattr(constants, "HF_HUB_OFFLINE", False):
+            return True
+    except ImportError:
+        pass
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in _TRUE
+
+
+def hub_offline_hint(repo: str) -> str:
+    """How to get ``repo`` onto a machine imgtrans cannot download on."""
+    return (f"To use it offline, run `hf download {repo}` (older huggingface_hub: "
+            f"`huggingface-cli download {repo}`) with network access: it fills the Hugging Face "
+            f"cache (HF_HOME or HF_HUB_CACHE), where imgtrans finds it; or run `hf download {repo} "
+            f"--local-dir DIR` and pass `--weights DIR`.")
+
+
+def _complete_copy_patterns(repo: str) -> list[str]:
+    """What a complete cached copy must hold: our selection from the file listing
+    huggingface_hub cached when it downloaded (so a half-finished download does not count),
+    else broad patterns (hand-made caches, older huggingface_hub), which check nothing."""
+    try:
+        from huggingface_hub import get_cached_repo_tree
+        files = [f.path for f in get_cached_repo_tree(repo)]
+    except Exception:  # no listing cached, or a huggingface_hub without it
+        return list(_BROAD_PATTERNS)
+    return _patterns(select_files(files))
 
 
 def find_hub_folder(repo: str) -> Path | None:
     """The snapshot folder of ``repo`` in the local Hugging Face cache (left by
-    ``hf download REPO``), or None. Never touches the network."""
+    ``hf download REPO`` or ``fetch_hub_folder``), or None. Never touches the network."""
     try:
         from huggingface_hub import snapshot_download
 
-        return Path(snapshot_download(repo, local_files_only=True))
+        return Path(snapshot_download(repo, local_files_only=True,
+                                      allow_patterns=_complete_copy_patterns(repo)))
     except Exception:  # not cached, incomplete, or huggingface_hub not installed
         return None
 
 
-def hub_folder_or_hint(repo: str, label: str) -> Path:
-    """The cached folder of ``repo``, or a ``WeightsError`` saying how to get it."""
+def _reason(exc: BaseException) -> str:
+    """One line on why a Hub download failed: the root cause, not huggingface_hub's
+    multi-line wrappers."""
+    chain = [exc]
+    while chain[-1].__cause__ is not None and len(chain) < 10:
+        chain.append(chain[-1].__cause__)
+    if {type(e).__name__ for e in chain} & {"RepositoryNotFoundError", "GatedRepoError"}:
+        return ("the repository was not found on the Hub, or it is private or gated "
+                "(log in with `hf auth login`)")
+    root = chain[-1]
+    lines = str(root).strip().splitlines()
+    return f"{type(root).__name__}: {lines[0]}" if lines else type(root).__name__
+
+
+def fetch_hub_folder(repo: str, label: str, *, download_ok: bool = True,
+                     progress: Progress | None = None) -> Path:
+    """The local snapshot folder of the Hub repo ``repo`` (weights ``label``): the cached
+    copy, else downloaded into the Hugging Face cache when ``download_ok`` (never with
+    ``HF_HUB_OFFLINE``). Raises ``WeightsError`` saying how to get it otherwise.
+    ``progress`` is unused: huggingface_hub draws its own bars."""
     found = find_hub_folder(repo)
     if found is not None:
         return found
-    raise WeightsError(
-        f"weights {label!r} are the Hugging Face Hub model folder {repo}, which imgtrans does not "
-        f"download (it fetches single files only). Get it once with `hf download {repo} --local-dir DIR` "
-        f"(older huggingface_hub: `huggingface-cli download {repo} --local-dir DIR`) and pass "
-        f"`--weights DIR`; a copy in the Hugging Face cache (`hf download {repo}`) is found automatically.")
+    what = f"weights {label!r} (the Hugging Face Hub model folder {repo})"
+    if not download_ok:
+        raise WeightsError(f"{what} are not downloaded yet; run `imgtrans weights fetch {label}`. "
+                           f"{hub_offline_hint(repo)}")
+    if _hf_offline():
+        raise WeightsError(f"{what} are not in the Hugging Face cache and HF_HUB_OFFLINE is set, "
+                           f"so they are not downloaded. {hub_offline_hint(repo)}")
+    try:
+        from huggingface_hub import HfApi, snapshot_download
+    except ImportError as exc:
+        raise WeightsError(f"{what} need the huggingface_hub package to download "
+                           f"(pip install huggingface_hub). {hub_offline_hint(repo)}") from exc
+    try:
+        info = HfApi().model_info(repo, timeout=TIMEOUT_SECONDS)
+        wanted = select_files(s.rfilename for s in info.siblings or ())
+        if not any(_weight_rank(f) is not None for f in wanted):
+            raise WeightsError(f"{what} have no .safetensors or .bin weights on the Hub; "
+                               f"imgtrans loads no other format")
+        folder = snapshot_download(repo, allow_patterns=_patterns(wanted))
+    except WeightsError:
+        raise
+    except Exception as exc:  # huggingface_hub, httpx and OS errors alike
+        raise WeightsError(f"could not download {what}: {_reason(exc)}. "
+                           f"{hub_offline_hint(repo)}") from exc
+    return Path(folder)

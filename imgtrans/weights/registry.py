@@ -22,9 +22,10 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "name": str, "plugin": str, "url": (str, type(None)), "file": (str, type(None)),
     "repo": (str, type(None)),
     "sha256": (str, type(None)), "license": (str, type(None)), "source": (str, type(None)),
-    "description": str, "default": bool, "options": dict, "preprocessing": dict,
+    "description": str, "default": bool, "options": dict, "preprocessing": dict, "aliases": list,
 }
-assert set(_FIELD_TYPES) == {f.name for f in dataclasses.fields(WeightSpec)}
+# ``package`` is set by imgtrans for specs that plugins declare, never in the registry file.
+assert set(_FIELD_TYPES) == {f.name for f in dataclasses.fields(WeightSpec)} - {"package"}
 
 
 def pretrained_dir() -> Path:
@@ -60,16 +61,19 @@ def parse_registry(data: Any, source: str = REGISTRY_FILE) -> list[WeightSpec]:
         if unknown:
             raise WeightsError(f"{where}: unknown field(s) {', '.join(unknown)}; "
                                f"allowed: {', '.join(_FIELD_TYPES)}")
-        for key in ("name", "plugin"):
-            if key not in entry:
-                raise WeightsError(f"{where}: missing required field {key!r}")
+        if "name" not in entry:
+            raise WeightsError(f"{where}: missing required field 'name'")
         for key, value in entry.items():
             if not isinstance(value, _FIELD_TYPES[key]):
                 raise WeightsError(f"{where}: field {key!r} has the wrong type "
                                    f"({type(value).__name__})")
-        plugin, name = entry["plugin"], entry["name"]
-        if not plugin or not name.startswith(plugin + ".") or name == plugin + ".":
-            raise WeightsError(f"{where}: name must be '<plugin>.<tag>' with plugin {plugin!r}")
+        name = entry["name"]
+        plugin = entry.get("plugin") or name.split(".", 1)[0]
+        if "." not in name or not name.startswith(plugin + ".") or name == plugin + ".":
+            raise WeightsError(f"{where}: name must be '<translator>.<tag>'"
+                               + (f" with translator {plugin!r}" if entry.get("plugin") else ""))
+        if any(not isinstance(a, str) or not a for a in entry.get("aliases", [])):
+            raise WeightsError(f"{where}: aliases must be non-empty strings")
         if name in seen:
             raise WeightsError(f"{where}: duplicate name {name!r}")
         if not (entry.get("url") or entry.get("file") or entry.get("repo")):

@@ -7,16 +7,20 @@ order, and makes every failure say what was tried and what would have worked.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
-from imgtrans.errors import WeightsError
+from imgtrans.errors import UsageError, WeightsError
 from imgtrans.translators.base import WeightSpec
-from imgtrans.weights.cache import cache_path_for, sha256_file
-from imgtrans.weights.hub import find_hub_folder, hub_folder_or_hint
-from imgtrans.weights.download import Progress, download, offline_hint
-from imgtrans.weights.registry import pretrained_dir
+from imgtrans.weights.cache import cache_path_for, record_sha256, recorded_sha256, sha256_file
+from imgtrans.weights.hub import fetch_hub_folder, find_hub_folder
+from imgtrans.weights.download import Progress, download, incomplete_reason, offline_hint
+from imgtrans.weights.bundled import bundled_path, verified_bundle
+
+log = logging.getLogger(__name__)
 
 
 def _is_url(value: str) -> bool:
@@ -32,20 +36,44 @@ def default_spec(plugin: str, known: list[WeightSpec]) -> WeightSpec | None:
     return next((s for s in known if s.plugin == plugin and s.default), None)
 
 
+def normalise_name(name: str) -> str:
+    """Lookup key of a weights name: case and ``-``/``_`` do not matter
+    (``RealESRGAN_x4plus``, ``realesr-general-x4v3``)."""
+    return name.strip().lower().replace("-", "_")
+
+
+def _names(spec: WeightSpec) -> set[str]:
+    """Every name a spec answers to: full name, tag, aliases, ``translator.alias``."""
+    names = {spec.name, spec.tag, *spec.aliases, *(f"{spec.plugin}.{a}" for a in spec.aliases)}
+    return {normalise_name(n) for n in names}
+
+
 def find_spec(name: str, known: list[WeightSpec], plugin: str | None = None) -> WeightSpec | None:
     """The spec ``name`` refers to, or None. No plugin check is made here.
 
-    ``name`` is a full ``"plugin.tag"``, a bare ``"tag"`` of ``plugin``, or a plugin name
-    (meaning that plugin's default; ``plugin`` itself is tried first).
+    ``name`` is a full ``"translator.tag"``, a tag or alias, or a translator name (meaning its
+    default); case and ``-``/``_`` do not matter. With ``plugin``, its own specs are
+    preferred; a name several translators' weights share, with no ``plugin`` to choose,
+    raises :class:`UsageError` listing them.
     """
-    by_name = {s.name: s for s in known}
-    if name in by_name:
-        return by_name[name]
-    if plugin and f"{plugin}.{name}" in by_name:
-        return by_name[f"{plugin}.{name}"]
-    if plugin and name == plugin:
-        return default_spec(plugin, known)
-    return default_spec(name, known)
+    key = normalise_name(name)
+    matches = [s for s in known if key in _names(s)]
+    if plugin:
+        own = [s for s in matches if s.plugin == plugin]
+        if own:
+            return own[0]
+        if key == normalise_name(plugin):
+            return default_spec(plugin, known)
+    full = [s for s in matches if normalise_name(s.name) == key]
+    if full:
+        return full[0]
+    if len(matches) > 1:
+        names = ", ".join(sorted(s.name for s in matches))
+        raise UsageError(f"weights {name!r} could mean {names}; give the full name "
+                         f"(or --plugin)")
+    if matches:
+        return matches[0]
+    return default_spec(key, known)
 
 
 def lookup_spec(name: str, known: list[WeightSpec], plugin: str | None = None) -> WeightSpec:
@@ -60,8 +88,8 @@ def lookup_spec(name: str, known: list[WeightSpec], plugin: str | None = None) -
 
 def _check_plugin(spec: WeightSpec, plugin: str | None) -> None:
     if plugin and spec.plugin != plugin:
-        raise WeightsError(f"weights {spec.name!r} belong to translator {spec.plugin!r}, "
-                           f"not {plugin!r}")
+        raise WeightsError(f"{spec.name}: these are {spec.plugin} weights, not {plugin} weights; "
+                           f"use --plugin {spec.plugin} (or leave --plugin out)")
 
 
 def _unknown(value: str, plugin: str | None, known: list[WeightSpec], path_tried: bool) -> WeightsError:
@@ -87,7 +115,7 @@ def _unknown(value: str, plugin: str | None, known: list[WeightSpec], path_tried
 
 def is_cached(spec: WeightSpec) -> bool:
     """True when the spec's file is on disk (bundled or downloaded). Does not hash."""
-    if spec.file and (pretrained_dir() / spec.file).exists():
+    if spec.file and bundled_path(spec).exists():
         return True
     if spec.repo:
         return find_hub_folder(spec.repo) is not None
@@ -95,51 +123,67 @@ def is_cached(spec: WeightSpec) -> bool:
 
 
 def local_path_for_spec(spec: WeightSpec, *, download_ok: bool = True,
-                        progress: Progress | None = None) -> Path:
-    """The local file of a spec: bundled ``pretrained_dir()/file``, else the cached
-    download of ``url`` (verified against ``sha256`` when known, fetched if missing or
-    corrupt and ``download_ok``). Raises ``WeightsError`` with what to do otherwise."""
-    if spec.file:
-        bundled = pretrained_dir() / spec.file
-        if bundled.exists():
-            return bundled
-        if not spec.url:
-            raise WeightsError(f"bundled weights {spec.name!r} are missing: {bundled} does not "
-                               f"exist; the installation looks incomplete")
+                        progress: Progress | None = None,
+                        should_stop: Callable[[], bool] | None = None) -> Path:
+    """The local file of a spec: its bundled file or folder (verified against ``sha256``
+    when known), else the cached download of ``url`` (verified likewise, fetched if missing
+    or corrupt and ``download_ok``). Raises ``WeightsError`` with what to do otherwise."""
+    if spec.file and (bundled_path(spec).exists() or not spec.url):
+        return verified_bundle(spec)
     if spec.repo:
-        return hub_folder_or_hint(spec.repo, spec.name)
+        return fetch_hub_folder(spec.repo, spec.name, download_ok=download_ok,
+                                progress=progress)
     if not spec.url:
         raise WeightsError(f"weights {spec.name!r} cannot be fetched by imgtrans: {spec.description or 'no source known'}"
                            + (f" (see {spec.source})" if spec.source else ""))
     return fetch_url(spec.url, spec.sha256, label=spec.name, download_ok=download_ok,
-                     progress=progress)
+                     progress=progress, should_stop=should_stop)
 
 
 def fetch_url(url: str, sha256: str | None = None, *, label: str | None = None,
-              download_ok: bool = True, progress: Progress | None = None) -> Path:
-    """The cached copy of ``url`` (``cache_path_for(url)``), downloaded if missing or, when
-    ``sha256`` is known, corrupt. ``label`` names the weights in messages (default: url)."""
+              download_ok: bool = True, progress: Progress | None = None,
+              should_stop: Callable[[], bool] | None = None) -> Path:
+    """The cached copy of ``url`` (``cache_path_for(url)``), downloaded if missing. Every use
+    checks it against ``sha256`` (the publisher's), else against the sha256 recorded at its
+    first download; a cached file that fails, or is visibly incomplete, is fetched again
+    (or, with ``download_ok=False``, reported). ``label`` names the weights in messages."""
     label = label or url
     path = cache_path_for(url)
     if path.is_file():
-        if sha256 is None:
-            return path
-        actual = sha256_file(path)
-        if actual == sha256.lower():
+        problem = _cached_problem(path, url, sha256)
+        if problem is None:
             return path
         if not download_ok:
-            raise WeightsError(f"the cached file {path} for {label} is corrupt (sha256 {actual}, "
-                               f"expected {sha256.lower()}); delete it and fetch it again")
+            raise WeightsError(f"the cached file {path} for {label} {problem}; run "
+                               f"`imgtrans weights fetch {label}` to fetch it again")
+        log.warning("the cached file %s for %s %s; fetching it again", path, label, problem)
         path.unlink()
     elif not download_ok:
         raise WeightsError(f"weights {label} are not downloaded yet; run "
                            f"`imgtrans weights fetch {label}`. {offline_hint(url, path)}")
-    return download(url, path, sha256, progress)
+    download(url, path, sha256, progress, should_stop=should_stop)
+    record_sha256(path, url, sha256_file(path))
+    return path
+
+
+def _cached_problem(path: Path, url: str, sha256: str | None) -> str | None:
+    """What is wrong with a cached download, or None. A file cached before hashes were
+    recorded gets its hash recorded now, if it is not visibly incomplete."""
+    expected = (sha256 or recorded_sha256(path) or "").lower()
+    if not expected:
+        broken = incomplete_reason(path)
+        if broken:
+            return f"is incomplete ({broken})"
+        record_sha256(path, url, sha256_file(path))
+        return None
+    actual = sha256_file(path)
+    return None if actual == expected else f"is corrupt (sha256 {actual}, expected {expected})"
 
 
 def resolve_weights(value: str | None, plugin: str, known: list[WeightSpec], *,
                     download_ok: bool = True,
-                    progress: Progress | None = None) -> tuple[Path | None, WeightSpec | None]:
+                    progress: Progress | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> tuple[Path | None, WeightSpec | None]:
     """Resolve a ``--weights`` value for translator ``plugin`` to ``(local path, spec)``.
 
     Tried in this order:
@@ -158,22 +202,29 @@ def resolve_weights(value: str | None, plugin: str, known: list[WeightSpec], *,
         spec = default_spec(plugin, known)
         if spec is None:
             return None, None
-        return local_path_for_spec(spec, download_ok=download_ok, progress=progress), spec
+        return local_path_for_spec(spec, download_ok=download_ok, progress=progress,
+                                       should_stop=should_stop), spec
     if _is_url(value):
         same_url = [s for s in known if s.url == value]
         spec = next((s for s in same_url if s.plugin == plugin), None)
         sha256 = next((s.sha256 for s in same_url if s.sha256), None)
         path = fetch_url(value, sha256, label=spec.name if spec else None,
-                         download_ok=download_ok, progress=progress)
+                         download_ok=download_ok, progress=progress, should_stop=should_stop)
         return path, spec
     if not _looks_like_path(value):
         spec = find_spec(value, known, plugin)
         if spec is not None:
             _check_plugin(spec, plugin)
-            return local_path_for_spec(spec, download_ok=download_ok, progress=progress), spec
+            return local_path_for_spec(spec, download_ok=download_ok, progress=progress,
+                                       should_stop=should_stop), spec
     path = Path(value).expanduser()
     if path.exists():
         return path, None
-    if _looks_like_path(value):
+    if _looks_like_path(value):  # not a file: maybe a name with a slash (a Hub repo id alias)
+        spec = find_spec(value, known, plugin)
+        if spec is not None:
+            _check_plugin(spec, plugin)
+            return local_path_for_spec(spec, download_ok=download_ok, progress=progress,
+                                       should_stop=should_stop), spec
         raise WeightsError(f"--weights {value!r}: no such file or folder ({path})")
     raise _unknown(value, plugin, known, path_tried=True)

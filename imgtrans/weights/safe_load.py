@@ -45,8 +45,33 @@ def load_state_dict(path: Path) -> dict[str, "torch.Tensor"]:
     """
     path = Path(path)
     if not path.is_file():
-        what = "is a folder, not a checkpoint file" if path.is_dir() else "does not exist"
+        what = ("is a folder, not a checkpoint file" if path.is_dir() else
+                "is not a regular file (a pipe, device or socket)" if path.exists() else "does not exist")
         raise WeightsError(f"{path} {what}")
+    state = _load_any(path)
+    _check_finite(path, state)
+    return state
+
+
+def _check_finite(path: Path, state: Mapping[str, Any]) -> None:
+    """Weights holding NaN or infinity give black or garbage images: refuse them by name."""
+    import torch
+
+    def walk(mapping: Mapping[str, Any], prefix: str = "") -> Any:
+        for key, value in mapping.items():
+            if isinstance(value, Mapping):
+                yield from walk(value, f"{prefix}{key}.")
+            elif isinstance(value, torch.Tensor) and value.is_floating_point():
+                yield f"{prefix}{key}", value
+
+    bad = [k for k, v in walk(state) if not bool(torch.isfinite(v).all())]
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise WeightsError(f"{path} holds non-finite values (NaN or infinity) in {shown}: "
+                           f"the weights are broken (a diverged training run?)")
+
+
+def _load_any(path: Path) -> dict[str, "torch.Tensor"]:
     import torch
 
     if _is_safetensors(path):

@@ -3,24 +3,22 @@
 Checkpoints of the reference implementation carry no options, so the architecture (ResNet or
 U-Net, width, depth, norm, dropout, channels) is read from key names and shapes. Anything
 that fits no layout, or fails the strict load, becomes a ``WeightsError`` that says what was
-found and what was expected. torch is imported lazily, only where modules are built.
+found and what was expected. Inference never builds a network, so it is cheap enough to
+recognise files with.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
-from imgtrans.errors import WeightsError
-from imgtrans.weights.fit import describe_keys as _listing
-from imgtrans.weights.fit import strict_load
+import torch
+from torch import nn
 
-if TYPE_CHECKING:
-    from torch import nn
+from imgtrans.plugin import WeightsError, strict_load, unwrap_state_dict
+from imgtrans.plugin import describe_keys as _listing
+from imgtrans_gan.networks import DiscriminatorConfig, GeneratorConfig
 
-    from imgtrans_gan.networks import DiscriminatorConfig, GeneratorConfig
-
-_WRAPPER_PREFIXES = ("module.", "_orig_mod.")  # DataParallel/DDP, torch.compile
 _EXPECTED_G = ("a ResNet generator (model.1.weight of shape (ngf, C, 7, 7)) or a U-Net "
                "generator (model.model.0.weight of shape (ngf, C, 4, 4))")
 _EXPECTED_D = ("a PatchGAN discriminator (model.0.weight of shape (ndf, C, 4, 4)) or a "
@@ -41,45 +39,28 @@ def _shape(sd: Mapping[str, Any], key: str) -> tuple[int, ...] | None:
 
 
 def strip_wrappers(state_dict: Mapping[str, Any]) -> dict[str, Any]:
-    """Plain ``{key: tensor}``: unwraps one level of nesting (``{"state_dict": {...}}``),
-    removes ``module.``/``_orig_mod.`` prefixes and drops non-tensor entries (``_metadata``)."""
-    sd = dict(state_dict)
-    if not any(_is_tensor(v) for v in sd.values()):
-        nested = {k: v for k, v in sd.items()
-                  if isinstance(v, Mapping) and any(_is_tensor(t) for t in v.values())}
-        if len(nested) == 1:
-            sd = dict(next(iter(nested.values())))
-        elif len(nested) > 1:
-            raise WeightsError(f"the checkpoint holds several networks ({', '.join(nested)}); "
-                               f"save the one to use as its own state dict")
-    out: dict[str, Any] = {}
-    for key, value in sd.items():
-        if not isinstance(key, str) or not _is_tensor(value):
-            continue
-        stripped = True
-        while stripped:
-            stripped = False
-            for prefix in _WRAPPER_PREFIXES:
-                if key.startswith(prefix):
-                    key, stripped = key[len(prefix):], True
-        if key in out:
-            raise WeightsError(f"the checkpoint has {key!r} both with and without a "
-                               f"'module.' prefix")
-        out[key] = value
-    return out
+    """Plain ``{key: tensor}`` via :func:`unwrap_state_dict`; a file holding several networks
+    (``{"netG": ..., "netD": ...}``) gets a message saying so instead of "no tensors"."""
+    try:
+        return unwrap_state_dict(state_dict)
+    except WeightsError:
+        nested = [k for k, v in state_dict.items()
+                  if isinstance(v, Mapping) and any(_is_tensor(t) for t in v.values())
+                  ] if isinstance(state_dict, Mapping) else []
+        if len(nested) > 1:
+            raise WeightsError(f"the checkpoint holds several networks ({', '.join(map(str, nested))}); "
+                               f"save the one to use as its own state dict") from None
+        raise
 
 
 def _no_fit(sd: Mapping[str, Any], what: str, expected: str, hint: str = "") -> WeightsError:
-    if not sd:
-        found = "an empty state dict"
-    else:
-        found = f"{len(sd)} tensors (first: {_listing(list(sd), sd, 4)})"
+    found = f"{len(sd)} tensors (first: {_listing(list(sd), sd, 4)})"
     return WeightsError(f"the weights fit no {what} layout: found {found}; expected "
                         f"{expected}{hint}")
 
 
 def infer_generator_config(state_dict: Mapping[str, Any], *,
-                           unet_dropout: bool = True) -> "GeneratorConfig":
+                           unet_dropout: bool = True) -> GeneratorConfig:
     """The generator a state dict belongs to (see gan.md section 2).
 
     A U-Net's dropout leaves no trace in its keys; it is ``unet_dropout`` (the reference
@@ -100,6 +81,16 @@ def infer_generator_config(state_dict: Mapping[str, Any], *,
     raise _no_fit(sd, "pix2pix/CycleGAN generator", _EXPECTED_G, hint)
 
 
+def is_generator(state_dict: Any) -> bool:
+    """True when ``state_dict`` (maybe wrapped) is a generator this plugin loads; decided from
+    keys and shapes alone, for telling which translator a file belongs to."""
+    try:
+        infer_generator_config(state_dict)
+    except Exception:  # anything odd in a foreign file just means "not ours"
+        return False
+    return True
+
+
 def _norm_of(sd: Mapping[str, Any], norm_key: str, conv_bias_key: str) -> str:
     # BatchNorm has an affine weight at the norm position; legacy InstanceNorm files only have
     # running stats there, so running_mean alone does not mean batch norm.
@@ -116,9 +107,7 @@ def _make(cls: type, what: str, **fields: Any):
                            f"configuration: {exc}") from exc
 
 
-def _infer_resnet(sd: Mapping[str, Any], first: tuple[int, ...]) -> "GeneratorConfig":
-    from imgtrans_gan.networks import GeneratorConfig
-
+def _infer_resnet(sd: Mapping[str, Any], first: tuple[int, ...]) -> GeneratorConfig:
     ngf, input_nc = first[0], first[1]
     blocks = sorted({int(m.group(1)) for k in sd
                      if (m := re.match(r"model\.(\d+)\.conv_block\.", k))})
@@ -152,9 +141,7 @@ def _infer_resnet(sd: Mapping[str, Any], first: tuple[int, ...]) -> "GeneratorCo
 
 
 def _infer_unet(sd: Mapping[str, Any], first: tuple[int, ...],
-                use_dropout: bool) -> "GeneratorConfig":
-    from imgtrans_gan.networks import GeneratorConfig
-
+                use_dropout: bool) -> GeneratorConfig:
     ngf, input_nc = first[0], first[1]
     up = _shape(sd, "model.model.3.weight")
     if up is None or len(up) != 4 or up[0] != 2 * ngf:
@@ -177,10 +164,8 @@ def _infer_unet(sd: Mapping[str, Any], first: tuple[int, ...],
                  use_dropout=use_dropout, num_downs=depth)
 
 
-def infer_discriminator_config(state_dict: Mapping[str, Any]) -> "DiscriminatorConfig":
+def infer_discriminator_config(state_dict: Mapping[str, Any]) -> DiscriminatorConfig:
     """The discriminator a state dict belongs to: basic (3 layers), n_layers or pixel."""
-    from imgtrans_gan.networks import DiscriminatorConfig
-
     sd = strip_wrappers(state_dict)
     pixel = _shape(sd, "net.0.weight")
     if pixel is not None and len(pixel) == 4 and pixel[2:] == (1, 1):
@@ -206,14 +191,11 @@ def infer_discriminator_config(state_dict: Mapping[str, Any]) -> "DiscriminatorC
 
 
 def drop_legacy_instance_norm_keys(state_dict: Mapping[str, Any],
-                                   config: "GeneratorConfig | DiscriminatorConfig | nn.Module",
+                                   config: GeneratorConfig | DiscriminatorConfig | nn.Module,
                                    ) -> dict[str, Any]:
     """Remove running_mean/running_var/num_batches_tracked keys that sit on InstanceNorm
     layers without running stats, as the reference loader does: old files carry them, and
     they are ignored (instance statistics are always used). ``config`` may be a built module."""
-    import torch
-    from torch import nn
-
     if isinstance(config, nn.Module):
         model = config
     else:
@@ -233,7 +215,7 @@ def drop_legacy_instance_norm_keys(state_dict: Mapping[str, Any],
 
 
 def load_generator(state_dict: Mapping[str, Any], *,
-                   unet_dropout: bool = True) -> tuple["nn.Module", "GeneratorConfig"]:
+                   unet_dropout: bool = True) -> tuple[nn.Module, GeneratorConfig]:
     """strip → infer → build → drop legacy keys → strict load. The module is returned in
     eval mode; use ``set_pix2pix_test_mode`` to pick the test behaviour."""
     sd = strip_wrappers(state_dict)
@@ -243,8 +225,8 @@ def load_generator(state_dict: Mapping[str, Any], *,
     return model.eval(), config
 
 
-def load_discriminator(state_dict: Mapping[str, Any]) -> tuple["nn.Module",
-                                                               "DiscriminatorConfig"]:
+def load_discriminator(state_dict: Mapping[str, Any]) -> tuple[nn.Module,
+                                                               DiscriminatorConfig]:
     """Like ``load_generator``, for discriminators (e.g. to resume training)."""
     sd = strip_wrappers(state_dict)
     config = infer_discriminator_config(sd)

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from imgtrans.translators.config import NetworkConfig
+from imgtrans.plugin import NetworkConfig
 
 NORMS = ("batch", "instance", "none")
 GENERATOR_PRESETS = {

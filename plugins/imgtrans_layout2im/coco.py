@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from imgtrans.errors import InputError
+from imgtrans.plugin import InputError
 from imgtrans_layout2im.layouts import Layout, LayoutObject
 from imgtrans_layout2im.vocabulary import GAP_TOKEN, IMAGE_TOKEN, Vocabulary, read_json
 

@@ -10,9 +10,7 @@ from typing import Any
 
 from torch import nn
 
-from imgtrans.errors import WeightsError
-from imgtrans.translators.config import NetworkConfig
-from imgtrans.weights.fit import describe_keys, strict_load
+from imgtrans.plugin import NetworkConfig, WeightsError, describe_keys, strict_load, unwrap_state_dict
 from imgtrans_layout2im.networks import Layout2ImGenerator
 
 
@@ -69,13 +67,19 @@ def _shape(sd: Mapping[str, Any], key: str) -> tuple[int, ...] | None:
     return tuple(value.shape) if value is not None else None
 
 
+def _unwrap(state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain state dict (DataParallel ``module.`` prefixes, release wrappers removed);
+    an empty one stays empty so that the error below can say so."""
+    return unwrap_state_dict(state_dict) if state_dict else {}
+
+
 def infer_config(state_dict: Mapping[str, Any], image_size: int = 64) -> Layout2ImConfig:
     """The generator configuration a (reference or imgtrans) generator state dict belongs
     to, read from key shapes: vocabulary size and embedding from
     ``layout_encoder.embedding.weight``, z from ``crop_encoder.fc_mu.weight``, width from
     ``crop_encoder.c1.weight``, ConvLSTM layers and residual blocks by counting.
     ``image_size`` leaves no trace in the weights. Raises ``WeightsError``."""
-    sd = {k.removeprefix("module."): v for k, v in state_dict.items()}
+    sd = _unwrap(state_dict)
     embedding = _shape(sd, "layout_encoder.embedding.weight")
     fc_mu = _shape(sd, "crop_encoder.fc_mu.weight")
     first = _shape(sd, "crop_encoder.c1.weight")
@@ -118,7 +122,7 @@ def load_generator(state_dict: Mapping[str, Any], image_size: int = 64
     """infer → build → strict load; the generator is returned in eval mode (running BN
     statistics), as the reference ``test.py`` runs it."""
     config = infer_config(state_dict, image_size)
-    sd = {k.removeprefix("module."): v for k, v in state_dict.items()}
+    sd = _unwrap(state_dict)
     model = config.build()
     strict_load(model, sd, config.describe())
     return model.eval(), config

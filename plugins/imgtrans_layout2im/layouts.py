@@ -66,7 +66,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imgtrans.errors import InputError
+from imgtrans.plugin import InputError
 from imgtrans_layout2im.vocabulary import _RESERVED, Vocabulary, read_json
 
 if TYPE_CHECKING:

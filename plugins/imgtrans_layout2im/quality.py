@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from imgtrans_layout2im.layouts import Layout, box_masks
+from imgtrans_layout2im.loading import load_model
 from imgtrans_layout2im.networks import crop_boxes, to_unit_range
 from imgtrans_layout2im.synthetic import COLOURS, VOCAB, random_layout, render
 from imgtrans_layout2im.vocabulary import Vocabulary
@@ -246,9 +247,7 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     parser.add_argument("--max-objects", type=int, default=4)
     parser.add_argument("--vocab", default=None, help="vocabulary JSON (reference checkpoints only)")
     args = parser.parse_args(argv)
-    from imgtrans_layout2im.translator import _load
-
-    net, vocab = _load(args.weights, args.vocab)
+    net, vocab = load_model(args.weights, args.vocab)
     result = evaluate(net, vocab, layouts=args.layouts, seed=args.seed,
                       classifier_steps=args.classifier_steps, min_objects=args.min_objects,
                       max_objects=args.max_objects)

@@ -37,67 +37,30 @@ the reference does.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from imgtrans.training.task import TrainingTask
+import torch
+import torch.nn.functional as F
 
-if TYPE_CHECKING:
-    import torch
+from imgtrans.plugin import (
+    Sample,
+    TrainingTask,
+    UsageError,
+    check_items,
+    load_rgb8,
+    resize,
+    to_tensor,
+)
+from imgtrans_layout2im.coco import read_coco
+from imgtrans_layout2im.config import Layout2ImConfig
+from imgtrans_layout2im.networks import imagenet_normalize, to_unit_range
+from imgtrans_layout2im.options import NAME, Layout2ImTrainOptions
 
 log = logging.getLogger(__name__)
 
 IMAGE_SIZE = 64
 """The reference trains and generates at 64x64 only (layout2im.md §1)."""
-
-
-@dataclass(frozen=True)
-class Layout2ImTrainOptions:
-    # -- model size (reference defaults) --------------------------------------------------
-    embedding_dim: int = field(default=64, metadata={"help": "class embedding size"})
-    z_dim: int = field(default=64, metadata={"help": "latent code size per object"})
-    clstm_layers: int = field(default=3, metadata={"help": "ConvLSTM layers (1, 2, 3, ...)"})
-    conv_dim: int = field(default=64, metadata={"help": "generator width (reference: 64)"})
-    n_residual: int = field(default=6, metadata={"help": "residual blocks after the ConvLSTM"})
-    d_conv_dim: int = field(default=64, metadata={"help": "discriminator width (reference: 64)"})
-    # -- loss weights (reference defaults) ------------------------------------------------
-    lambda_img_adv: float = field(default=1.0, metadata={"help": "image adversarial loss weight"})
-    lambda_obj_adv: float = field(default=1.0, metadata={"help": "object adversarial loss weight"})
-    lambda_obj_cls: float = field(default=1.0, metadata={"help": "object classification loss weight"})
-    lambda_z_rec: float = field(default=10.0, metadata={"help": "latent regression L1 weight"})
-    lambda_img_rec: float = field(default=1.0, metadata={"help": "image reconstruction L1 weight"})
-    lambda_kl: float = field(default=0.01, metadata={"help": "KL weight of the crop encoder"})
-    # -- optimiser ------------------------------------------------------------------------
-    lr: float = field(default=1e-4, metadata={"help": "Adam learning rate (G and both Ds)"})
-    beta1: float = field(default=0.5, metadata={"help": "Adam beta1"})
-    beta2: float = field(default=0.999, metadata={"help": "Adam beta2"})
-    n_epochs: int = field(default=100, metadata={
-        "help": "epochs (reference: 300,000 steps of batch 8, about 100 epochs of COCO-Stuff)"})
-    recompute_g: bool = field(default=False, metadata={
-        "help": "run the generator forward again for the G step, as the reference (slower)"})
-    # -- data -----------------------------------------------------------------------------
-    min_object_size: float = field(default=0.02, metadata={
-        "help": "keep objects whose box covers more than this fraction of the image"})
-    min_objects: int = field(default=3, metadata={"help": "fewest objects an image may have"})
-    max_objects: int = field(default=8, metadata={"help": "most objects an image may have"})
-
-    def __post_init__(self) -> None:
-        if min(self.embedding_dim, self.z_dim, self.clstm_layers, self.conv_dim,
-               self.d_conv_dim) < 1 or self.n_residual < 0:
-            raise ValueError("model sizes must be positive (n_residual >= 0)")
-        weights = (self.lambda_img_adv, self.lambda_obj_adv, self.lambda_obj_cls,
-                   self.lambda_z_rec, self.lambda_img_rec, self.lambda_kl)
-        if min(weights) < 0:
-            raise ValueError("loss weights must be >= 0")
-        if not self.lr > 0 or not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ValueError("need lr > 0 and 0 <= beta1, beta2 < 1")
-        if self.n_epochs < 1:
-            raise ValueError("n_epochs must be >= 1")
-        if not 0 <= self.min_object_size < 1:
-            raise ValueError("min_object_size must be in [0, 1)")
-        if not 1 <= self.min_objects <= self.max_objects:
-            raise ValueError("need 1 <= min_objects <= max_objects (every image needs an object)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -107,8 +70,6 @@ class Layout2ImTrainOptions:
 def find_annotations(data: Path) -> tuple[Path, Path | None, Path]:
     """``(instances.json, stuff.json or None, image folder)`` of a dataset folder (or of the
     folder holding a given ``instances.json``)."""
-    from imgtrans.errors import UsageError
-
     data = Path(data)
     root = data.parent if data.is_file() else data
     instances = data if data.is_file() else root / "instances.json"
@@ -140,10 +101,6 @@ class LayoutDataset:
     @classmethod
     def from_folder(cls, data: Path, options: Layout2ImTrainOptions,
                     on_bad_data: str) -> "LayoutDataset":
-        from imgtrans.errors import UsageError
-        from imgtrans.training.datasets import Sample, check_items
-        from imgtrans_layout2im.coco import read_coco
-
         instances, stuff, image_dir = find_annotations(data)
         vocab, entries = read_coco(instances, stuff, min_object_size=options.min_object_size,
                                    min_objects=options.min_objects,
@@ -163,13 +120,8 @@ class LayoutDataset:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def image(self, index: int) -> "torch.Tensor":
+    def image(self, index: int) -> torch.Tensor:
         """(3, 64, 64) float in [0, 1]: the file resized as the reference loader does."""
-        import torch
-
-        from imgtrans.core.preprocess import resize
-        from imgtrans.training.datasets import load_rgb8, to_tensor
-
         if self._cache is not None and index in self._cache:
             return self._cache[index].float() / 255.0
         tensor = to_tensor(load_rgb8(self.paths[index]))[None]
@@ -179,9 +131,7 @@ class LayoutDataset:
             return self._cache[index].float() / 255.0
         return tensor
 
-    def __getitem__(self, index: int) -> tuple["torch.Tensor", ...]:
-        import torch
-
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
         layout = self.layouts[index]
         count = len(layout.objects)
         objs = torch.zeros(self.max_objects, dtype=torch.long)
@@ -195,23 +145,19 @@ class LayoutDataset:
         return self.image(index), objs, boxes, valid
 
 
-def flatten_batch(objs: "torch.Tensor", boxes: "torch.Tensor", valid: "torch.Tensor"
-                  ) -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]:
+def flatten_batch(objs: torch.Tensor, boxes: torch.Tensor, valid: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Padded ``(B, M)`` objects to the reference's flat form ``(objs, boxes, obj_to_img)``:
     the valid objects of image 0, then image 1, ... (contiguous, image order kept)."""
-    import torch
-
     valid = valid.bool()
     owners = torch.arange(valid.shape[0], device=valid.device)[:, None].expand_as(valid)
     return objs[valid], boxes[valid], owners[valid]
 
 
-def masks_from_boxes(boxes: "torch.Tensor", size: int = IMAGE_SIZE) -> "torch.Tensor":
+def masks_from_boxes(boxes: torch.Tensor, size: int = IMAGE_SIZE) -> torch.Tensor:
     """Box masks (O, 1, size, size) exactly as ``layouts.box_masks`` draws them (rows
     ``round(y0*size)`` to ``max(that + 1, round(y1*size))``, round half to even, clipped to
     the grid), from a box tensor instead of layouts."""
-    import torch
-
     scaled = torch.round(boxes.double() * size)
     x0, y0, x1, y1 = scaled.unbind(1)
     x1, y1 = torch.maximum(x1, x0 + 1), torch.maximum(y1, y0 + 1)
@@ -227,8 +173,8 @@ _PALETTE = ((255, 64, 64), (64, 220, 64), (80, 120, 255), (255, 220, 0), (255, 0
             (0, 230, 230), (255, 150, 0), (160, 90, 255), (255, 255, 255), (120, 255, 160))
 
 
-def draw_boxes(images: "torch.Tensor", boxes: "torch.Tensor", objs: "torch.Tensor",
-               obj_to_img: "torch.Tensor") -> "torch.Tensor":
+def draw_boxes(images: torch.Tensor, boxes: torch.Tensor, objs: torch.Tensor,
+               obj_to_img: torch.Tensor) -> torch.Tensor:
     """Copies of ``images`` (N, 3, S, S) in [0, 1] with each object's box outlined (1 px) in
     a colour of its class."""
     out = images.clone()
@@ -251,13 +197,9 @@ class Layout2ImTask(TrainingTask):
     """Networks ``G`` (generator), ``D_img`` (image discriminator), ``D_obj`` (object
     discriminator); one reference D step then one G step per training step."""
 
-    plugin = "layout2im"
+    plugin = NAME
 
     def __init__(self, options: Layout2ImTrainOptions, settings: Any, device: Any) -> None:
-        import torch
-
-        from imgtrans_layout2im.config import Layout2ImConfig
-
         self.options, self.device = options, device
         self.default_epochs = options.n_epochs
         self.dataset = LayoutDataset.from_folder(Path(settings.data), options,
@@ -283,17 +225,12 @@ class Layout2ImTask(TrainingTask):
         return self._opts
 
     def _inputs(self, batch: tuple[Any, ...]) -> tuple[Any, ...]:
-        from imgtrans_layout2im.networks import imagenet_normalize
-
         images, objs, boxes, valid = batch
         objs, boxes, obj_to_img = flatten_batch(objs, boxes, valid)
         masks = masks_from_boxes(boxes, IMAGE_SIZE)
         return imagenet_normalize(images), objs, boxes, masks, obj_to_img
 
     def train_step(self, batch) -> dict[str, float]:
-        import torch
-        import torch.nn.functional as F
-
         o = self.options
         imgs, objs, boxes, masks, obj_to_img = self._inputs(batch)
         z = torch.randn(objs.shape[0], self.config.z_dim).to(self.device)  # global RNG (CPU)
@@ -353,10 +290,6 @@ class Layout2ImTask(TrainingTask):
         """One row per preview item: the real image | a layout-only sample (z ~ N(0, I),
         the same codes every epoch; colours clamped, not min-max stretched) | that sample
         with the boxes outlined in a colour per class."""
-        import torch
-
-        from imgtrans_layout2im.networks import to_unit_range
-
         real = batch[0]
         _, objs, boxes, masks, obj_to_img = self._inputs(batch)
         z = torch.randn(objs.shape[0], self.config.z_dim,
@@ -370,7 +303,9 @@ class Layout2ImTask(TrainingTask):
         rows = [torch.cat([real[i], fake[i], overlay[i]], dim=-1) for i in range(real.shape[0])]
         return torch.cat(rows, dim=-2)
 
-    def meta(self) -> dict[str, Any]:
-        return {"train_options": asdict(self.options),
-                "layout2im_config": self.config.to_dict(),
-                "vocab": self.vocab.to_json()}
+    def network_configs(self) -> dict[str, dict[str, Any]]:
+        # one configuration rebuilds all three (build, build_*_discriminator)
+        return {name: self.config.to_dict() for name in self._nets}
+
+    def checkpoint_extra(self) -> dict[str, Any]:
+        return {"vocab": self.vocab.to_json()}

@@ -17,114 +17,29 @@ and labels drawn over it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Mapping
 
-from imgtrans.errors import InputError, WeightsError
-from imgtrans.plugins import hookimpl
-from imgtrans.translators.base import (
+from imgtrans.plugin import (
     Capabilities,
+    InputError,
     TranslateContext,
     Translator,
     WeightSpec,
+    hookimpl,
+    unwrap_state_dict,
 )
-from imgtrans_layout2im.training import Layout2ImTrainOptions
+from imgtrans_layout2im.options import NAME, Layout2ImOptions, Layout2ImTrainOptions
 
-
-@dataclass(frozen=True)
-class Layout2ImOptions:
-    vocab: Optional[str] = field(default=None, metadata={
-        "help": "vocabulary JSON (the reference dataset's vocab.json), needed for reference checkpoints"})
-    samples: int = field(default=1, metadata={"help": "images per layout (<name>_s0, _s1, ...)"})
-    overlay: bool = field(default=False, metadata={"help": "also draw the boxes and labels, to the right"})
-    rescale: Literal["reference", "clamp"] = field(default="reference", metadata={
-        "help": "reference: per-image min-max to [0, 1] as the reference saves; clamp: keep absolute colours"})
-    min_objects: int = field(default=1, metadata={"help": "fewest objects a layout may have"})
-    max_objects: int = field(default=8, metadata={"help": "most objects a layout may have (reference COCO: 8)"})
-    scale: int = field(default=1, metadata={"help": "enlarge the 64 px output this many times (nearest)"})
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.samples <= 64:
-            raise ValueError("samples must be between 1 and 64")
-        if not 1 <= self.min_objects <= self.max_objects:
-            raise ValueError("need 1 <= min_objects <= max_objects")
-        if not 1 <= self.scale <= 16:
-            raise ValueError("scale must be between 1 and 16")
-        if self.vocab is not None and not Path(self.vocab).expanduser().is_file():
-            raise ValueError(f"vocab {self.vocab!r}: no such file")
-
-
-def _load(weights: Path, vocab_path: str | None) -> tuple[Any, Any]:
-    from imgtrans.weights import load_state_dict
-    from imgtrans_layout2im.config import load_generator
-    from imgtrans_layout2im.vocabulary import Vocabulary
-
-    weights = Path(weights)
-    if weights.is_dir():
-        trained = _load_trained(weights, vocab_path)
-        if trained is not None:
-            return trained
-        files = sorted(p for p in weights.iterdir() if p.suffix in (".safetensors", ".pth", ".pkl", ".pt")
-                       and "netd" not in p.name.lower())
-        if not files:
-            raise WeightsError(f"{weights}: no generator weights (.safetensors/.pth/.pkl) in this folder")
-        vocab_path = vocab_path or (str(weights / "vocab.json") if (weights / "vocab.json").is_file() else None)
-        weights = files[0]
-    if vocab_path is None:
-        raise WeightsError(f"{weights}: layout2im checkpoints do not contain their vocabulary; pass "
-                           "--opt vocab=PATH (the dataset's vocab.json) or put vocab.json next to the weights")
-    try:
-        vocab = Vocabulary.read(Path(vocab_path).expanduser())
-    except InputError as exc:
-        raise WeightsError(str(exc)) from None
-    net, config = load_generator(load_state_dict(weights))
-    if config.vocab_size != len(vocab):
-        raise WeightsError(f"{weights} was trained with {config.vocab_size} classes, but {vocab_path} "
-                           f"has {len(vocab)} names: not its vocabulary")
-    return net, vocab
-
-
-def _load_trained(folder: Path, vocab_path: str | None) -> tuple[Any, Any] | None:
-    """A checkpoint or run folder written by ``imgtrans train layout2im`` (generator ``G``,
-    configuration and vocabulary in its metadata), or None when ``folder`` is not an
-    imgtrans checkpoint."""
-    from imgtrans.training import checkpoint as ckpt
-    from imgtrans.weights.fit import strict_load
-    from imgtrans_layout2im.config import Layout2ImConfig
-    from imgtrans_layout2im.vocabulary import Vocabulary
-
-    try:
-        checkpoint = ckpt.resolve_checkpoint(folder)
-    except WeightsError:
-        return None
-    meta = ckpt.read_meta(checkpoint)
-    if "layout2im_config" not in meta or "vocab" not in meta:
-        raise WeightsError(f"{checkpoint}: an imgtrans checkpoint of {meta.get('plugin')!r}, "
-                           f"not a layout2im model (no layout2im_config/vocab in its metadata)")
-    try:
-        config = Layout2ImConfig.from_dict(meta["layout2im_config"])
-        vocab = Vocabulary.from_json(meta["vocab"])
-    except (TypeError, ValueError) as exc:
-        raise WeightsError(f"{checkpoint}: bad layout2im metadata: {exc}") from None
-    if config.vocab_size != len(vocab):
-        raise WeightsError(f"{checkpoint}: its configuration has {config.vocab_size} classes "
-                           f"but its vocabulary {len(vocab)}")
-    if vocab_path is not None:
-        try:
-            given = Vocabulary.read(Path(vocab_path).expanduser())
-        except InputError as exc:
-            raise WeightsError(str(exc)) from None
-        if given != vocab:
-            raise WeightsError(f"{checkpoint} carries its own vocabulary, which differs from "
-                               f"{vocab_path}; leave out --opt vocab")
-    net = config.build()
-    strict_load(net, ckpt.load_network_state(checkpoint, "G"), config.describe())
-    return net.eval(), vocab
+# Keys of the reference generator that ``config.infer_config`` reads the architecture from,
+# with their number of dimensions; plus a first ConvLSTM cell and the RGB output layer.
+_GENERATOR_KEYS = {"layout_encoder.embedding.weight": 2, "crop_encoder.fc_mu.weight": 2,
+                   "crop_encoder.c1.weight": 4, "decoder.c4.weight": 4}
+_FIRST_CELL = "layout_encoder.clstm.cell_list.0."
 
 
 class Layout2ImTranslator(Translator):
-    name = "layout2im"
+    name = NAME
     summary = "Images from layouts of labelled boxes (Zhao et al. 2019); loads the reference checkpoints"
     capabilities = Capabilities(input_kind="layout", stochastic=True, training=True)
     Options = Layout2ImOptions
@@ -132,7 +47,7 @@ class Layout2ImTranslator(Translator):
     input_extensions = frozenset({"json"})
     requires_weights = True
     known_weights = tuple(
-        WeightSpec(name=f"layout2im.{tag}", plugin="layout2im", source="https://github.com/zhaobozb/layout2im",
+        WeightSpec(name=f"layout2im.{tag}", source="https://github.com/zhaobozb/layout2im",
                    license="see the reference repository",
                    description=(f"the reference {data} model ({file}, {classes}): published only as a Google Drive "
                                 f"link in the reference README, which imgtrans cannot fetch; download it, then pass "
@@ -142,7 +57,9 @@ class Layout2ImTranslator(Translator):
 
     @classmethod
     def load(cls, weights: Path | None, options: Layout2ImOptions, device: Any) -> "Layout2ImTranslator":
-        net, vocab = _load(weights, options.vocab)  # type: ignore[arg-type]
+        from imgtrans_layout2im.loading import load_model
+
+        net, vocab = load_model(weights, options.vocab, cls.name)  # type: ignore[arg-type]
         self = cls(options, device)
         self.net, self.vocab = net.to(device).eval(), vocab
         return self
@@ -152,6 +69,19 @@ class Layout2ImTranslator(Translator):
         from imgtrans_layout2im.training import Layout2ImTask
 
         return Layout2ImTask(options, settings, device)
+
+    @classmethod
+    def recognises(cls, state_dict: Mapping[str, Any]) -> bool:
+        """A reference generator (``netG_coco.pkl``...): the keys the architecture is read
+        from, with the right number of dimensions, a ConvLSTM and an RGB output layer."""
+        try:
+            sd = unwrap_state_dict(state_dict)
+            return (all(key in sd and len(sd[key].shape) == ndim
+                        for key, ndim in _GENERATOR_KEYS.items())
+                    and tuple(sd["decoder.c4.weight"].shape[:1]) == (3,)
+                    and any(key.startswith(_FIRST_CELL) for key in sd))
+        except Exception:
+            return False
 
     @classmethod
     def outputs_per_input(cls, options: Layout2ImOptions) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from imgtrans.errors import InputError
+from imgtrans.plugin import InputError, read_json_file
 
 IMAGE_TOKEN = "__image__"
 """Name of the reserved whole-image entry at index 0 of COCO and Visual Genome vocabularies."""
@@ -157,19 +157,6 @@ class Vocabulary:
 
 
 def read_json(path: Path) -> Any:
-    """Parsed JSON of ``path``; ``InputError`` naming the file and the problem."""
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
-    try:
-        decoded = text.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text (byte {exc.start})") from None
-    if not decoded.strip():
-        raise InputError(path, "empty file")
-    try:
-        return json.loads(decoded)
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON: {exc.msg} at line {exc.lineno}, "
-                               f"column {exc.colno}") from None
+    """Parsed JSON of ``path`` (size, depth and number limits); ``InputError`` naming the
+    file and the problem."""
+    return read_json_file(path)

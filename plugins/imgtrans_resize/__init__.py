@@ -1,25 +1,14 @@
 """Built-in ``resize`` translator: classic interpolation, the baseline every learned
 super-resolution model is measured against. Registered through the ``imgtrans`` entry-point
-group like any third-party plugin."""
+group like any third-party plugin. Torch-free at import (options in ``options``); torch is
+imported when translating."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from imgtrans.plugins import hookimpl
-from imgtrans.translators.base import Capabilities, Preprocessing, TranslateContext, Translator
-
-
-@dataclass(frozen=True)
-class ResizeOptions:
-    scale: int = field(default=4, metadata={"help": "integer upscaling factor (1-16)"})
-    interpolation: Literal["bicubic", "bilinear", "nearest"] = field(
-        default="bicubic", metadata={"help": "interpolation filter"})
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.scale <= 16:
-            raise ValueError(f"scale must be between 1 and 16, not {self.scale}")
+from imgtrans.plugin import Capabilities, Preprocessing, TranslateContext, Translator, hookimpl
+from imgtrans_resize.options import ResizeOptions
 
 
 class ResizeTranslator(Translator):

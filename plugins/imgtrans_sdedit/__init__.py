@@ -3,6 +3,8 @@ with a pixel-space diffusion model, by noising it to an intermediate level ``t0`
 the reverse diffusion from there. The UNet and the schedulers are diffusers'; models are
 loaded from local diffusers model folders (for example the ``google/ddpm-*`` Hub models).
 
-``imgtrans_sdedit.sdedit`` holds the algorithm (plain functions on tensors) and the model
-folder loader; ``imgtrans_sdedit.translator`` the ``sdedit`` translator and its options.
+Torch-free at import: ``translator`` (the ``sdedit`` translator), ``options`` (its options)
+and ``folders`` (finding and checking model folders by their JSON files). With torch and
+diffusers: ``sdedit`` (the algorithm as plain functions on tensors, and model loading),
+``masks`` (reading and fitting masks) and ``training``.
 """

@@ -10,45 +10,19 @@ that ``imgtrans convert --plugin sdedit --weights RUN`` uses.
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imgtrans.training.task import TrainingTask
+import torch
+import torch.nn.functional as F
+from diffusers import DDIMScheduler, DDPMPipeline, DDPMScheduler, UNet2DModel
 
-
-@dataclass(frozen=True)
-class SDEditTrainOptions:
-    sample_size: int = field(default=32, metadata={"help": "image size the model works at"})
-    channels: str = field(default="32,64,64", metadata={"help": "UNet block widths, comma-separated"})
-    layers_per_block: int = 1
-    attention: bool = field(default=False, metadata={"help": "self-attention in the lowest-resolution block"})
-    num_train_timesteps: int = 1000
-    beta_start: float = 1e-4
-    beta_end: float = 0.02
-    lr: float = 2e-4
-    ema_decay: float = field(default=0.999, metadata={"help": "EMA of the weights (sampled from)"})
-    n_epochs: int = 100
-    flip: bool = True
-
-    def __post_init__(self) -> None:
-        widths = self.widths
-        if not widths or any(w % 8 for w in widths):
-            raise ValueError("channels must be a comma-separated list of multiples of 8")
-        if self.sample_size % (2 ** (len(widths) - 1)):
-            raise ValueError(f"sample_size must be divisible by {2 ** (len(widths) - 1)}")
-
-    @property
-    def widths(self) -> tuple[int, ...]:
-        try:
-            return tuple(int(w) for w in self.channels.split(",") if w.strip())
-        except ValueError:
-            return ()
+from imgtrans.plugin import Jitter, TrainingTask, checked_image_folder, load_rgb8, resize, to_tensor
+from imgtrans_sdedit.folders import CHECKPOINT_MODEL
+from imgtrans_sdedit.options import NAME, SDEditTrainOptions
 
 
 def build_unet(o: SDEditTrainOptions) -> Any:
-    from diffusers import UNet2DModel
-
     n = len(o.widths)
     down = ["DownBlock2D"] * n
     up = ["UpBlock2D"] * n
@@ -60,8 +34,6 @@ def build_unet(o: SDEditTrainOptions) -> Any:
 
 
 def build_scheduler(o: SDEditTrainOptions) -> Any:
-    from diffusers import DDPMScheduler
-
     return DDPMScheduler(num_train_timesteps=o.num_train_timesteps, beta_start=o.beta_start,
                          beta_end=o.beta_end, beta_schedule="linear", variance_type="fixed_small",
                          clip_sample=False)
@@ -77,9 +49,6 @@ class SquareImages:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[Any]:
-        from imgtrans.core.preprocess import resize
-        from imgtrans.training.datasets import load_rgb8, to_tensor
-
         image = to_tensor(load_rgb8(self.paths[index]))
         side = min(image.shape[-2:])
         top, left = (image.shape[1] - side) // 2, (image.shape[2] - side) // 2
@@ -88,14 +57,9 @@ class SquareImages:
 
 
 class SDEditTask(TrainingTask):
-    plugin = "sdedit"
+    plugin = NAME
 
     def __init__(self, options: SDEditTrainOptions, settings: Any, device: Any) -> None:
-        import torch
-
-        from imgtrans.training.augment import Jitter
-        from imgtrans.training.datasets import checked_image_folder
-
         self.options, self.device = options, device
         self.default_epochs = options.n_epochs
         good = checked_image_folder(settings.data, settings.on_bad_data)
@@ -113,9 +77,6 @@ class SDEditTask(TrainingTask):
         return {"unet": self.opt}
 
     def train_step(self, batch) -> dict[str, float]:
-        import torch
-        import torch.nn.functional as F
-
         x0 = self.flip(batch[0]) * 2.0 - 1.0
         noise = torch.randn_like(x0)
         t = torch.randint(0, self.options.num_train_timesteps, (x0.shape[0],), device=x0.device)
@@ -130,9 +91,6 @@ class SDEditTask(TrainingTask):
 
     def sample_grid(self, batch):
         """Top row: training images; bottom row: EMA-model samples from pure noise (20 DDIM steps)."""
-        import torch
-        from diffusers import DDIMScheduler
-
         sampler = DDIMScheduler.from_config(self.scheduler.config)
         sampler.set_timesteps(20)
         self.ema.eval()
@@ -142,11 +100,6 @@ class SDEditTask(TrainingTask):
         samples = ((x.clamp(-1, 1) + 1) / 2)
         return torch.cat([torch.cat(list(batch[0]), -1), torch.cat(list(samples), -1)], -2)
 
-    def meta(self) -> dict[str, Any]:
-        return {"train_options": asdict(self.options)}
-
     def write_extra(self, folder: Path) -> None:
         """The EMA model as a standard diffusers folder inside the checkpoint."""
-        from diffusers import DDPMPipeline
-
-        DDPMPipeline(unet=self.ema, scheduler=self.scheduler).save_pretrained(folder / "diffusers")
+        DDPMPipeline(unet=self.ema, scheduler=self.scheduler).save_pretrained(folder / CHECKPOINT_MODEL)

@@ -25,115 +25,27 @@ supplies all its noise, so batching never changes a result.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any, Literal, Optional
+from pathlib import Path
+from typing import Any
 
-from imgtrans.errors import InputError, UsageError, WeightsError
-from imgtrans.plugins import hookimpl
-from imgtrans.translators.base import Capabilities, Preprocessing, TranslateContext, Translator
-from imgtrans_sdedit.training import SDEditTrainOptions
+from imgtrans.plugin import (
+    Capabilities,
+    InputError,
+    Preprocessing,
+    TranslateContext,
+    Translator,
+    UsageError,
+    WeightsError,
+    hookimpl,
+)
+from imgtrans_sdedit.folders import is_model_folder, locate_model_folder
+from imgtrans_sdedit.options import NAME, SDEditOptions, SDEditTrainOptions
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SDEditOptions:
-    strength: float = field(default=0.5, metadata={
-        "help": "t0 in [0, 1]: how far the guide is noised (0: input unchanged, 1: pure noise); "
-                "int(steps * strength) steps are run, so small values with few steps may run none"})
-    steps: int = field(default=50, metadata={
-        "help": "inference steps of the whole schedule (1..the model's training steps); "
-                "scheduler=ddpm steps=1000 reproduces the reference code"})
-    repeats: int = field(default=1, metadata={
-        "help": "K: run SDEdit K times, each repeat re-noising the previous result"})
-    scheduler: Literal["ddim", "ddpm"] = field(default="ddim", metadata={
-        "help": "sampler built from the model's scheduler config, with clip_sample off "
-                "(the reference does no clipping)"})
-    eta: float = field(default=0.0, metadata={
-        "help": "DDIM eta in [0, 1] (0: deterministic steps; 1: DDPM-like noise); scheduler=ddim only"})
-    mask: Optional[str] = field(default=None, metadata={
-        "help": "mask file for all inputs, or folder of masks matched by input file name stem; "
-                "white = edit, black = keep (kept pixels come back exactly)"})
-    samples: int = field(default=1, metadata={
-        "help": "outputs per input (written as <name>_s0, <name>_s1, ...), each with its own noise"})
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.strength <= 1.0:
-            raise ValueError(f"strength must be in [0, 1], got {self.strength}")
-        if self.steps < 1:
-            raise ValueError(f"steps must be at least 1, got {self.steps}")
-        if self.repeats < 1:
-            raise ValueError(f"repeats must be at least 1, got {self.repeats}")
-        if not 1 <= self.samples <= 64:
-            raise ValueError(f"samples must be between 1 and 64, got {self.samples}")
-        if not 0.0 <= self.eta <= 1.0:
-            raise ValueError(f"eta must be in [0, 1], got {self.eta}")
-        if self.eta and self.scheduler != "ddim":
-            raise ValueError("eta applies to scheduler=ddim only")
-        if self.mask is not None and not Path(self.mask).expanduser().exists():
-            raise ValueError(f"mask {self.mask!r}: no such file or folder")
-
-
-# -- masks ---------------------------------------------------------------------------------
-
-def read_mask(path: Path) -> Any:
-    """A mask file as float (1, 1, H, W) in [0, 1]: white = 1 = edit. Colour masks are read
-    as BT.601 luma; an alpha channel is ignored."""
-    import numpy as np
-    import torch
-
-    from imgtrans.core.readers import read_image
-
-    decoded = read_image(Path(path))
-    pixels = decoded.pixels.astype(np.float32) / float(np.iinfo(decoded.pixels.dtype).max)
-    if pixels.ndim == 3:
-        pixels = 0.299 * pixels[..., 0] + 0.587 * pixels[..., 1] + 0.114 * pixels[..., 2]
-    return torch.from_numpy(np.ascontiguousarray(pixels))[None, None].clamp(0.0, 1.0)
-
-
-def find_mask(mask_dir: Path, name: str) -> Path:
-    """The mask in ``mask_dir`` for the input ``name`` (its path relative to the input root):
-    ``mask_dir/<folders>/<stem>.<image ext>``, else ``mask_dir/<stem>.<image ext>``. Raises
-    ``InputError`` when there is none or more than one."""
-    from imgtrans.core.readers import IMAGE_EXTENSIONS
-
-    rel = PurePosixPath(name)
-    places = [mask_dir / rel.parent, mask_dir] if str(rel.parent) not in ("", ".") else [mask_dir]
-    for place in places:
-        if not place.is_dir():
-            continue
-        found = sorted(p for p in place.iterdir() if p.stem == rel.stem and p.is_file()
-                       and p.suffix.lower().lstrip(".") in IMAGE_EXTENSIONS)
-        if len(found) > 1:
-            raise InputError(name, f"several masks match it: {', '.join(p.name for p in found)} in {place}")
-        if found:
-            return found[0]
-    looked = " or ".join(f"{(p / rel.stem).as_posix()}.<ext>" for p in places)
-    raise InputError(name, f"no mask for it: looked for {looked}")
-
-
-def fit_mask(mask: Any, size: tuple[int, int]) -> Any:
-    """A (1, 1, h, w) mask at ``size`` = (H, W), nearest neighbour."""
-    from imgtrans.core.preprocess import resize
-
-    return resize(mask, size, "nearest")
-
-
-def model_mask(mask: Any, size: tuple[int, int]) -> Any:
-    """The mask for the diffusion loop at the model's resolution: 1 wherever the area-resized
-    mask is above 0 (any overlap with the edit region), else 0."""
-    import torch.nn.functional as F
-
-    if tuple(mask.shape[-2:]) != tuple(size):
-        mask = F.interpolate(mask, size=size, mode="area")
-    return (mask > 0).to(mask.dtype)
-
-
-# -- the translator ------------------------------------------------------------------------
-
 class SDEditTranslator(Translator):
-    name = "sdedit"
+    name = NAME
     summary = ("SDEdit: edit or realise guide images (photos, stroke paintings) with a "
                "pixel-space diffusion model (diffusers model folder), optionally masked")
     capabilities = Capabilities(stochastic=True, input_kind="image", training=True)
@@ -152,12 +64,19 @@ class SDEditTranslator(Translator):
         return SDEditTask(options, settings, device)
 
     @classmethod
+    def recognises_folder(cls, folder: Path) -> bool:
+        """A diffusers pixel-space model folder (UNet2DModel + a DDPM-family scheduler), by
+        its JSON files alone."""
+        return is_model_folder(folder)
+
+    @classmethod
     def load(cls, weights: Path | None, options: SDEditOptions, device: Any) -> "SDEditTranslator":
-        from imgtrans_sdedit.sdedit import load_model_folder, locate_model_folder
+        from imgtrans_sdedit.masks import read_mask
+        from imgtrans_sdedit.sdedit import load_model_folder
 
         if weights is None:
             raise WeightsError("sdedit needs --weights: a diffusers model folder")
-        model = load_model_folder(locate_model_folder(weights), device)
+        model = load_model_folder(locate_model_folder(weights, cls.name), device)
         if options.steps > model.num_train_timesteps:
             raise UsageError(f"steps={options.steps} is more than the model's "
                              f"{model.num_train_timesteps} training steps")
@@ -205,6 +124,8 @@ class SDEditTranslator(Translator):
         return torch.cat(outputs)
 
     def _mask_for(self, name: str, size: tuple[int, int]) -> Any:
+        from imgtrans_sdedit.masks import find_mask, fit_mask, read_mask
+
         if self.mask_file is not None:
             if size not in self._fitted:
                 self._fitted[size] = fit_mask(self.mask_file, size)
@@ -214,7 +135,8 @@ class SDEditTranslator(Translator):
         return None
 
     def _edit(self, image: Any, mask: Any, generator: Any, name: str) -> Any:
-        from imgtrans.core.preprocess import resize
+        from imgtrans.plugin import resize
+        from imgtrans_sdedit.masks import model_mask
         from imgtrans_sdedit.sdedit import sdedit
 
         o, size = self.options, self.model.sample_size

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imgtrans.translators.config import NetworkConfig
+from imgtrans.plugin import NetworkConfig
 
 ARCHS = ("rrdbnet", "srvgg", "msrresnet", "srresnet")
 NAMINGS = ("basicsr", "esrgan_old", "esrgan_intermediate", "lornatang")

@@ -3,32 +3,22 @@
 SR files carry no options, and RRDBNet files come in three key namings, so everything
 (architecture, scale, width, depth) is read from the state dict (sr.md sections 1.4, 2-5).
 Anything that fits no layout or fails the strict load is a ``WeightsError`` saying what was
-found and what was expected. torch is only needed once a module is built.
+found and what was expected. Inference never builds a network, so it is cheap enough to
+recognise files with.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
-from imgtrans.errors import WeightsError
-from imgtrans.weights.fit import describe_keys as _few
-from imgtrans.weights.fit import strict_load
+from torch import nn
 
-if TYPE_CHECKING:
-    from torch import Tensor, nn
+from imgtrans.plugin import WeightsError, strict_load, unwrap_state_dict
+from imgtrans.plugin import describe_keys as _few
+from imgtrans_srgan.archs import SRConfig
 
-    from imgtrans_srgan.archs import SRConfig
-
-# Tried in this order; the first whose value holds tensors wins. params_ema before params is
-# what Real-ESRGAN's inference does (EMA weights are the published ones); "state_dict" comes
-# before "model_state_dict"/"ema_state_dict" because Lornatang's inference loads
-# "state_dict" and its training checkpoints also carry "ema_state_dict". The others are the
-# remaining wrappers spandrel knows (params-ema, model, net).
-WRAPPER_KEYS = ("params_ema", "params-ema", "params", "state_dict", "model_state_dict",
-                "model", "net", "ema_state_dict")
-PREFIXES = ("module.", "netG.", "_orig_mod.")  # DataParallel/DDP, BasicSR-ish, torch.compile
 DEFAULT_SRVGG_ACT = "leakyrelu"  # ReLU vs LeakyReLU leaves no trace in the weights; arbitrary
 SUPPORTED = ("RRDBNet / ESRGAN / Real-ESRGAN (conv_first, body.N.rdbN..., or the older "
              "model.N / RRDB_trunk namings), SRVGGNetCompact (body.N only), MSRResNet "
@@ -37,10 +27,6 @@ _INTERMEDIATE = ((r"^RRDB_trunk\.", "body."), (r"\.RDB(\d)\.", r".rdb\1."),
                  (r"^trunk_conv\.", "conv_body."), (r"^upconv(\d)\.", r"conv_up\1."),
                  (r"^HRconv\.", "conv_hr."))
 _OLD_TOP = {0: "conv_first", 3: "conv_up1", 6: "conv_up2", 8: "conv_hr", 10: "conv_last"}
-
-
-def _is_tensor(value: Any) -> bool:
-    return hasattr(value, "shape") and hasattr(value, "dtype")
 
 
 def _shape(sd: Mapping[str, Any], key: str) -> tuple[int, ...] | None:
@@ -56,41 +42,6 @@ def _count(sd: Mapping[str, Any], pattern: str) -> int:
     """1 + the highest index, so a gap shows up as missing keys in the strict load."""
     found = _indices(sd, pattern)
     return found[-1] + 1 if found else 0
-
-
-def unwrap_checkpoint(obj: Any) -> dict[str, "Tensor"]:
-    """A plain ``{key: tensor}`` from a state dict or a training/release wrapper: picks the
-    first of ``WRAPPER_KEYS`` that holds tensors, unwraps a lone nested dict, drops non-tensor
-    entries and strips ``PREFIXES`` shared by every key."""
-    if not isinstance(obj, Mapping):
-        raise WeightsError(f"expected a state dict or a checkpoint dict, got "
-                           f"{type(obj).__name__}")
-    sd: Mapping[str, Any] = obj
-    for _ in range(4):  # a few levels of nesting at most
-        if any(_is_tensor(v) for v in sd.values()):
-            break
-        nested = [sd[k] for k in WRAPPER_KEYS if isinstance(sd.get(k), Mapping)
-                  and any(_is_tensor(v) or isinstance(v, Mapping) for v in sd[k].values())]
-        dicts = [v for v in sd.values() if isinstance(v, Mapping)]
-        if nested:
-            sd = nested[0]
-        elif len(dicts) == 1:
-            sd = dicts[0]
-        else:
-            break
-    out = {k: v for k, v in sd.items() if isinstance(k, str) and _is_tensor(v)}
-    if not out:
-        keys = [str(k) for k in obj][:8]
-        raise WeightsError(f"the checkpoint holds no tensors where weights were expected "
-                           f"(top-level keys: {', '.join(keys) or 'none'}; looked under "
-                           f"{', '.join(WRAPPER_KEYS)})")
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix in PREFIXES:
-            if all(k.startswith(prefix) for k in out):
-                out, stripped = {k[len(prefix):]: v for k, v in out.items()}, True
-    return out
 
 
 def _reject_variants(sd: Mapping[str, Any]) -> None:
@@ -160,9 +111,7 @@ def convert_to_basicsr(sd: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     return out, naming
 
 
-def _make(what: str, **fields: Any) -> "SRConfig":
-    from imgtrans_srgan.archs import SRConfig
-
+def _make(what: str, **fields: Any) -> SRConfig:
     try:
         return SRConfig(**fields)
     except ValueError as exc:
@@ -178,7 +127,7 @@ def _need(sd: Mapping[str, Any], key: str, what: str, dims: int = 4) -> tuple[in
     return shape
 
 
-def _infer_rrdb(sd: Mapping[str, Any], naming: str) -> "SRConfig":
+def _infer_rrdb(sd: Mapping[str, Any], naming: str) -> SRConfig:
     what = "an RRDBNet"
     feat, raw_in = _need(sd, "conv_first.weight", what)[:2]
     out_ch = _need(sd, "conv_last.weight", what)[0]
@@ -191,7 +140,7 @@ def _infer_rrdb(sd: Mapping[str, Any], naming: str) -> "SRConfig":
                  num_feat=feat, num_block=blocks, num_grow_ch=grow, naming=naming)
 
 
-def _infer_srvgg(sd: Mapping[str, Any], act_type: str | None) -> "SRConfig":
+def _infer_srvgg(sd: Mapping[str, Any], act_type: str | None) -> SRConfig:
     what = "an SRVGGNetCompact"
     feat, in_ch = _need(sd, "body.0.weight", what)[:2]
     last = _indices(sd, r"body\.(\d+)\.")[-1]
@@ -211,7 +160,7 @@ def _infer_srvgg(sd: Mapping[str, Any], act_type: str | None) -> "SRConfig":
                  num_block=(last - 2) // 2, act_type=act_type)
 
 
-def _infer_msrresnet(sd: Mapping[str, Any]) -> "SRConfig":
+def _infer_msrresnet(sd: Mapping[str, Any]) -> SRConfig:
     what = "an MSRResNet"
     feat, in_ch = _need(sd, "conv_first.weight", what)[:2]
     out_ch = _need(sd, "conv_last.weight", what)[0]
@@ -227,7 +176,7 @@ def _infer_msrresnet(sd: Mapping[str, Any]) -> "SRConfig":
                  num_feat=feat, num_block=_count(sd, r"body\.(\d+)\."))
 
 
-def _infer_srresnet(sd: Mapping[str, Any]) -> "SRConfig":
+def _infer_srresnet(sd: Mapping[str, Any]) -> SRConfig:
     what = "an SRResNet/SRGAN generator"
     feat, in_ch = _need(sd, "conv1.0.weight", what)[:2]
     out_ch = _need(sd, "conv3.weight", what)[0]
@@ -248,14 +197,14 @@ def _no_fit(sd: Mapping[str, Any]) -> WeightsError:
 
 
 def _prepare(obj: Any) -> tuple[dict[str, Any], str | None]:
-    sd = unwrap_checkpoint(obj)
+    sd = unwrap_state_dict(obj)
     _reject_variants(sd)
     if rrdb_naming(sd) is not None:
         return convert_to_basicsr(sd)
     return sd, None
 
 
-def _infer(sd: Mapping[str, Any], naming: str | None, act_type: str | None) -> "SRConfig":
+def _infer(sd: Mapping[str, Any], naming: str | None, act_type: str | None) -> SRConfig:
     if naming is not None:
         return _infer_rrdb(sd, naming)
     if "conv1.0.weight" in sd and "conv3.weight" in sd:
@@ -267,7 +216,7 @@ def _infer(sd: Mapping[str, Any], naming: str | None, act_type: str | None) -> "
     raise _no_fit(sd)
 
 
-def infer_sr_config(obj: Any, *, act_type: str | None = None) -> "SRConfig":
+def infer_sr_config(obj: Any, *, act_type: str | None = None) -> SRConfig:
     """The network a checkpoint (any wrapper, any RRDBNet naming) belongs to. ``act_type``
     overrides the SRVGG activation guess (PReLU is detected; relu vs leakyrelu is not, and
     defaults to ``DEFAULT_SRVGG_ACT``)."""
@@ -275,7 +224,17 @@ def infer_sr_config(obj: Any, *, act_type: str | None = None) -> "SRConfig":
     return _infer(sd, naming, act_type)
 
 
-def load_sr_model(obj: Any, *, act_type: str | None = None) -> tuple["nn.Module", "SRConfig"]:
+def is_sr_network(obj: Any) -> bool:
+    """True when ``obj`` (a state dict, maybe wrapped) is an SR network this plugin loads;
+    decided from keys and shapes alone, for telling which translator a file belongs to."""
+    try:
+        infer_sr_config(obj)
+    except Exception:  # anything odd in a foreign file just means "not ours"
+        return False
+    return True
+
+
+def load_sr_model(obj: Any, *, act_type: str | None = None) -> tuple[nn.Module, SRConfig]:
     """unwrap → convert naming → infer → build → strict load; the module is in eval mode.
     Inputs are RGB in [0, 1]; H and W must be multiples of ``config.size_multiple``."""
     sd, naming = _prepare(obj)

@@ -12,36 +12,22 @@ the log says so.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any
 
-from imgtrans.training.task import TrainingTask
+import kornia
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from imgtrans.plugin import (
+    Jitter, TrainingTask, checked_image_folder, gan_loss, load_rgb8, load_state_dict, read_image,
+    to_tensor)
+from imgtrans_srgan.archs import SRConfig, SRGANDiscriminator
+from imgtrans_srgan.inference import load_sr_weights
+from imgtrans_srgan.options import SRTrainOptions
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SRTrainOptions:
-    arch: Literal["srresnet", "msrresnet", "rrdbnet"] = field(default="srresnet", metadata={"help": "generator"})
-    scale: int = field(default=4, metadata={"help": "upscaling factor", "choices": (2, 4)})
-    num_feat: int = field(default=64, metadata={"help": "generator width"})
-    num_block: int = field(default=16, metadata={"help": "residual (or RRDB) blocks"})
-    crop_size: int = field(default=96, metadata={"help": "HR crop size (LR = crop_size / scale)"})
-    phase: Literal["mse", "gan"] = field(default="mse", metadata={
-        "help": "mse: SRResNet pre-training; gan: SRGAN (start from an mse run with init=RUN)"})
-    init: Optional[str] = field(default=None, metadata={"help": "run or checkpoint to start the generator from"})
-    lr: float = 1e-4
-    beta1: float = 0.9
-    n_epochs: int = field(default=100, metadata={"help": "epochs (default number)"})
-    adv_weight: float = field(default=1e-3, metadata={"help": "adversarial loss weight (SRGAN)"})
-    vgg_weights: Optional[str] = field(default=None, metadata={
-        "help": "local VGG19 weights (torchvision layout) for the content loss"})
-    disc_channels: int = field(default=64, metadata={"help": "discriminator width"})
-
-    def __post_init__(self) -> None:
-        if self.crop_size % (self.scale * 16 if self.phase == "gan" else self.scale):
-            raise ValueError("crop_size must be a multiple of the scale (and of 16*scale for phase=gan)")
 
 
 class HRCrops:
@@ -54,11 +40,7 @@ class HRCrops:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index: int) -> tuple[Any]:
-        import torch
-
-        from imgtrans.training.datasets import load_rgb8, to_tensor
-
+    def __getitem__(self, index: int) -> tuple[torch.Tensor]:
         image = to_tensor(load_rgb8(self.paths[index]))
         top = int(torch.randint(0, image.shape[1] - self.size + 1, ()))
         left = int(torch.randint(0, image.shape[2] - self.size + 1, ()))
@@ -69,11 +51,6 @@ class SRTask(TrainingTask):
     plugin = "srgan"
 
     def __init__(self, options: SRTrainOptions, settings: Any, device: Any) -> None:
-        import torch
-
-        from imgtrans.training.datasets import checked_image_folder
-        from imgtrans_srgan.archs import SRConfig, SRGANDiscriminator
-
         self.options, self.device = options, device
         self.default_epochs = options.n_epochs
         good = checked_image_folder(settings.data, settings.on_bad_data)
@@ -85,8 +62,6 @@ class SRTask(TrainingTask):
                                num_feat=options.num_feat, num_block=options.num_block)
         self.G = self.config.build().to(device)
         if options.init:
-            from imgtrans_srgan.translator import load_sr_weights
-
             net, config = load_sr_weights(Path(options.init), None)
             if config.to_dict() != self.config.to_dict():
                 raise ValueError(f"init weights are {config.describe()}, options ask for {self.config.describe()}")
@@ -98,8 +73,6 @@ class SRTask(TrainingTask):
             self.opt_D = torch.optim.Adam(self.D.parameters(), lr=options.lr, betas=(options.beta1, 0.999))
             self._nets["D"], self._opts["D"] = self.D, self.opt_D
             self.vgg = _vgg_features(options.vgg_weights, device)
-        from imgtrans.training.augment import Jitter
-
         self.flip = Jitter(options.crop_size, flip=True)
 
     def networks(self):
@@ -110,16 +83,10 @@ class SRTask(TrainingTask):
 
     def degrade(self, hr: Any) -> Any:
         """HR (B, 3, H, W) -> LR by bicubic antialiased downsampling, on the device."""
-        import torch.nn.functional as F
-
         size = (hr.shape[-2] // self.options.scale, hr.shape[-1] // self.options.scale)
         return F.interpolate(hr, size=size, mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
 
     def train_step(self, batch) -> dict[str, float]:
-        import torch.nn.functional as F
-
-        from imgtrans.training.losses import gan_loss
-
         hr = self.flip(batch[0])
         lr = self.degrade(hr)
         sr = self.G(lr)
@@ -143,9 +110,6 @@ class SRTask(TrainingTask):
         return {"content": content.item(), "adv": adv.item(), "D": loss_d.item()}
 
     def content_loss(self, sr: Any, hr: Any) -> Any:
-        import kornia
-        import torch.nn.functional as F
-
         if self.vgg is not None:
             mean = sr.new_tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
             std = sr.new_tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -153,9 +117,6 @@ class SRTask(TrainingTask):
         return F.mse_loss(sr, hr) + F.l1_loss(kornia.filters.sobel(sr), kornia.filters.sobel(hr))
 
     def sample_grid(self, batch):
-        import torch
-        import torch.nn.functional as F
-
         hr = batch[0]
         lr = self.degrade(hr)
         bicubic = F.interpolate(lr, size=hr.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
@@ -164,13 +125,14 @@ class SRTask(TrainingTask):
         rows = [torch.cat([bicubic[i], sr[i], hr[i]], dim=-1) for i in range(hr.shape[0])]
         return torch.cat(rows, dim=-2)
 
-    def meta(self) -> dict[str, Any]:
-        return {"train_options": asdict(self.options), "sr_config": self.config.to_dict()}
+    def network_configs(self) -> dict[str, dict[str, Any]]:
+        configs = {"G": self.config.to_dict()}
+        if "D" in self._nets:
+            configs["D"] = {}  # SRGANDiscriminator has no config class; the options rebuild it
+        return configs
 
 
 def _size(path: Path) -> tuple[int, int]:
-    from imgtrans.core.readers import read_image
-
     image = read_image(path)
     return image.height, image.width
 
@@ -182,10 +144,6 @@ def _vgg_features(path: str | None, device: Any) -> Any:
         log.warning("no VGG19 weights given (--opt vgg_weights=PATH): content loss falls back to "
                     "pixel MSE + L1 of Sobel gradients instead of the paper's VGG54 loss")
         return None
-    import torch.nn as nn
-
-    from imgtrans.weights import load_state_dict
-
     state = load_state_dict(Path(path))
     layers: list[nn.Module] = []
     channels = 3

@@ -245,4 +245,4 @@ def test_temp_file_is_hidden_and_beside_the_target(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_atomic(tmp_path / "out.png", b"data")
     folder, name = seen[0]
-    assert folder == str(tmp_path) and name.startswith(".out.png.") and name.endswith(".tmp")
+    assert folder == str(tmp_path) and writers.TEMP_NAME.fullmatch(name)  # .imgtrans-<8 hex>.tmp

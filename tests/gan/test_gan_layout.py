@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import OrderedDict
 
 import pytest
 import torch
 from torch import nn
 
-from imgtrans.errors import WeightsError
+from imgtrans.plugin import WeightsError
 from imgtrans_gan.layout import (
     drop_legacy_instance_norm_keys, infer_discriminator_config, infer_generator_config,
     load_discriminator, load_generator, strip_wrappers, strict_load)
 from imgtrans_gan.networks import DiscriminatorConfig, GeneratorConfig, init_weights
-from imgtrans_testenv import subprocess_env
 
 
 def random_model(config, seed=0) -> nn.Module:
@@ -95,10 +92,11 @@ def test_wrappers_are_stripped():
     assert list(strip_wrappers(nested)) == list(model.state_dict())
     with pytest.raises(WeightsError, match="several networks"):
         strip_wrappers({"netG": model.state_dict(), "netD": model.state_dict()})
+    # a prefix is stripped only when every key has it; a stray one is named by the strict load
     both = dict(model.state_dict())
     both["module.model.1.weight"] = both["model.1.weight"]
-    with pytest.raises(WeightsError, match="prefix"):
-        strip_wrappers(both)
+    assert "module.model.1.weight" in strip_wrappers(both)
+    assert "unexpected" in _message(both) and "module.model.1.weight" in _message(both)
 
 
 def test_legacy_instance_norm_keys_are_ignored():
@@ -143,9 +141,9 @@ def test_super_resolution_checkpoint_is_refused():
 
 
 def test_garbage_and_empty_are_refused():
-    assert "empty" in _message({})
+    assert "no tensors" in _message({})
     assert "ResNet generator" in _message({"a": torch.zeros(2), "b.c": torch.zeros(1, 1)})
-    assert "empty" in _message({"_metadata": {}, "note": "hello"})
+    assert "no tensors" in _message({"_metadata": {}, "note": "hello"})
     # right key, wrong kernel: an SR model happening to use model.1
     assert "fit no" in _message({"model.1.weight": torch.zeros(64, 3, 3, 3)})
 
@@ -236,11 +234,3 @@ def test_strict_load_checks_dtypes():
     half = {k: v.half() for k, v in model.state_dict().items()}
     strict_load(model, half, "test net")  # fp16 checkpoints are fine
     assert model.model[1].weight.dtype == torch.float32
-
-
-def test_layout_imports_without_torch():
-    code = ("import sys, imgtrans_gan.layout; "
-            "sys.exit(1 if 'torch' in sys.modules else 0)")
-    result = subprocess.run([sys.executable, "-c", code], env=subprocess_env(),
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr

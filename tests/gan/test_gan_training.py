@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import imgtrans
 from imgtrans.cli import app
+from imgtrans.checkpoints import find_checkpoint, read_checkpoint
 from imgtrans.errors import UsageError
-from imgtrans.training import checkpoint as ckpt
 from imgtrans_testenv import ROOT
 
 sys.path.insert(0, str(ROOT / "samples"))
@@ -35,8 +35,8 @@ def datasets(tmp_path_factory):
 
 
 def _weights(run):
-    folder = ckpt.resolve_checkpoint(run)
-    return {name: ckpt.load_network_state(folder, name) for name in ckpt.read_meta(folder)["networks"]}
+    checkpoint = read_checkpoint(run)
+    return {name: checkpoint.state_dict(name) for name in checkpoint.networks}
 
 
 def test_pix2pix_loss_falls(host, datasets, tmp_path):
@@ -58,7 +58,11 @@ def test_resume_continues_exactly(host, datasets, tmp_path, plugin, data, option
     assert straight.keys() == split.keys()
     for name in straight:
         assert all(torch.equal(straight[name][k], split[name][k]) for k in straight[name]), name
-    assert ckpt.read_meta(tmp_path / "split")["step"] == 7
+    saved = read_checkpoint(tmp_path / "split", plugin)
+    assert saved.step == 7 and saved.format_version == 2
+    assert saved.options == {**saved.options, **options}
+    expected = ["G", "D"] if plugin == "pix2pix" else ["G_A", "G_B", "D_A", "D_B"]
+    assert list(saved.networks) == expected and all(saved.networks.values())
 
 
 def test_trained_checkpoint_converts_and_exports_to_the_reference_layout(host, datasets, tmp_path):
@@ -106,6 +110,6 @@ def test_bad_training_data_stops_or_is_skipped(host, tmp_path):
     assert "lonely.png: no matching file" in message and "broken.png" in message and "differs" in message
     assert not (tmp_path / "stop" / "checkpoints").exists()
     last = imgtrans.train("pix2pix", data, tmp_path / "skip", options=TINY_P2P, max_steps=1, on_bad_data="skip")
-    assert ckpt.is_checkpoint(last)
+    assert find_checkpoint(last) == last
     result = CliRunner().invoke(app, ["train", "pix2pix", str(data), "--out", str(tmp_path / "cli"), "--max-steps", "1"])
     assert result.exit_code == 2 and "lonely.png" in result.output

@@ -13,7 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from imgtrans.cli import app
-from imgtrans.core.device import seed_for
+from imgtrans.core.runner import image_seed as seed_for
 from imgtrans_gan.networks import GeneratorConfig, init_weights
 
 

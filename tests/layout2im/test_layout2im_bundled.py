@@ -1,14 +1,24 @@
 """The bundled layout2im demo model loads by name and puts recognisable objects in their
-boxes far more often than a trivial baseline (pretrained/RESULTS.md has the full figures)."""
+boxes far more often than a trivial baseline (pretrained/RESULTS.md has the full figures);
+its version-1 checkpoint description reads as version 2."""
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import numpy as np
+import pytest
 import torch
 from imgtrans_layout2im import quality
 from imgtrans_layout2im.synthetic import VOCAB, random_layout
+from imgtrans_testenv import ROOT
 
 import imgtrans
+from imgtrans.checkpoints import describe, read_checkpoint
+from imgtrans.errors import WeightsError
+
+BUNDLED = ROOT / "pretrained" / "layout2im_shapes_synth"
 
 
 def test_bundled_model_beats_the_baseline(host):
@@ -25,3 +35,36 @@ def test_bundled_model_beats_the_baseline(host):
     a = quality.generate_images(model.translator, layouts, seed=1)
     b = quality.generate_images(model.translator, layouts, seed=2)
     assert quality.diversity(a, b) > 0.005  # different codes, different images
+
+
+def _as_version_2(folder, translator="layout2im"):
+    """The bundled checkpoint copied to ``folder`` with its description rewritten as v2."""
+    meta = json.loads((BUNDLED / "imgtrans.json").read_text())
+    shutil.copytree(BUNDLED, folder)
+    document = describe(translator, {"G": meta["layout2im_config"]}, options=meta["train_options"],
+                        step=meta["step"], epoch=meta["epoch"], extra={"vocab": meta["vocab"]})
+    (folder / "imgtrans.json").write_text(json.dumps(document))
+    return folder
+
+
+def test_version_1_checkpoint_gives_the_same_images_as_version_2(host, tmp_path):
+    torch.set_num_threads(1)
+    v2 = _as_version_2(tmp_path / "v2")
+    old, new = read_checkpoint(BUNDLED, "layout2im"), read_checkpoint(v2, "layout2im")
+    assert old.format_version == 1 and new.format_version == 2  # the bundled files stay v1
+    assert (old.networks, old.options, old.extra, old.step, old.epoch) == (
+        new.networks, new.options, new.extra, new.step, new.epoch)
+    assert list(old.extra) == ["vocab"] and old.network_config("G")["vocab_size"] == len(VOCAB)
+    rng = np.random.default_rng(5)
+    layouts = [random_layout(rng, VOCAB, 1, 4) for _ in range(3)]
+    names = [f"{i}.json" for i in range(3)]
+    images = [imgtrans.load("layout2im", path, seed=4)(layouts, names=names) for path in (BUNDLED, v2)]
+    assert all(np.array_equal(a, b) for a, b in zip(*images))
+
+
+def test_checkpoint_of_another_translator_names_it(tmp_path):
+    from imgtrans_layout2im.loading import load_model
+
+    other = _as_version_2(tmp_path / "other", translator="pix2pix")
+    with pytest.raises(WeightsError, match="use --plugin pix2pix"):
+        load_model(other, None)

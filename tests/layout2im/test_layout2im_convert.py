@@ -88,6 +88,14 @@ def test_reference_checkpoint_without_vocabulary_is_explained(host, checkpoint, 
     assert result.exit_code == 5 and "vocab" in result.output
 
 
+def test_reference_file_is_recognised(checkpoint):
+    from imgtrans_layout2im.translator import Layout2ImTranslator
+
+    from imgtrans.plugin import load_state_dict
+
+    assert Layout2ImTranslator.recognises(load_state_dict(checkpoint / "netG_synth.pkl"))
+
+
 def test_python_api_takes_layout_files_and_parsed_layouts(host, checkpoint, tmp_path):
     from imgtrans_layout2im.layouts import Layout, LayoutObject
 

@@ -153,6 +153,26 @@ def test_load_generator_round_trip():
         assert torch.equal(model.state_dict()[k], v)
 
 
+def test_recognises_generators_only(official):
+    from imgtrans_layout2im.translator import Layout2ImTranslator
+
+    recognises = Layout2ImTranslator.recognises
+    sd = official.state_dict()
+    assert recognises(sd)
+    assert recognises({f"module.{k}": v for k, v in sd.items()})  # DataParallel
+    assert recognises({"state_dict": sd, "epoch": 3})  # a training wrapper
+    small = Layout2ImConfig(7, embedding_dim=4, z_dim=6, conv_dim=8, n_residual=1)
+    assert recognises(small.build().state_dict())
+    conv = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 3, 3)).state_dict()
+    assert not recognises(conv)
+    assert not recognises(ImageDiscriminator(8).state_dict())
+    assert not recognises({k: v for k, v in sd.items() if ".clstm." not in k})
+    flat = {**sd, "crop_encoder.c1.weight": torch.zeros(64)}
+    assert not recognises(flat)
+    for odd in ({}, {"layout_encoder.embedding.weight": "text"}, None, [1, 2], "netG_coco.pkl"):
+        assert not recognises(odd)  # type: ignore[arg-type]
+
+
 def test_load_generator_errors():
     config = Layout2ImConfig(7, embedding_dim=4, z_dim=6, conv_dim=8, n_residual=1)
     sd = config.build().state_dict()

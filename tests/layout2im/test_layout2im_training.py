@@ -15,18 +15,14 @@ from imgtrans_layout2im import quality
 from imgtrans_layout2im.coco import read_coco
 from imgtrans_layout2im.layouts import box_masks
 from imgtrans_layout2im.synthetic import VOCAB, make_dataset, random_layout
-from imgtrans_layout2im.training import (
-    Layout2ImTrainOptions,
-    LayoutDataset,
-    flatten_batch,
-    masks_from_boxes,
-)
+from imgtrans_layout2im.options import Layout2ImTrainOptions
+from imgtrans_layout2im.training import LayoutDataset, flatten_batch, masks_from_boxes
 from typer.testing import CliRunner
 
 import imgtrans
+from imgtrans.checkpoints import find_checkpoint, read_checkpoint
 from imgtrans.cli import app
 from imgtrans.errors import UsageError
-from imgtrans.training import checkpoint as ckpt
 
 TINY = {"conv_dim": 8, "d_conv_dim": 8, "clstm_layers": 1, "n_residual": 1, "z_dim": 8,
         "embedding_dim": 8, "min_objects": 1, "max_objects": 3, "min_object_size": 0.0}
@@ -48,8 +44,8 @@ def data(tmp_path_factory):
 
 
 def _weights(run):
-    folder = ckpt.resolve_checkpoint(run)
-    return {name: ckpt.load_network_state(folder, name) for name in ckpt.read_meta(folder)["networks"]}
+    checkpoint = read_checkpoint(run, "layout2im")
+    return {name: checkpoint.state_dict(name) for name in checkpoint.networks}
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -119,9 +115,11 @@ def test_resume_continues_exactly_with_the_reference_losses(host, data, tmp_path
     assert sorted(straight) == ["D_img", "D_obj", "G"]
     for name in straight:
         assert all(torch.equal(straight[name][k], split[name][k]) for k in straight[name]), name
-    meta = ckpt.read_meta(tmp_path / "split")
-    assert meta["step"] == 5 and meta["vocab"] == VOCAB.to_json()
-    assert meta["layout2im_config"]["conv_dim"] == 8 and meta["train_options"]["max_objects"] == 3
+    checkpoint = read_checkpoint(tmp_path / "split", "layout2im")
+    assert checkpoint.format_version == 2 and checkpoint.step == 5
+    assert checkpoint.extra == {"vocab": VOCAB.to_json()}
+    assert checkpoint.network_config("G")["conv_dim"] == 8 and checkpoint.options["max_objects"] == 3
+    assert checkpoint.network_config("D_obj")["d_conv_dim"] == 8
     grid = cv2.imread(str(tmp_path / "straight" / "samples" / "epoch_0001.png"))
     assert grid.shape == (4 * 64, 3 * 64, 3)  # real | sample | boxes, 4 preview items
 
@@ -167,7 +165,7 @@ def test_bad_images_stop_or_are_skipped(host, data, tmp_path):
     assert not (tmp_path / "stop" / "checkpoints").exists()
     last = imgtrans.train("layout2im", broken, tmp_path / "skip", options=TINY, max_steps=1, batch_size=2,
                           on_bad_data="skip")
-    assert ckpt.is_checkpoint(last)
+    assert find_checkpoint(last) == last
 
 
 def test_filters_leaving_no_images_explain_which_options(host, data, tmp_path):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 import tomllib
 from dataclasses import dataclass
 
 import pytest
 
-from imgtrans_testenv import ROOT, subprocess_env
+from imgtrans_testenv import ROOT, subprocess_env, write_fake_distribution
 from imgtrans.errors import PluginError
 from imgtrans.plugins import hookimpl, manager
 from imgtrans.translators.base import Capabilities, Translator
@@ -100,16 +99,6 @@ def test_unregister_removes_translators(register_plugin):
 
 # --- real entry points, in subprocesses (a throwaway distribution on PYTHONPATH) ----------
 
-def _fake_distribution(tmp_path, dist: str, entry_points: dict[str, str], modules: dict[str, str]):
-    info = tmp_path / f"{dist.replace('-', '_')}-1.2.3.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
-    lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
-    (info / "entry_points.txt").write_text(f"[imgtrans]\n{lines}\n")
-    for name, source in modules.items():
-        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
-
-
 GOOD = """
 from imgtrans.plugins import hookimpl
 from imgtrans.translators.base import Translator
@@ -138,9 +127,9 @@ def _plugins_json(tmp_path, **env):
 
 @pytest.fixture
 def fake_dists(tmp_path):
-    _fake_distribution(tmp_path, "imgtrans-invert", {"invert": "imgtrans_invert"},
+    write_fake_distribution(tmp_path, "imgtrans-invert", {"invert": "imgtrans_invert"},
                        {"imgtrans_invert": GOOD})
-    _fake_distribution(tmp_path, "imgtrans-broken", {"broken": "imgtrans_broken"},
+    write_fake_distribution(tmp_path, "imgtrans-broken", {"broken": "imgtrans_broken"},
                        {"imgtrans_broken": "raise ImportError('missing dependency xyz')\n"})
     return tmp_path
 
@@ -184,7 +173,7 @@ def test_disable_blocks_named_plugins(fake_dists):
 def test_env_plugins_register_modules(fake_dists):
     records, _ = _plugins_json(fake_dists, IMGTRANS_PLUGINS="imgtrans_sketch")
     assert records["imgtrans_sketch"]["source"] == "env"
-    assert records["imgtrans_sketch"]["provides"] == ["translator:sketch"]
+    assert records["imgtrans_sketch"]["provides"] == ["translator:sketch", "translator:tone"]
 
 
 def test_listing_plugins_does_not_import_torch():

@@ -16,8 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from imgtrans.cli import app
+from imgtrans_testenv import ROOT
 
 SIZE = 16  # the tiny model's sample_size
+BUNDLED = ROOT / "pretrained" / "sdedit_facades_synth"  # a DDPMPipeline folder
 STEPS = ("--opt", "steps=10")
 
 
@@ -114,13 +116,41 @@ def test_no_step_returns_the_input_itself(model_dir):
 
 
 def test_plugin_import_is_light():
+    """The translator, its options and the folder checks import neither torch nor diffusers,
+    even when recognising a model folder."""
     from imgtrans_testenv import subprocess_env
 
-    code = ("import sys, imgtrans_sdedit.translator, imgtrans_sdedit.sdedit; "
-            "print(sorted(m for m in ('torch', 'diffusers') if m in sys.modules))")
+    code = ("import sys, imgtrans_sdedit.translator as t, imgtrans_sdedit.options; "
+            f"assert t.SDEditTranslator.recognises_folder({str(BUNDLED)!r}); "
+            "print(sorted(m for m in ('torch', 'diffusers', 'imgtrans_sdedit.sdedit', "
+            "'imgtrans_sdedit.masks', 'imgtrans_sdedit.training') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=subprocess_env(), check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_modules_use_only_the_public_plugin_api():
+    import ast
+
+    import imgtrans_sdedit
+
+    for path in sorted(Path(imgtrans_sdedit.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        names |= {node.module for node in ast.walk(tree)
+                  if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module}
+        internal = {n for n in names if (n == "imgtrans" or n.startswith("imgtrans.")) and n != "imgtrans.plugin"}
+        assert not internal, f"{path.name} imports {sorted(internal)}"
+
+
+def test_training_modules_do_not_import_the_translator():
+    from imgtrans_testenv import subprocess_env
+
+    code = ("import sys, imgtrans_sdedit.training, imgtrans_sdedit.sdedit, imgtrans_sdedit.masks; "
+            "print('imgtrans_sdedit.translator' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=subprocess_env(), check=True).stdout
+    assert out.strip() == "False"
 
 
 # -- loading -------------------------------------------------------------------------------
@@ -159,7 +189,8 @@ def test_not_a_model_folder_is_a_weights_error(host, tmp_path):
 
 def test_latent_pipeline_is_refused(model_dir, tmp_path):
     from imgtrans.errors import WeightsError
-    from imgtrans_sdedit.sdedit import inspect_model_folder
+    from imgtrans_sdedit.folders import inspect_model_folder
+    from imgtrans_sdedit.translator import SDEditTranslator
 
     latent = tmp_path / "ldm"
     shutil.copytree(model_dir, latent)
@@ -168,6 +199,58 @@ def test_latent_pipeline_is_refused(model_dir, tmp_path):
     (latent / "model_index.json").write_text(json.dumps(index))
     with pytest.raises(WeightsError, match="latent-space"):
         inspect_model_folder(latent)
+    assert not SDEditTranslator.recognises_folder(latent)
+
+
+def test_recognises_diffusers_pixel_space_model_folders(model_dir, tmp_path):
+    from imgtrans_sdedit.translator import SDEditTranslator
+
+    recognises = SDEditTranslator.recognises_folder
+    assert recognises(model_dir) and recognises(BUNDLED)
+    flat = tmp_path / "flat"  # the google/ddpm-* Hub layout
+    flat.mkdir()
+    shutil.copy(model_dir / "model_index.json", flat)
+    for part in ("unet", "scheduler"):
+        for f in (model_dir / part).iterdir():
+            shutil.copy(f, flat / f.name)
+    assert recognises(flat)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    pths = tmp_path / "pths"
+    pths.mkdir()
+    for name in ("netG.pth", "netD.pth"):
+        (pths / name).write_bytes(b"not really a checkpoint")
+    assert not recognises(empty) and not recognises(pths)
+    assert not recognises(tmp_path / "missing") and not recognises(model_dir / "model_index.json")
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / "unet" / "config.json").write_text("{not json")
+    assert not recognises(broken)
+    unet = json.loads((model_dir / "unet" / "config.json").read_text())
+    conditional = tmp_path / "conditional"
+    shutil.copytree(model_dir, conditional)
+    (conditional / "unet" / "config.json").write_text(json.dumps({**unet, "_class_name": "UNet2DConditionModel"}))
+    assert not recognises(conditional)
+    assert not recognises(ROOT / "pretrained" / "layout2im_shapes_synth")  # an imgtrans checkpoint
+
+
+def test_colour_masks_are_read_as_bt601_luma(tmp_path):
+    from imgtrans_sdedit.masks import read_mask
+
+    rng = np.random.default_rng(0)
+    colour = rng.integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    colour[0, :2] = ((255, 255, 255), (0, 0, 0))
+    mask = read_mask(_write(tmp_path / "colour.png", colour))
+    pixels = colour.astype(np.float32) / 255
+    luma = 0.299 * pixels[..., 0] + 0.587 * pixels[..., 1] + 0.114 * pixels[..., 2]
+    assert mask.shape == (1, 1, 9, 11) and mask.dtype.is_floating_point
+    assert np.allclose(mask[0, 0].numpy(), luma, rtol=0, atol=1e-6)
+    assert mask[0, 0, 0, 0] == 1 and mask[0, 0, 0, 1] == 0  # white edits, black keeps, exactly
+    alpha = np.dstack([colour, np.full((9, 11), 7, np.uint8)])
+    assert np.array_equal(read_mask(_write(tmp_path / "rgba.png", alpha)).numpy(), mask.numpy())
+    gray = colour[..., 1]
+    assert np.array_equal(read_mask(_write(tmp_path / "gray.png", gray))[0, 0].numpy(),
+                          gray.astype(np.float32) / 255)
 
 
 # -- behaviour through the CLI ---------------------------------------------------------------
@@ -365,8 +448,16 @@ def test_training_lowers_the_loss_and_saves_a_diffusers_folder(host, tmp_path):
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
     pipe = DDPMPipeline.from_pretrained(str(last / "diffusers"), local_files_only=True)
     assert pipe.unet.config.sample_size == 16
+    from imgtrans.checkpoints import read_checkpoint
+
+    checkpoint = read_checkpoint(tmp_path / "run", "sdedit")
+    assert checkpoint.path == last and checkpoint.format_version == 2 and checkpoint.step == 30
+    assert sorted(checkpoint.networks) == ["ema", "unet"] and checkpoint.options["channels"] == "16,16"
     src = _write(tmp_path / "in.png", _image())
     result = CliRunner().invoke(app, ["convert", str(src), str(tmp_path / "out.png"), "--plugin", "sdedit",
                                       "--weights", str(tmp_path / "run"), "--opt", "steps=10"])
     assert result.exit_code == 0, result.output
     assert _read(tmp_path / "out.png").shape == _read(src).shape
+    result = CliRunner().invoke(app, ["convert", str(src), str(tmp_path / "out2.png"), "--plugin", "sdedit",
+                                      "--weights", str(ROOT / "pretrained" / "layout2im_shapes_synth")])
+    assert result.exit_code == 5 and "layout2im" in result.output, result.output

@@ -9,10 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from imgtrans.errors import WeightsError
+from imgtrans.plugin import WeightsError, unwrap_state_dict
 from imgtrans_srgan.archs import SRConfig, SRGANDiscriminator
-from imgtrans_srgan.layout import (
-    convert_to_basicsr, infer_sr_config, load_sr_model, unwrap_checkpoint)
+from imgtrans_srgan.layout import convert_to_basicsr, infer_sr_config, load_sr_model
 
 
 def random_model(config: SRConfig, seed: int = 0) -> nn.Module:
@@ -123,9 +122,9 @@ def test_wrappers_lornatang_checkpoint_and_prefixes():
             "ema_state_dict": ema.state_dict(), "optimizer": {"state": {}, "param_groups": []}}
     same_outputs(load_sr_model(ckpt)[0], model)
     ddp = {f"module._orig_mod.{k}": v for k, v in model.state_dict().items()}
-    assert unwrap_checkpoint({"model": ddp}).keys() == model.state_dict().keys()
+    assert unwrap_state_dict({"model": ddp}).keys() == model.state_dict().keys()
     net_g = {f"netG.{k}": v for k, v in model.state_dict().items()}
-    assert unwrap_checkpoint({"only": net_g}).keys() == model.state_dict().keys()
+    assert unwrap_state_dict({"only": net_g}).keys() == model.state_dict().keys()
 
 
 def test_x2_pixel_unshuffle_needs_even_sizes():

@@ -19,3 +19,18 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")])
     env.update(extra)
     return env
+
+
+def write_fake_distribution(folder: Path, dist: str, entry_points: dict[str, str],
+                            modules: dict[str, str], version: str = "1.2.3") -> None:
+    """An installed-looking distribution in ``folder`` (put it on sys.path / PYTHONPATH):
+    metadata, ``imgtrans`` entry points, and the modules they name (source text)."""
+    import textwrap
+
+    info = folder / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[imgtrans]\n{lines}\n")
+    for name, source in modules.items():
+        (folder / f"{name}.py").write_text(textwrap.dedent(source))

@@ -21,7 +21,9 @@ def test_xdg_then_home(tmp_path, monkeypatch):
 
 def test_path_from_url(isolated_cache):
     weights = isolated_cache / "weights" / "h"
-    assert cache_path_for("https://h/a/b%20c.pth?download=1#frag") == weights / "a" / "b_c.pth"
+    assert cache_path_for("https://h/a/b%20c.pth") == weights / "a" / "b_c.pth"
+    with_query = cache_path_for("https://h/a/b%20c.pth?download=1#frag")
+    assert with_query.parent == weights / "a" and with_query.name.startswith("b_c-") and with_query.suffix == ".pth"
     escaped = cache_path_for("https://h/a/..%2F..%2Fetc%2Fpasswd")
     assert escaped.parent == weights / "a" and "/" not in escaped.name
     assert escaped.resolve().is_relative_to(isolated_cache.resolve())
@@ -41,3 +43,11 @@ def test_sha256_file(tmp_path):
     p.write_bytes(b"x" * 3_000_000)
     assert sha256_file(p) == hashlib.sha256(b"x" * 3_000_000).hexdigest()
     assert sha256_file(Path(p), chunk_size=7) == sha256_file(p)
+
+
+def test_the_whole_url_is_the_key(isolated_cache):
+    """Port and query pick other files: two servers or two versions never share a cache entry."""
+    urls = ["http://h/m.pth", "http://h:8080/m.pth", "http://h:8081/m.pth", "http://h/m.pth?v=1",
+            "http://h/m.pth?v=2", "http://h/m.pth#x"]
+    assert len({cache_path_for(u) for u in urls}) == len(urls)
+    assert cache_path_for("http://h:8080/m.pth").parent.name == "h_8080"

@@ -33,7 +33,8 @@ def specs(http_server, monkeypatch):
     return known
 
 
-def test_list_table_and_json(specs):
+def test_list_table_and_json(specs, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "140")
     result = runner.invoke(weights_app, ["list"])
     assert result.exit_code == 0, result.output
     assert "pix2pix.facades" in result.stdout and "labels [to]" in result.stdout
@@ -41,6 +42,32 @@ def test_list_table_and_json(specs):
     rows = json.loads(result.stdout)
     assert [r["name"] for r in rows] == ["pix2pix.facades"]
     assert rows[0]["cached"] is False and rows[0]["license"] == "BSD"
+
+
+def test_list_fits_80_columns_without_breaking_names(monkeypatch):
+    """The real registry: every name whole on one line, no line over 80 columns."""
+    from imgtrans.plugins.manager import known_weight_specs
+
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(weights_app, ["list"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for spec in known_weight_specs():
+        assert any(spec.name in line.split() for line in lines), spec.name
+    names = runner.invoke(weights_app, ["list", "--names", "--plugin", "srgan"]).stdout.split()
+    assert names and all(n.startswith("srgan.") for n in names)
+
+
+def test_verify_reports_corrupt_cached_weights(specs, http_server):
+    assert runner.invoke(weights_app, ["fetch", "pix2pix.facades"]).exit_code == 0
+    result = runner.invoke(weights_app, ["verify"])
+    assert result.exit_code == 0 and "pix2pix.facades  ok" in result.stdout
+    from imgtrans.weights.cache import cache_path_for
+
+    cache_path_for(specs[0].url).write_bytes(b"tampered")
+    result = runner.invoke(weights_app, ["verify", "pix2pix.facades"])
+    assert result.exit_code == 5 and "corrupt" in result.stdout
 
 
 def test_list_empty_filter(specs):

@@ -30,7 +30,7 @@ def test_unknown_field_names_the_entry():
 @pytest.mark.parametrize("change, match", [
     ({"plugin": None}, "wrong type"),
     ({"default": "yes"}, "'default' has the wrong type"),
-    ({"name": "cyclegan.facades"}, "name must be '<plugin>.<tag>'"),
+    ({"name": "cyclegan.facades"}, "name must be '<translator>.<tag>'"),
     ({"name": "pix2pix"}, "name must be"),
     ({"name": "pix2pix."}, "name must be"),
     ({"url": None}, "needs a 'url', a 'file' or a 'repo'"),
@@ -42,8 +42,15 @@ def test_invalid_entries(change, match):
 
 def test_missing_required_field():
     entry = dict(GOOD)
+    del entry["name"]
+    _bad(entry, "missing required field 'name'")
+
+
+def test_plugin_field_is_optional_and_read_off_the_name():
+    entry = dict(GOOD)
     del entry["plugin"]
-    _bad(entry, "missing required field 'plugin'")
+    [spec] = parse_registry({"weights": [entry]})
+    assert spec.plugin == "pix2pix"
 
 
 def test_top_level_shape_duplicates_and_defaults():

@@ -16,7 +16,7 @@ def bundled(tmp_path, monkeypatch):
     (folder / "demo").mkdir(parents=True)
     (folder / "demo" / "tiny.safetensors").write_bytes(b"tiny")
     monkeypatch.setattr(registry_module, "pretrained_dir", lambda: folder)
-    monkeypatch.setattr("imgtrans.weights.resolve.pretrained_dir", lambda: folder)
+    monkeypatch.setattr("imgtrans.weights.bundled.pretrained_dir", lambda: folder)
     return folder
 
 
@@ -57,9 +57,9 @@ def test_missing_bundled_file(known):
 
 
 def test_name_of_another_plugin(known):
-    with pytest.raises(WeightsError, match="belong to translator 'pix2pix', not 'cyclegan'"):
+    with pytest.raises(WeightsError, match="these are pix2pix weights, not cyclegan weights; use --plugin pix2pix"):
         resolve_weights("pix2pix.facades", "cyclegan", known)
-    with pytest.raises(WeightsError, match="belong to translator 'pix2pix'"):
+    with pytest.raises(WeightsError, match="these are pix2pix weights"):
         resolve_weights("pix2pix", "cyclegan", known)
 
 
@@ -72,7 +72,7 @@ def test_unknown_name_lists_close_names(known):
 
 
 def test_bare_tag_of_other_plugin_is_pointed_at(known):
-    with pytest.raises(WeightsError, match="Did you mean pix2pix.facades"):
+    with pytest.raises(WeightsError, match="pix2pix.facades: these are pix2pix weights, not cyclegan weights; use --plugin pix2pix"):
         resolve_weights("facades", "cyclegan", known)
 
 

@@ -107,3 +107,25 @@ def test_failed_save_leaves_nothing(tmp_path):
     with pytest.raises(Exception):
         save_state_dict({"w": "not a tensor"}, tmp_path / "m.safetensors")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_non_finite_weights_are_refused_by_name(tmp_path):
+    import torch
+
+    from imgtrans.weights import save_state_dict
+
+    path = save_state_dict({"ok": torch.ones(3), "conv.weight": torch.tensor([1.0, float("nan")])},
+                           tmp_path / "nan.safetensors")
+    with pytest.raises(WeightsError, match=r"nan.safetensors holds non-finite values.*conv.weight"):
+        load_state_dict(path)
+    torch.save({"params_ema": {"w": torch.tensor([float("inf")])}}, tmp_path / "inf.pth")
+    with pytest.raises(WeightsError, match="params_ema.w"):
+        load_state_dict(tmp_path / "inf.pth")
+
+
+def test_a_fifo_is_not_a_missing_file(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "w.pth")
+    with pytest.raises(WeightsError, match="not a regular file"):
+        load_state_dict(tmp_path / "w.pth")

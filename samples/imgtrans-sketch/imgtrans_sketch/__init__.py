@@ -1,20 +1,23 @@
-"""Example imgtrans plugin: the hook that registers the translator.
+"""Example imgtrans plugin: the hook that registers its two translators.
 
-This module is imported whenever imgtrans lists plugins, so it stays cheap: the translator
-module imports torch and kornia only inside ``translate``.
+imgtrans imports this module whenever it lists plugins, so it stays cheap: the translator
+modules are imported inside the hook, and they import torch and kornia only when a
+translator is loaded or trained.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from imgtrans.plugins import hookimpl
+from imgtrans.plugin import hookimpl
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 @hookimpl
 def register_translators(register: Any) -> None:
-    from imgtrans_sketch.translator import SketchTranslator
+    from imgtrans_sketch.sketch import SketchTranslator
+    from imgtrans_sketch.tone import ToneTranslator
 
     register(SketchTranslator)
+    register(ToneTranslator)

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from imgtrans.translators.base import Capabilities, Preprocessing, TranslateContext, Translator
+from imgtrans.plugin import Capabilities, Preprocessing, TranslateContext, Translator
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,131 @@
+"""Everything a plugin may use from imgtrans, in one place.
+
+Plugins (built-in ones included) import from this module only; every other ``imgtrans``
+module is internal and may change between releases. Names are resolved on first use, so
+``from imgtrans.plugin import Translator`` does not import torch; the training and image
+helpers import it when they are first touched.
+
+The parts, and where ``docs/writing-a-plugin.md`` explains them:
+
+* the contract: :class:`Translator`, :class:`Capabilities`, :class:`Preprocessing`,
+  :class:`TranslateContext`, :class:`WeightSpec`, :class:`NoOptions`, :class:`NetworkConfig`
+* the hook marker :data:`hookimpl` (hooks are documented in ``imgtrans.plugins.hookspecs``)
+* errors: :class:`InputError` (one input is bad), :class:`WeightsError`, :class:`UsageError`,
+  :class:`PluginError`
+* options: :func:`build_options`, :func:`describe_options`
+* weights: :func:`load_state_dict` / :func:`save_state_dict` (never execute code),
+  :func:`unwrap_state_dict`, :func:`strict_load`, :func:`describe_keys`,
+  :func:`sha256_path` (the checksum a :class:`WeightSpec` gives, also ``imgtrans weights hash``)
+* checkpoints: :class:`Checkpoint`, :func:`read_checkpoint`, :func:`write_checkpoint`,
+  :func:`find_checkpoint`
+* training: :class:`TrainingTask`, :class:`TrainSettings`, datasets, augmentation, GAN losses,
+  schedules, the image pool
+* input files: :func:`read_json_file` (hostile JSON: size, depth and number limits)
+* images: :func:`read_image`, :data:`IMAGE_EXTENSIONS`, :func:`resize`,
+  :func:`convert_channels`, :func:`pad_to_multiple`, :func:`write_image`
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    # the contract (torch-free)
+    "Translator": "imgtrans.translators.base",
+    "Capabilities": "imgtrans.translators.base",
+    "Preprocessing": "imgtrans.translators.base",
+    "TranslateContext": "imgtrans.translators.base",
+    "WeightSpec": "imgtrans.translators.base",
+    "NoOptions": "imgtrans.translators.base",
+    "NetworkConfig": "imgtrans.translators.config",
+    "hookimpl": "imgtrans.plugins.hookspecs",
+    # errors
+    "ImgtransError": "imgtrans.errors",
+    "InputError": "imgtrans.errors",
+    "PluginError": "imgtrans.errors",
+    "UsageError": "imgtrans.errors",
+    "WeightsError": "imgtrans.errors",
+    # options
+    "build_options": "imgtrans.translators.options",
+    "describe_options": "imgtrans.translators.options",
+    # weights (torch imported when called)
+    "load_state_dict": "imgtrans.weights.safe_load",
+    "save_state_dict": "imgtrans.weights.safe_load",
+    "unwrap_state_dict": "imgtrans.weights.fit",
+    "strict_load": "imgtrans.weights.fit",
+    "describe_keys": "imgtrans.weights.fit",
+    "sha256_path": "imgtrans.weights.cache",
+    # checkpoints
+    "Checkpoint": "imgtrans.checkpoints",
+    "find_checkpoint": "imgtrans.checkpoints",
+    "read_checkpoint": "imgtrans.checkpoints",
+    "write_checkpoint": "imgtrans.checkpoints",
+    # training (torch-free contract; the rest imports torch)
+    "TrainingTask": "imgtrans.training.task",
+    "TrainSettings": "imgtrans.training.task",
+    "Sample": "imgtrans.training.datasets",
+    "PairedDataset": "imgtrans.training.datasets",
+    "UnpairedDataset": "imgtrans.training.datasets",
+    "aligned_samples": "imgtrans.training.datasets",
+    "unaligned_domains": "imgtrans.training.datasets",
+    "check_items": "imgtrans.training.datasets",
+    "checked_image_folder": "imgtrans.training.datasets",
+    "list_images": "imgtrans.training.datasets",
+    "load_rgb8": "imgtrans.training.datasets",
+    "to_tensor": "imgtrans.training.datasets",
+    "Jitter": "imgtrans.training.augment",
+    "gan_loss": "imgtrans.training.losses",
+    "discriminator_loss": "imgtrans.training.losses",
+    "ImagePool": "imgtrans.training.pool",
+    "linear_decay": "imgtrans.training.schedules",
+    # images
+    "read_json_file": "imgtrans.core.jsonfile",
+    "IMAGE_EXTENSIONS": "imgtrans.core.readers",
+    "DecodedImage": "imgtrans.core.readers",
+    "read_image": "imgtrans.core.readers",
+    "convert_channels": "imgtrans.core.preprocess",
+    "pad_to_multiple": "imgtrans.core.preprocess",
+    "resize": "imgtrans.core.preprocess",
+    "write_image": "imgtrans.core.writers",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imgtrans.plugin' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time names load on first use
+    from imgtrans.checkpoints import Checkpoint, find_checkpoint, read_checkpoint, write_checkpoint
+    from imgtrans.core.jsonfile import read_json_file
+    from imgtrans.core.preprocess import convert_channels, pad_to_multiple, resize
+    from imgtrans.core.readers import IMAGE_EXTENSIONS, DecodedImage, read_image
+    from imgtrans.core.writers import write_image
+    from imgtrans.errors import ImgtransError, InputError, PluginError, UsageError, WeightsError
+    from imgtrans.plugins.hookspecs import hookimpl
+    from imgtrans.training.augment import Jitter
+    from imgtrans.training.datasets import (
+        PairedDataset, Sample, UnpairedDataset, aligned_samples, check_items,
+        checked_image_folder, list_images, load_rgb8, to_tensor, unaligned_domains)
+    from imgtrans.training.losses import discriminator_loss, gan_loss
+    from imgtrans.training.pool import ImagePool
+    from imgtrans.training.schedules import linear_decay
+    from imgtrans.training.task import TrainingTask, TrainSettings
+    from imgtrans.translators.base import (
+        Capabilities, NoOptions, Preprocessing, TranslateContext, Translator, WeightSpec)
+    from imgtrans.translators.config import NetworkConfig
+    from imgtrans.translators.options import build_options, describe_options
+    from imgtrans.weights.fit import describe_keys, strict_load, unwrap_state_dict
+    from imgtrans.weights.cache import sha256_path
+    from imgtrans.weights.safe_load import load_state_dict, save_state_dict

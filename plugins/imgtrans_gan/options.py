@@ -1,0 +1,78 @@
+"""The options of the pix2pix and CycleGAN translators, for inference and training.
+
+Torch-free: listing plugins and reading their options must not load torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class GeneratorOptions:
+    direction: Literal["AtoB", "BtoA"] = field(default="AtoB", metadata={
+        "help": "CycleGAN folder: which generator (G_A or G_B); aligned input: which half is the input"})
+    preprocess: Literal["native", "resize_and_crop", "none"] = field(default="native", metadata={
+        "help": "native: any size, padded and cropped back; resize_and_crop: the reference's default "
+                "(square load_size); none: the reference's --preprocess none (multiples of 4)"})
+    load_size: int = field(default=256, metadata={"help": "size for preprocess=resize_and_crop"})
+    aligned: bool = field(default=False, metadata={"help": "inputs are side-by-side A|B pairs"})
+    eval: bool = field(default=False, metadata={
+        "help": "evaluation mode (running statistics, no dropout), like the reference's --eval"})
+
+    def __post_init__(self) -> None:
+        if self.load_size < 16:
+            raise ValueError("load_size must be at least 16")
+
+
+@dataclass(frozen=True)
+class GanTrainOptions:
+    """What pix2pix and CycleGAN training share, with the reference's defaults."""
+
+    ngf: int = field(default=64, metadata={"help": "generator width"})
+    ndf: int = field(default=64, metadata={"help": "discriminator width"})
+    n_blocks: int = field(default=9, metadata={"help": "ResNet generator blocks (9 or 6 in the reference)"})
+    discriminator: Literal["basic", "n_layers", "pixel"] = "basic"
+    n_layers_d: int = field(default=3, metadata={"help": "PatchGAN layers (basic = 3: 70x70 patches)"})
+    input_nc: int = field(default=3, metadata={"help": "input channels (1 or 3)"})
+    output_nc: int = field(default=3, metadata={"help": "output channels (1 or 3)"})
+    lr: float = 2e-4
+    beta1: float = 0.5
+    n_epochs: int = field(default=100, metadata={"help": "epochs at the initial learning rate"})
+    n_epochs_decay: int = field(default=100, metadata={"help": "epochs of linear decay to zero"})
+    load_size: int = field(default=286, metadata={"help": "images are resized to this first"})
+    crop_size: int = field(default=256, metadata={"help": "then randomly cropped to this"})
+    flip: bool = field(default=True, metadata={"help": "random horizontal flips"})
+    init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] = "normal"
+    init_gain: float = 0.02
+
+    def __post_init__(self) -> None:
+        if self.crop_size > self.load_size:
+            raise ValueError("crop_size must not exceed load_size")
+        if self.input_nc not in (1, 3) or self.output_nc not in (1, 3):
+            raise ValueError("input_nc and output_nc must be 1 or 3")
+
+
+@dataclass(frozen=True)
+class Pix2PixTrainOptions(GanTrainOptions):
+    generator: Literal["unet", "resnet"] = field(default="unet", metadata={"help": "generator family"})
+    depth: int = field(default=8, metadata={"help": "U-Net downsamplings (8: unet_256, 7: unet_128)"})
+    norm: Literal["batch", "instance", "none"] = "batch"
+    dropout: bool = field(default=True, metadata={"help": "dropout in the generator (the paper's noise)"})
+    gan_mode: Literal["vanilla", "lsgan", "wgangp"] = "vanilla"
+    lambda_l1: float = field(default=100.0, metadata={"help": "weight of the L1 loss"})
+    direction: Literal["AtoB", "BtoA"] = field(default="AtoB", metadata={"help": "which side is the input"})
+
+
+@dataclass(frozen=True)
+class CycleGANTrainOptions(GanTrainOptions):
+    generator: Literal["resnet", "unet"] = field(default="resnet", metadata={"help": "generator family"})
+    depth: int = field(default=8, metadata={"help": "U-Net downsamplings, when generator=unet"})
+    norm: Literal["instance", "batch", "none"] = "instance"
+    dropout: bool = False
+    gan_mode: Literal["lsgan", "vanilla", "wgangp"] = "lsgan"
+    lambda_a: float = field(default=10.0, metadata={"help": "cycle loss weight A -> B -> A"})
+    lambda_b: float = field(default=10.0, metadata={"help": "cycle loss weight B -> A -> B"})
+    lambda_identity: float = field(default=0.5, metadata={"help": "identity loss, relative to lambda_a/b"})
+    pool_size: int = field(default=50, metadata={"help": "generated images kept for the discriminators"})

@@ -1,0 +1,60 @@
+"""Loading SR weights (for inference and for training's ``init``) and running the network.
+
+Weights are a published checkpoint file (any wrapper or naming, see ``layout``) or an
+imgtrans checkpoint or run folder written by ``imgtrans train``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from imgtrans.plugin import UsageError, WeightsError, load_state_dict, read_checkpoint
+from imgtrans_srgan.archs import SRConfig
+from imgtrans_srgan.layout import load_sr_model
+
+TRANSLATOR = "srgan"
+
+
+def load_sr_weights(path: Path, act_type: str | None) -> tuple[nn.Module, SRConfig]:
+    """(network in eval mode, SRConfig) from a checkpoint file or an imgtrans run/checkpoint."""
+    path = Path(path)
+    if path.is_dir():
+        checkpoint = read_checkpoint(path, TRANSLATOR)
+        saved = checkpoint.network_config("G")
+        if not saved:
+            raise WeightsError(f"{checkpoint.path}: the checkpoint does not say how network 'G' "
+                               f"is built (no configuration)")
+        config = SRConfig.from_dict(saved)
+        net = config.build()
+        net.load_state_dict(checkpoint.state_dict("G"))
+        return net.eval(), config
+    return load_sr_model(load_state_dict(path), act_type=act_type)
+
+
+def place(net: nn.Module, device: torch.device, precision: str) -> tuple[nn.Module, torch.dtype]:
+    """The network on ``device`` in the dtype ``precision`` asks for (fp16 is CUDA-only)."""
+    half = precision == "fp16" or (precision == "auto" and device.type == "cuda")
+    if half and device.type != "cuda":
+        raise UsageError("precision=fp16 needs a CUDA device; on CPU use fp32")
+    dtype = torch.float16 if half else torch.float32
+    return net.to(device=device, dtype=dtype), dtype
+
+
+def upscale(net: nn.Module, images: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(B, 3|4, H, W) in [0, 1] -> (B, 3|4, H*s, W*s). Alpha (4th channel) goes through
+    the network as a gray image, as Real-ESRGAN does, and comes back as BT.601 gray."""
+    rgb = _forward(net, images[:, :3], dtype)
+    if images.shape[1] == 3:
+        return rgb
+    alpha = _forward(net, images[:, 3:4].expand(-1, 3, -1, -1).contiguous(), dtype).clamp(0.0, 1.0)
+    alpha = 0.299 * alpha[:, 0:1] + 0.587 * alpha[:, 1:2] + 0.114 * alpha[:, 2:3]
+    return torch.cat([rgb, alpha], dim=1)
+
+
+def _forward(net: nn.Module, images: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    # one image per forward: results never depend on batching
+    outputs = [net(images[i:i + 1].to(dtype)).float() for i in range(images.shape[0])]
+    return torch.cat(outputs)

@@ -1,0 +1,52 @@
+"""The options of the srgan translator, for inference and training.
+
+Torch-free: listing plugins and reading their options must not load torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+
+@dataclass(frozen=True)
+class SROptions:
+    outscale: Optional[float] = field(default=4.0, metadata={
+        "help": "final scale (Real-ESRGAN's --outscale, default 4; none: the model's own scale); "
+                "other values resize the result with Lanczos"})
+    pre_pad: int = field(default=0, metadata={"help": "reflect padding on the right/bottom (Real-ESRGAN --pre_pad)"})
+    alpha_upsampler: Literal["realesrgan", "bicubic"] = field(default="realesrgan", metadata={
+        "help": "alpha channel through the network (realesrgan) or resized (bilinear, as Real-ESRGAN's 'bicubic')"})
+    act_type: Optional[Literal["prelu", "relu", "leakyrelu"]] = field(default=None, metadata={
+        "help": "SRVGGNetCompact activation when the weights cannot tell (ReLU vs LeakyReLU)"})
+    precision: Literal["auto", "fp32", "fp16"] = field(default="auto", metadata={
+        "help": "auto: fp16 on CUDA, fp32 on CPU (fp16 does not run on CPU)"})
+
+    def __post_init__(self) -> None:
+        if self.outscale is not None and not 0 < self.outscale <= 16:
+            raise ValueError("outscale must be in (0, 16]")
+        if self.pre_pad < 0:
+            raise ValueError("pre_pad must not be negative")
+
+
+@dataclass(frozen=True)
+class SRTrainOptions:
+    arch: Literal["srresnet", "msrresnet", "rrdbnet"] = field(default="srresnet", metadata={"help": "generator"})
+    scale: int = field(default=4, metadata={"help": "upscaling factor", "choices": (2, 4)})
+    num_feat: int = field(default=64, metadata={"help": "generator width"})
+    num_block: int = field(default=16, metadata={"help": "residual (or RRDB) blocks"})
+    crop_size: int = field(default=96, metadata={"help": "HR crop size (LR = crop_size / scale)"})
+    phase: Literal["mse", "gan"] = field(default="mse", metadata={
+        "help": "mse: SRResNet pre-training; gan: SRGAN (start from an mse run with init=RUN)"})
+    init: Optional[str] = field(default=None, metadata={"help": "run or checkpoint to start the generator from"})
+    lr: float = 1e-4
+    beta1: float = 0.9
+    n_epochs: int = field(default=100, metadata={"help": "epochs (default number)"})
+    adv_weight: float = field(default=1e-3, metadata={"help": "adversarial loss weight (SRGAN)"})
+    vgg_weights: Optional[str] = field(default=None, metadata={
+        "help": "local VGG19 weights (torchvision layout) for the content loss"})
+    disc_channels: int = field(default=64, metadata={"help": "discriminator width"})
+
+    def __post_init__(self) -> None:
+        if self.crop_size % (self.scale * 16 if self.phase == "gan" else self.scale):
+            raise ValueError("crop_size must be a multiple of the scale (and of 16*scale for phase=gan)")

@@ -1,0 +1,99 @@
+"""``tone``: a learned colour look (a grade), applied to each pixel.
+
+It learns from before/after pairs (``imgtrans train tone``) and ships its own default
+weights, ``tone.warm``, inside the package. Nothing here imports torch at module level:
+``load`` imports the network module, ``training_task`` the training module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from imgtrans.plugin import (
+    Capabilities,
+    Preprocessing,
+    TranslateContext,
+    Translator,
+    WeightSpec,
+    WeightsError,
+    describe_keys,
+    find_checkpoint,
+    load_state_dict,
+    read_checkpoint,
+    strict_load,
+    unwrap_state_dict,
+)
+from imgtrans_sketch.options import TONE, ToneOptions, ToneTrainOptions
+
+# ToneNet's tensors and their number of dimensions: what ``recognises`` checks.
+_KEYS = {"tone_hidden.weight": 4, "tone_hidden.bias": 1, "tone_out.weight": 4, "tone_out.bias": 1}
+
+
+class ToneTranslator(Translator):
+    name = TONE
+    summary = "Learned colour look from before/after pairs (tiny per-pixel network)"
+    capabilities = Capabilities(training=True, paired=True, fully_convolutional=True)
+    Options = ToneOptions
+    TrainOptions = ToneTrainOptions
+    requires_weights = True
+    known_weights = (
+        WeightSpec(
+            name="tone.warm",
+            file="weights/tone_warm",
+            sha256="fbe1b3e88d321ee297f78916bba9231f9bcb79e144d399ce0df373fe86f55ddd",
+            license="MIT",
+            default=True,
+            description="warm look (more red, less blue), trained by recipes/train_tone_warm.py",
+        ),
+    )
+
+    @classmethod
+    def load(cls, weights: Path | None, options: ToneOptions, device: Any) -> "ToneTranslator":
+        from imgtrans_sketch.tone_network import ToneConfig, ToneNet
+
+        if find_checkpoint(weights) is not None:  # weights is never None: requires_weights
+            checkpoint = read_checkpoint(weights, cls.name)  # refuses other translators' runs
+            config = ToneConfig.from_dict(checkpoint.network_config("net"))
+            state = checkpoint.state_dict("net")
+        else:  # a bare state dict file, e.g. net.safetensors
+            state = unwrap_state_dict(load_state_dict(weights))
+            if not cls.recognises(state):
+                found = describe_keys(sorted(state), state)
+                raise WeightsError(f"{weights}: not tone weights (it holds {found})")
+            config = ToneConfig.from_state_dict(state)
+        net = ToneNet(config)
+        strict_load(net, state, f"tone network ({config.width} hidden units)")
+        self = cls(options, device)
+        self.net = net.to(device).eval()
+        return self
+
+    @classmethod
+    def recognises(cls, state_dict: Mapping[str, Any]) -> bool:
+        """Exactly ToneNet's four tensors, RGB in and out: lets ``--weights FILE`` work
+        without ``--plugin``."""
+        try:
+            state = unwrap_state_dict(state_dict)
+        except WeightsError:
+            return False
+        if set(state) != set(_KEYS) or any(len(state[k].shape) != n for k, n in _KEYS.items()):
+            return False
+        return (tuple(state["tone_hidden.weight"].shape[1:]) == (3, 1, 1)
+                and state["tone_out.weight"].shape[0] == 3)
+
+    @classmethod
+    def training_task(cls, options: ToneTrainOptions, settings: Any, device: Any) -> Any:
+        from imgtrans_sketch.tone_training import ToneTask
+
+        return ToneTask(options, settings, device)
+
+    def preprocessing(self) -> Preprocessing:
+        return Preprocessing(channels=3, value_range=(0.0, 1.0), alpha="preserve")
+
+    def translate(self, images: Any, context: TranslateContext) -> Any:
+        """(B, 3, H, W) RGB in [0, 1] -> the same, graded; ``strength`` blends with the input."""
+        import torch
+
+        with torch.no_grad():
+            graded = self.net(images)
+        return (images + self.options.strength * (graded - images)).clamp(0.0, 1.0)
