@@ -82,7 +82,8 @@ class TranslatorRunner:
             raise RuntimeError(f"translator {self.translator.name!r} generated "
                                f"{tuple(output.shape) if isinstance(output, torch.Tensor) else type(output)}; "
                                f"expected ({len(inputs) * self.samples}, C, H, W)")
-        return [img[..., 0] if img.shape[-1] == 1 else img for img in quantize(output.float(), 8)]
+        output = _finite(output.float(), self.translator.name)
+        return [img[..., 0] if img.shape[-1] == 1 else img for img in quantize(output, 8)]
 
     def _tiles_to_canvas(self, prepared: Prepared, names: list[str], bit_depth: int) -> np.ndarray:
         """Tiled run that quantizes each tile into an integer canvas as soon as it is done, so
@@ -148,12 +149,21 @@ class TranslatorRunner:
             shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output)
             raise RuntimeError(f"translator {self.translator.name!r} returned {shape}; expected "
                                f"({images.shape[0] * self.samples}, 1|3|4, {expected_hw[0]}, {expected_hw[1]})")
-        return output.float()
+        return _finite(output.float(), self.translator.name)
 
     def _generator(self, name: str) -> torch.Generator:
         generator = torch.Generator(device=self.device)
         generator.manual_seed(image_seed(self.seed, name))
         return generator
+
+
+def _finite(output: torch.Tensor, translator: str) -> torch.Tensor:
+    """NaN or infinity would be written as black or saturated pixels with exit 0: fail the
+    batch instead (the engine retries its images one by one, so only the bad ones fail)."""
+    if not bool(torch.isfinite(output).all()):
+        raise RuntimeError(f"translator {translator!r} produced non-finite values (NaN or "
+                           f"infinity); its weights or this input make the network diverge")
+    return output
 
 
 def image_seed(base_seed: int, name: str) -> int:

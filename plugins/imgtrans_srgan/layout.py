@@ -164,7 +164,7 @@ def _infer_msrresnet(sd: Mapping[str, Any]) -> SRConfig:
     what = "an MSRResNet"
     feat, in_ch = _need(sd, "conv_first.weight", what)[:2]
     out_ch = _need(sd, "conv_last.weight", what)[0]
-    if "upconv2.weight" in sd:
+    if any(k.startswith("upconv2.") for k in sd):  # a second upsampling stage (its weight may be the part missing)
         scale = 4
     else:
         up = _need(sd, "upconv1.weight", what)[0]

@@ -227,3 +227,33 @@ def test_unwritable_report_is_a_usage_error_before_any_work(host, tmp_path, wher
     assert result.exit_code == 2, result.output
     assert "--report" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+class NanTranslator(Translator):
+    """Identity, except that dark images come out as NaN (a diverging network)."""
+
+    name = "nanny"
+    summary = "NaN on dark images"
+
+    def translate(self, images, context):
+        dark = (images.mean(dim=(1, 2, 3)) < 0.1).view(-1, 1, 1, 1)
+        return images.masked_fill(dark, float("nan"))
+
+
+class _NanPlugin:
+    @hookimpl
+    def register_translators(self, register):
+        register(NanTranslator)
+
+
+def test_non_finite_outputs_fail_their_image_not_the_batch(host, register_plugin, tmp_path):
+    register_plugin(_NanPlugin(), "nan_plugin")
+    image(tmp_path / "in" / "ok.png", seed=1)
+    image(tmp_path / "in" / "dark.png", value=3)
+    report = tmp_path / "r.json"
+    result = run("convert", tmp_path / "in", tmp_path / "out", "--plugin", "nanny", "--batch-size", "2",
+                 "--report", report)
+    assert result.exit_code == 3, result.output
+    assert files(tmp_path / "out") == ["ok.png"]
+    items = {Path(i["input"]).name: i for i in json.loads(report.read_text())["items"]}
+    assert "non-finite" in items["dark.png"]["error"]

@@ -314,8 +314,8 @@ def test_mask_folder_matches_by_stem(host, model_dir, tmp_path):
     _write(masks / "a.jpg", half)  # any image extension
     _write(masks / "sub" / "b.png", 255 - half)
     out = tmp_path / "out"
-    result = convert(src, out, model_dir, "strength=0.8", f"mask={masks}", extra=("--batch-size", "1"))
-    assert result.exit_code == 3, result.output  # c.png has no mask: that file fails, the others not
+    result = convert(src, out, model_dir, "strength=0.8", f"mask={masks}", extra=("--batch-size", "4"))
+    assert result.exit_code == 3, result.output  # c.png has no mask: that file fails, its batch-mates not
     assert "no mask" in result.output and "c.png" in result.output
     assert np.array_equal(_read(out / "a.png")[:, :SIZE // 2], _read(a)[:, :SIZE // 2])
     assert np.array_equal(_read(out / "sub" / "b.png")[:, SIZE // 2:], _read(b)[:, SIZE // 2:])

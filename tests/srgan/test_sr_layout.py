@@ -207,3 +207,19 @@ def test_strict_load_names_the_problem_keys():
     assert "MSRResNet x2" in text and "missing key(s): body.0.conv2.bias" in text
     assert "unexpected key(s): conv_hr.extra" in text
     assert "conv_hr.weight is (4, 4, 5, 5), expected (4, 4, 3, 3)" in text
+
+
+def test_a_missing_upconv2_weight_is_reported_as_missing():
+    """The second upsampling stage is recognised by any of its keys, so a file that lost
+    ``upconv2.weight`` is diagnosed as missing that key, not as having an unexpected bias."""
+    from imgtrans.errors import WeightsError
+    from imgtrans_srgan.archs import SRConfig
+    from imgtrans_srgan.layout import load_sr_model
+
+    net = SRConfig(arch="msrresnet", in_ch=3, out_ch=3, scale=4, num_feat=8, num_block=2).build()
+    sd = dict(net.state_dict())
+    del sd["upconv2.weight"]
+    with pytest.raises(WeightsError) as info:
+        load_sr_model(sd)
+    assert "missing key(s): upconv2.weight" in str(info.value)
+    assert "unexpected" not in str(info.value)
