@@ -43,6 +43,7 @@ import pluggy
 
 from imgtrans.errors import PluginError
 from imgtrans.plugins import hookspecs
+from imgtrans.plugins.commands import AppCommands, commands_of
 from imgtrans.translators.base import Translator, WeightSpec
 
 log = logging.getLogger(__name__)
@@ -248,25 +249,23 @@ class PluginHost:
         if self._commands_registered:
             return
         self._commands_registered = True
-        owners: dict[str, str | None] = {n: None for n in _typer_names(app)}  # None: built-in
+        owners: dict[str, str | None] = {n: None for n in commands_of(app)}  # None: built-in
         for impl in self.pm.hook.register_commands.get_hookimpls():
             name = self.pm.get_name(impl.plugin) or "?"
             record = self.records.get(name) or PluginRecord(name=name, version="unknown", source="?")
             if record.status != "ok":  # failed in register_translators: add nothing more
                 continue
-            commands, groups = list(app.registered_commands), list(app.registered_groups)
+            before = AppCommands.of(app)
             try:
                 result = impl.function(**{arg: app for arg in impl.argnames if arg == "app"})
             except Exception as exc:
-                app.registered_commands, app.registered_groups = commands, groups
+                before.restore(app)
                 self._fail(record, f"register_commands failed: {type(exc).__name__}: {exc}")
                 continue
-            new_commands = [c for c in app.registered_commands if not _contains(commands, c)]
-            new_groups = [g for g in app.registered_groups if not _contains(groups, g)]
-            app.registered_commands, app.registered_groups = commands, groups
+            new = before.taken_back_from(app)
             added: list[str] = []
             clashes: list[str] = []
-            for cname in _info_names(new_commands, new_groups):
+            for cname in new.names():
                 if cname in owners or cname in added:
                     owner = owners.get(cname)
                     clashes.append(f"command {cname!r} clashes with "
@@ -278,8 +277,7 @@ class PluginHost:
                 self._fail(record, f"register_commands: {'; '.join(clashes)}; "
                                    "none of its commands were added")
                 continue
-            app.registered_commands = commands + new_commands
-            app.registered_groups = groups + new_groups
+            before.plus(new).restore(app)
             owners.update({cname: name for cname in added})
             record.provides = record.provides + [f"command:{c}" for c in added]
             self._check_returned(record, "register_commands", result)
@@ -309,39 +307,14 @@ class PluginHost:
         raise PluginError(msg)
 
     def known_weight_specs(self) -> list[WeightSpec]:
-        from imgtrans.weights.registry import load_registry
-
         from imgtrans.weights.bundled import plugin_specs
+        from imgtrans.weights.registry import load_registry
 
         specs = {spec.name: spec for spec in load_registry()}
         for cls in self.translators.values():
             for spec in plugin_specs(cls):
                 specs.setdefault(spec.name, spec)
         return list(specs.values())
-
-
-def _contains(items: list[Any], item: Any) -> bool:
-    """Identity membership: typer's info objects are dataclasses, and equal ones may differ."""
-    return any(i is item for i in items)
-
-
-def _info_names(commands: list[Any], groups: list[Any]) -> list[str]:
-    """The top-level names typer will give these commands and sub-apps."""
-    import typer.main
-
-    names = [c.name or typer.main.get_command_name(getattr(c.callback, "__name__", "?"))
-             for c in commands]
-    for group in groups:
-        solved = typer.main.solve_typer_info_defaults(group)
-        if solved.name:
-            names.append(solved.name)
-        elif group.typer_instance is not None:  # a nameless sub-app merges into its parent
-            names += _typer_names(group.typer_instance)
-    return names
-
-
-def _typer_names(app: Any) -> list[str]:
-    return _info_names(list(app.registered_commands), list(app.registered_groups))
 
 
 def _matches(name: str, candidates: list[str]) -> bool:
