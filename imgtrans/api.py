@@ -33,7 +33,8 @@ class ConvertSettings:
     weights: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
-    batch_size: int = 1
+    batch_size: int | str = "auto"
+    """Images per forward pass, or "auto": 1 on CPU, measured per image size on CUDA."""
     output_format: str | None = None
     suffix: str = ""
     overwrite: bool = False
@@ -46,6 +47,11 @@ class ConvertSettings:
     quality: int = 95
     max_pixels: int = 178_956_970
     apply_exif: bool = True
+    engine: str = "local"
+    """"local" (threads of this process) or "ray" (a Ray cluster: ``pip install 'imgtrans[ray]'``)."""
+    ray_address: str | None = None
+    """With ``engine="ray"``: "auto" or "ray://host:10001" joins a running cluster; None starts
+    a private one on 127.0.0.1."""
 
 
 class LoadedTranslator:
@@ -130,8 +136,66 @@ def load(name: str | None = None, weights: str | Path | None = None, *, device: 
     weights, ``load("srgan.realesrgan_x4plus")`` or ``load(weights="run/")`` finds the
     translator the weights belong to. Weights of another translator raise ``WeightsError``.
     """
-    from imgtrans.core.device import resolve_device
-    from imgtrans.core.runner import TranslatorRunner
+    return translator_recipe(name, weights, device=device, options=options, tile=tile,
+                             tile_pad=tile_pad, seed=seed, progress=progress,
+                             should_stop=should_stop).load()
+
+
+@dataclass(frozen=True)
+class TranslatorRecipe:
+    """A translator resolved here (its class, weights file and checked options) but not yet
+    loaded. It pickles, so an engine can load it where it runs, e.g. once per Ray actor, with
+    the same code and error messages as :func:`load`; plugin modules and weights files must
+    then exist there too."""
+
+    cls: type
+    weights: Path | None
+    spec: WeightSpec | None
+    options: Any
+    device: Any = "auto"
+    tile: int = 0
+    tile_pad: int = 10
+    seed: int = 0
+
+    def describe(self, device: str) -> dict[str, Any]:
+        """What the loaded translator's ``config()`` reports, without loading it."""
+        return {"translator": self.cls.name, "options": dataclasses.asdict(self.options),
+                "weights": str(self.weights) if self.weights else None,
+                "weight_name": self.spec.name if self.spec else None, "device": device}
+
+    def load(self, device: Any = None) -> LoadedTranslator:
+        """Load on ``device`` (default: the recipe's); errors are imgtrans errors."""
+        from imgtrans.core.device import resolve_device
+        from imgtrans.core.runner import TranslatorRunner
+
+        name = self.cls.name
+        torch_device = resolve_device(self.device if device is None else device)
+        if self.weights is not None and not self.weights.exists():
+            raise WeightsError(f"{self.weights}: weights not found on this machine; fetch them "
+                               f"here (imgtrans weights fetch) or share IMGTRANS_CACHE_DIR")
+        try:
+            translator = self.cls.load(self.weights, self.options, torch_device)
+        except WeightsError as exc:
+            raise _explain_weights_error(exc, self.weights, name,
+                                         manager.get_host().translators) from None
+        except ImgtransError:
+            raise
+        except Exception as exc:
+            where = f" with weights {self.weights}" if self.weights else ""
+            raise PluginError(f"translator {name!r} failed to load{where}: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        runner = TranslatorRunner(translator, torch_device, tile=self.tile, tile_pad=self.tile_pad,
+                                  seed=self.seed)
+        return LoadedTranslator(runner, self.weights, self.spec)
+
+
+def translator_recipe(name: str | None = None, weights: str | Path | None = None, *,
+                      device: Any = "auto", options: dict[str, Any] | None = None,
+                      tile: int = 0, tile_pad: int = 10, seed: int = 0,
+                      progress: Callable[[int, int | None], None] | None = None,
+                      should_stop: Callable[[], bool] | None = None) -> TranslatorRecipe:
+    """Everything :func:`load` decides before loading (same arguments): the translator,
+    its weights (downloaded if need be) and its options."""
     from imgtrans.weights.resolve import resolve_weights
 
     host = manager.get_host()
@@ -149,19 +213,7 @@ def load(name: str | None = None, weights: str | Path | None = None, *, device: 
         _check_checkpoint_owner(path, name)
     opts = build_options(cls.Options, {**(spec.options if spec else {}), **(options or {})},
                          translator=name)
-    torch_device = resolve_device(device)
-    try:
-        translator = cls.load(path, opts, torch_device)
-    except WeightsError as exc:
-        raise _explain_weights_error(exc, path, name, host.translators) from None
-    except ImgtransError:
-        raise
-    except Exception as exc:
-        where = f" with weights {path}" if path else ""
-        raise PluginError(f"translator {name!r} failed to load{where}: "
-                          f"{type(exc).__name__}: {exc}") from exc
-    return LoadedTranslator(TranslatorRunner(translator, torch_device, tile=tile,
-                                             tile_pad=tile_pad, seed=seed), path, spec)
+    return TranslatorRecipe(cls, path, spec, opts, device, tile, tile_pad, seed)
 
 
 def translator_for_weights(weights: str | Path | None,
@@ -217,42 +269,33 @@ def _explain_weights_error(exc: WeightsError, path: Path | None, name: str,
     return WeightsError(message)
 
 
-def train(plugin: str, data: str | Path, out: str | Path, *, options: dict[str, Any] | None = None,
+def train(plugin: str, data: str | Path | None, out: str | Path, *,
+          options: dict[str, Any] | None = None,
           on_progress: Callable[[Any], None] | None = None,
+          on_start: Callable[[Any], None] | None = None,
           should_stop: Callable[[], bool] | None = None, **settings: Any) -> Path:
     """Train translator ``plugin`` on ``data`` into the run folder ``out``; returns the final
     checkpoint folder, which ``load(plugin, weights=...)`` accepts. ``settings`` are the
-    fields of ``imgtrans.training.loop.TrainSettings`` (epochs, max_steps, batch_size, seed,
-    device, save_every, resume, on_bad_data). A resumed run keeps the options it started with."""
-    import json
+    fields of ``imgtrans.training.task.TrainSettings`` (epochs, max_steps, batch_size, seed,
+    device, save_every, resume, on_bad_data); leave out (or pass None) what you do not set.
 
-    from imgtrans.core.device import resolve_device
-    from imgtrans.training.task import TrainSettings
-    from imgtrans.training.loop import train as run_training
+    With ``resume=True`` the run continues as it was started: ``data`` (may be None),
+    options, batch size and seed come from the run, and a different value given here is a
+    ``UsageError``; ``epochs``, ``max_steps`` and ``save_every`` may change. Started by
+    ``torchrun``, each process trains its share (``batch_size`` is per process) and rank 0
+    writes. ``on_start`` and ``on_progress`` receive :class:`imgtrans.training.task.Progress`
+    (before the first step, and after each); bad settings raise ``UsageError``, unusable data
+    ``DataError``, before anything is written."""
+    from imgtrans.training.session import run_training
 
     cls = manager.get_translator(plugin)
     if not cls.capabilities.training or cls.TrainOptions is None:
         raise PluginError(f"translator {plugin!r} does not support training")
-    config = TrainSettings(data=Path(data), out=Path(out), **settings)
-    run_file = Path(out) / "run.json"
-    if config.resume:
-        if not run_file.is_file():
-            raise UsageError(f"{out}: nothing to resume (no run.json); start without --resume")
-        run = json.loads(run_file.read_text())
-        saved = run.get("options", run.get("train_options", {}))
-        if options and any(saved.get(k) != v for k, v in options.items()):
-            raise UsageError("a resumed run keeps its options; do not pass --opt with --resume")
-        options = saved
-    elif run_file.is_file():
-        raise UsageError(f"{out} already holds a run; use --resume to continue it or another --out")
-    train_options = build_options(cls.TrainOptions, options or {}, translator=plugin)
-    device = resolve_device(config.device)
-    import torch
-
-    torch.manual_seed(config.seed)  # network initialisation is part of the run
-    task = cls.training_task(train_options, config, device)
-    return run_training(task, config, device, on_progress or (lambda p: None),
-                        should_stop or (lambda: False))
+    return run_training(cls, plugin, None if data is None else Path(data), Path(out),
+                        options or {}, settings,
+                        on_progress=on_progress or (lambda p: None),
+                        on_start=on_start or (lambda p: None),
+                        should_stop=should_stop or (lambda: False))
 
 
 def plan(input: str | Path, output: str | Path, settings: ConvertSettings) -> Plan:
@@ -268,18 +311,27 @@ def plan(input: str | Path, output: str | Path, settings: ConvertSettings) -> Pl
 
 def convert(input: str | Path, output: str | Path, settings: ConvertSettings | None = None, *,
             on_plan: Callable[[Plan], None] | None = None,
+            on_start: Callable[[dict[str, Any]], None] | None = None,
             on_result: Callable[[ItemResult], None] | None = None,
             stop: threading.Event | None = None, **kwargs: Any) -> RunReport:
     """Convert INPUT (file, folder or glob) into OUTPUT (file or folder).
 
     Give a :class:`ConvertSettings` or its fields as keyword arguments
     (``convert("in/", "out/", plugin="sketch", batch_size=4)``). Returns the run report;
-    failed files are in it, not raised.
+    failed files are in it, not raised. ``on_start`` gets the translator's settings (weights,
+    device, engine, batch size) once it is ready; ``on_result`` each item's result as soon as
+    the item is finished, on the calling thread.
     """
     from imgtrans import __version__
-    from imgtrans.core.engine import EngineSettings, run_items
+    from imgtrans.core.batching import parse_batch_size
+    from imgtrans.core.stages import EngineSettings
+    from imgtrans.engines import get_engine
 
     settings = settings or ConvertSettings(**kwargs)
+    settings = dataclasses.replace(settings, batch_size=parse_batch_size(settings.batch_size))
+    engine = get_engine(settings.engine)  # before any work: a missing dependency is a usage error
+    if settings.ray_address and settings.engine != "ray":
+        raise UsageError("--ray-address is for --engine ray")
     if settings.plugin is None:
         settings = dataclasses.replace(settings, plugin=translator_for_weights(
             settings.weights, should_stop=stop.is_set if stop else None))
@@ -299,15 +351,22 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
         report.items.extend(ItemResult(str(i.source), str(i.output), "planned") for i in work.todo)
         return report
     if work.todo:
-        loaded = load(settings.plugin, settings.weights, device=settings.device,
-                      options=settings.options, tile=settings.tile, tile_pad=settings.tile_pad,
-                      seed=settings.seed, should_stop=stop.is_set if stop else None)
-        report.settings["translator"] = loaded.config()
-        engine = EngineSettings(batch_size=settings.batch_size, workers=settings.workers,
-                                max_pixels=settings.max_pixels, apply_exif=settings.apply_exif,
-                                quality=settings.quality)
-        report.items.extend(run_items(work.todo, loaded.runner, engine,
-                                      on_result=on_result or (lambda r: None), stop=stop))
+        recipe = translator_recipe(settings.plugin, settings.weights, device=settings.device,
+                                   options=settings.options, tile=settings.tile,
+                                   tile_pad=settings.tile_pad, seed=settings.seed,
+                                   should_stop=stop.is_set if stop else None)
+        engine_settings = EngineSettings(batch_size=settings.batch_size, workers=settings.workers,
+                                         max_pixels=settings.max_pixels,
+                                         apply_exif=settings.apply_exif, quality=settings.quality,
+                                         address=settings.ray_address)
+
+        def ready(info: dict[str, Any]) -> None:
+            report.settings["translator"] = info
+            if on_start:
+                on_start(info)
+
+        report.items.extend(engine.run(work.todo, recipe, engine_settings, on_start=ready,
+                                       on_result=on_result or (lambda r: None), stop=stop))
     report.interrupted = bool(stop and stop.is_set())
     report.wall_seconds = time.perf_counter() - started
     return report

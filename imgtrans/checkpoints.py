@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -193,7 +193,8 @@ def write_checkpoint(folder: Path, translator: str, networks: Mapping[str, "torc
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".ckpt.", dir=folder.parent))
+    staging = folder.parent / f".ckpt.{uuid.uuid4().hex[:12]}"
+    staging.mkdir()  # not mkdtemp: its 0700 mode would stay on the renamed checkpoint
     try:
         for name, net in networks.items():
             save_state_dict(net.state_dict(), staging / f"{name}.safetensors")

@@ -15,6 +15,13 @@ class UsageError(ImgtransError):
     exit_code = 2
 
 
+class DataError(UsageError):
+    """Training data cannot be used as it is (layout, unreadable items, images too small for
+    the settings). A ``UsageError`` for callers that catch those; the CLI exits 3."""
+
+    exit_code = 3
+
+
 class NoInputsError(ImgtransError):
     """Nothing matched the input path or pattern."""
 

@@ -11,7 +11,7 @@ The parts, and where ``docs/writing-a-plugin.md`` explains them:
   :class:`TranslateContext`, :class:`WeightSpec`, :class:`NoOptions`, :class:`NetworkConfig`
 * the hook marker :data:`hookimpl` (hooks are documented in ``imgtrans.plugins.hookspecs``)
 * errors: :class:`InputError` (one input is bad), :class:`WeightsError`, :class:`UsageError`,
-  :class:`PluginError`
+  :class:`PluginError`, :class:`DataError` (training data unusable)
 * options: :func:`build_options`, :func:`describe_options`
 * weights: :func:`load_state_dict` / :func:`save_state_dict` (never execute code),
   :func:`unwrap_state_dict`, :func:`strict_load`, :func:`describe_keys`,
@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "hookimpl": "imgtrans.plugins.hookspecs",
     # errors
     "ImgtransError": "imgtrans.errors",
+    "DataError": "imgtrans.errors",
     "InputError": "imgtrans.errors",
     "PluginError": "imgtrans.errors",
     "UsageError": "imgtrans.errors",
@@ -64,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     # training (torch-free contract; the rest imports torch)
     "TrainingTask": "imgtrans.training.task",
     "TrainSettings": "imgtrans.training.task",
+    "Checks": "imgtrans.training.checks",
     "Sample": "imgtrans.training.datasets",
     "PairedDataset": "imgtrans.training.datasets",
     "UnpairedDataset": "imgtrans.training.datasets",
@@ -112,9 +114,10 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from imgtrans.core.preprocess import convert_channels, pad_to_multiple, resize
     from imgtrans.core.readers import IMAGE_EXTENSIONS, DecodedImage, read_image
     from imgtrans.core.writers import write_image
-    from imgtrans.errors import ImgtransError, InputError, PluginError, UsageError, WeightsError
+    from imgtrans.errors import DataError, ImgtransError, InputError, PluginError, UsageError, WeightsError
     from imgtrans.plugins.hookspecs import hookimpl
     from imgtrans.training.augment import Jitter
+    from imgtrans.training.checks import Checks
     from imgtrans.training.datasets import (
         PairedDataset, Sample, UnpairedDataset, aligned_samples, check_items,
         checked_image_folder, list_images, load_rgb8, to_tensor, unaligned_domains)

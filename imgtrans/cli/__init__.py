@@ -38,7 +38,7 @@ def root(
 def _register_commands() -> None:
     """Built-in commands first: the plugin host treats every command on ``app`` when plugins
     are asked as built-in, and refuses plugin commands that clash with them."""
-    from imgtrans.cli import convert, demo, evaluate, export, plugins, score, train, weights  # noqa: F401  (commands register)
+    from imgtrans.cli import convert, demo, evaluate, export, plugins, score, serve, train, weights  # noqa: F401  (commands register)
     from imgtrans.plugins.manager import get_host
 
     app.add_typer(weights.weights_app, name="weights")

@@ -27,7 +27,7 @@ def convert(
     weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Registry name, file, folder or https URL.")] = None,
     opt: Annotated[Optional[list[str]], typer.Option("--opt", "-O", help="Translator option key=value (repeatable).")] = None,
     device: Annotated[str, typer.Option(envvar="IMGTRANS_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Images per forward pass (same-size images only).")] = 4,
+    batch_size: Annotated[str, typer.Option("--batch-size", "-b", help="Images per forward pass (same-size images only): a number, or auto (1 on CPU; on CUDA what fits, smaller on out-of-memory).")] = "auto",
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Output format (png, jpg, webp, tiff...); default keeps the input's when it can hold the result.")] = None,
     suffix: Annotated[str, typer.Option(help="Added to output file names before the extension.")] = "",
     overwrite: Annotated[bool, typer.Option("--overwrite/--skip-existing", help="Replace existing outputs (default: skip them, so an interrupted run resumes).")] = False,
@@ -42,6 +42,8 @@ def convert(
     max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels than this.")] = 178_956_970,
     exif: Annotated[bool, typer.Option("--exif/--no-exif", help="Apply EXIF orientation.")] = True,
     progress: Annotated[str, typer.Option(help="auto, rich, plain or none.")] = "auto",
+    engine: Annotated[str, typer.Option(help="local (this process) or ray (a Ray cluster; pip install 'imgtrans[ray]').")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="With --engine ray: auto or ray://host:10001 joins a running cluster; default: a private one on 127.0.0.1.")] = None,
 ) -> None:
     """Translate images: a file, a folder or a glob into a file or a folder."""
     from imgtrans.api import ConvertSettings
@@ -56,12 +58,13 @@ def convert(
             plugin=plugin, weights=weights, options=parse_option_pairs(opt or []), device=device,
             batch_size=batch_size, output_format=format, suffix=suffix, overwrite=overwrite,
             recursive=recursive, dry_run=dry_run, tile=tile, tile_pad=tile_pad, seed=seed,
-            workers=workers, quality=quality, max_pixels=max_pixels, apply_exif=exif)
+            workers=workers, quality=quality, max_pixels=max_pixels, apply_exif=exif,
+            engine=engine, ray_address=ray_address)
         stop = threading.Event()
         reporter = _Reporter(progress)
         with _sigint_sets(stop), reporter:
             result = run_convert(input, output, settings, on_plan=reporter.plan,
-                                 on_result=reporter.result, stop=stop)
+                                 on_start=reporter.start, on_result=reporter.result, stop=stop)
         report_error = _write_report(result, report) if report else None
         if dry_run:
             _print_plan(result)
@@ -124,6 +127,19 @@ class _Reporter:
                                 TimeElapsedColumn(), TimeRemainingColumn(), console=ui.err)
             self.task = self.bar.add_task("converting", total=self.total, rate="")
             self.bar.start()
+
+    def start(self, info: dict) -> None:
+        """Once, when the translator is ready: which weights, where, in what batches."""
+        weights = info.get("weight_name") or info.get("weights")
+        if info.get("weight_name") and info.get("weights"):
+            weights = f"{info['weight_name']} ({info['weights']})"
+        where = info.get("device")
+        if info.get("engine") == "ray":
+            where = f"{where} on Ray ({info.get('ray_address')}, {info.get('actors')} actor(s))"
+        line = (f"{info.get('translator')} with "
+                f"{f'weights {printable(weights)}' if weights else 'no weights'} "
+                f"on {where}, batch size {info.get('batch_size')}")
+        (self.bar.console if self.bar else ui.err).print(line, highlight=False, markup=False)
 
     def result(self, item) -> None:
         self.finished += 1

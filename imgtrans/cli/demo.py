@@ -1,59 +1,267 @@
 """``imgtrans demo``: every translator with default weights (or needing none) on its sample
-inputs, plus a side-by-side contact sheet."""
+inputs, and contact sheets that say what each one did.
+
+``contact_sheet.png`` has one row per translator: its weights, the input as the model sees
+it (the layout drawn for layout translators, strokes and mask for SDEdit), the output
+enlarged so its pixels show, and for super-resolution 1:1 crops of bicubic and the model
+next to the ground truth with the PSNR of each. ``sheets/<translator>.png`` shows every
+sample; ``demo.json`` has the same facts for scripts and tests.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Optional
 
 import typer
 
 from imgtrans.cli import app, ui
 
+SHEET_COLUMNS = 4  # 936 px: readable on a 1000 px wide screen, room for an SR comparison
+SHEET_HEADING = ("imgtrans demo - inputs as each model sees them; small images enlarged "
+                 "(nearest); super-resolution: 1:1 crops, PSNR on Y against the ground truth")
+
 
 @app.command()
 def demo(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the results.")] = Path("demo-output"),
-    samples: Annotated[Path, typer.Option(help="Sample folder: <samples>/<translator>/ if it exists, else <samples>/images/.")] = Path("samples"),
+    samples: Annotated[Optional[Path], typer.Option(help=(
+        "Sample folder: <samples>/<translator>/ if it exists, else <samples>/images/ "
+        "(default: the samples shipped with imgtrans)."))] = None,
+    translators: Annotated[Optional[list[str]], typer.Option("--translators", "-t", help=(
+        "Only these translators (repeat or comma-separate); default: all that can run."))] = None,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many samples per translator (0: all).")] = 0,
     device: Annotated[str, typer.Option(envvar="IMGTRANS_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
 ) -> None:
-    """Convert the sample images with every translator that has default weights (or needs
-    none), and write a side-by-side contact sheet."""
-    from imgtrans.api import ConvertSettings, convert, list_translators
-    from imgtrans.core.contact_sheet import make_contact_sheet
-    from imgtrans.core.readers import read_image
+    """Run every translator that has default weights (or needs none) on its samples and write
+    contact sheets that show inputs, outputs and, for super-resolution, the gain over bicubic."""
+    from imgtrans.core.contact_sheet import render_sheet
     from imgtrans.core.writers import encode_image, write_atomic
     from imgtrans.plugins.manager import get_host
 
     with ui.exit_on_errors():
+        root = find_samples(samples)
         host = get_host()
-        names = [t["name"] for t in list_translators() if _runs_unattended(host, t["name"])]
-        rows, row_labels, count = [], [], 0
+        names = _chosen(host, translators)
+        demo_run = _Demo(root, output, device, limit)
+        main_rows, report = [], []
         for name in names:
-            inputs = samples / name if (samples / name).is_dir() else samples / "images"
-            ui.err.print(f"demo: {name} on {inputs}", highlight=False)
-            layouts = host.get_translator(name).capabilities.input_kind == "layout"
-            options = {"overlay": "true", "scale": "2"} if layouts else {}
-            report = convert(inputs, output / name, ConvertSettings(plugin=name, device=device, options=options,
-                                                                   overwrite=True, seed=0))
-            for item in report.items:
-                done = item.status == "done"
-                rows.append([None if layouts else read_image(Path(item.input)).pixels,
-                             read_image(Path(item.output)).pixels if done else None])
-                row_labels.append(name)
-                count += done
+            ui.err.print(f"demo: {name}", highlight=False)
+            rows, facts = demo_run.translator(host, name)
+            report.append(facts)
+            main_rows.append(rows[facts["featured"]])
+            write_atomic(output / "sheets" / f"{name}.png", encode_image(render_sheet(rows, SHEET_HEADING, SHEET_COLUMNS), "png"))
+            for sample in facts["samples"]:
+                if "psnr" in sample:
+                    p = sample["psnr"]
+                    ui.out.print(f"{name} {Path(sample['input']).name}: PSNR (Y, border {p['border']}) "
+                                 f"bicubic {p['bicubic']:.2f} dB, {facts['weights']} {p['model']:.2f} dB",
+                                 highlight=False)
+            if facts.get("error"):
+                ui.err.print(f"demo: {name} failed: {facts['error']}", highlight=False)
         sheet_path = output / "contact_sheet.png"
-        sheet = make_contact_sheet(rows, ["input", "output"], cell_height=128, row_labels=row_labels)
-        write_atomic(sheet_path, encode_image(sheet, "png"))
-    ui.out.print(f"{len(names)} translator(s), {count} image(s) written under {output}/; "
+        write_atomic(sheet_path, encode_image(render_sheet(main_rows, SHEET_HEADING, SHEET_COLUMNS), "png"))
+        summary = {"samples": str(root), "contact_sheet": str(sheet_path), "translators": report}
+        write_atomic(output / "demo.json", json.dumps(summary, indent=2).encode())
+    count = sum(len(f["samples"]) for f in report)
+    ui.out.print(f"{len(names)} translator(s), {count} sample(s) under {output}/; "
                  f"contact sheet: {sheet_path}", highlight=False)
+    if any(f.get("error") for f in report):
+        raise typer.Exit(1)
 
 
-def _runs_unattended(host, name: str) -> bool:
-    """Translators the demo can run: image or layout input, with default weights or none.
-    (Layout translators show the layout drawn next to the result instead of an input.)"""
+def find_samples(given: Path | None) -> Path:
+    """The sample folder: ``given``, else the one shipped in the wheel
+    (``imgtrans/_samples``), else a checkout's ``samples/``, wherever the demo runs from."""
+    from imgtrans.errors import UsageError
+
+    if given is not None:
+        if not given.is_dir():
+            raise UsageError(f"--samples {given}: no such folder")
+        return given
+    import imgtrans
+
+    package = Path(imgtrans.__file__).resolve().parent
+    candidates = (package / "_samples", package.parent / "samples")
+    for candidate in candidates:
+        if (candidate / "images").is_dir():
+            return candidate
+    raise UsageError("no demo samples found (looked in " + ", ".join(map(str, candidates))
+                     + "); pass --samples FOLDER (a folder with images/ and <translator>/ sub-folders)")
+
+
+def _chosen(host: Any, wanted: list[str] | None) -> list[str]:
+    from imgtrans.api import list_translators
+    from imgtrans.errors import UsageError
+
+    runnable = [t["name"] for t in list_translators() if _runs_unattended(host, t["name"])]
+    if not wanted:
+        return runnable
+    names = [n.strip() for item in wanted for n in item.split(",") if n.strip()]
+    unknown = [n for n in names if n not in runnable]
+    if unknown:
+        raise UsageError(f"--translators: {', '.join(unknown)} cannot run in the demo; "
+                         f"choose from {', '.join(runnable)}")
+    return names
+
+
+def _runs_unattended(host: Any, name: str) -> bool:
+    """Translators the demo can run: image or layout input, with default weights or none."""
     cls = host.get_translator(name)
     if cls.capabilities.input_kind not in ("image", "layout") or not cls.capabilities.inference:
         return False
     has_default = any(s.default for s in host.known_weight_specs() if s.plugin == name)
     return has_default or not cls.requires_weights
+
+
+class _Demo:
+    """One demo run: loads each translator, runs its samples, builds its sheet rows."""
+
+    def __init__(self, root: Path, output: Path, device: str, limit: int) -> None:
+        self.root, self.output, self.device, self.limit = root, output, device, limit
+        self._bicubic: dict[int, Any] = {}
+
+    def translator(self, host: Any, name: str) -> tuple[list, dict[str, Any]]:
+        """(sheet rows, one per sample; facts for demo.json). A translator that fails to load
+        or run gives one row saying why, so the others still run."""
+        import imgtrans
+        from imgtrans.core.contact_sheet import Panel, SheetRow
+        from imgtrans.errors import ImgtransError
+
+        cls = host.get_translator(name)
+        folder = self.root / name if (self.root / name).is_dir() else self.root / "images"
+        fields = {f.name for f in dataclasses.fields(cls.Options)}
+        layouts = cls.capabilities.input_kind == "layout"
+        options: dict[str, Any] = {}
+        if layouts and "overlay" in fields:
+            options["overlay"] = True  # the translator draws its own layout
+        if "mask" in fields and (folder / "masks").is_dir():
+            options["mask"] = str(folder / "masks")
+        facts: dict[str, Any] = {"name": name, "folder": str(folder), "weights": None,
+                                 "samples": [], "featured": 0}
+        try:
+            model = imgtrans.load(name, device=self.device, seed=0, options=options)
+            spec = model.weight_spec
+            facts["weights"] = spec.name if spec else (model.weights.name if model.weights else None)
+            title = f"{name}   weights: {facts['weights'] or 'none (not a learned model)'}"
+            detail = (spec.description if spec and spec.description else cls.summary)
+            rows = []
+            for path in self._sample_files(folder, cls):
+                panels, sample = self._run_sample(model, name, path, options)
+                rows.append(SheetRow(f"{title}   sample: {path.name}", detail, panels))
+                facts["samples"].append(sample)
+            if not rows:
+                raise ImgtransError(f"no samples in {folder}")
+        except (ImgtransError, OSError, RuntimeError, ValueError) as exc:
+            facts["error"] = str(exc)
+            return [SheetRow(f"{name}   failed", str(exc), [Panel(None, "no result")])], facts
+        with_truth = [i for i, s in enumerate(facts["samples"]) if "psnr" in s]
+        facts["featured"] = with_truth[0] if with_truth else 0
+        return rows, facts
+
+    def _sample_files(self, folder: Path, cls: Any) -> list[Path]:
+        from imgtrans.core.readers import IMAGE_EXTENSIONS
+
+        extensions = {f".{e.lstrip('.').lower()}" for e in (cls.input_extensions or IMAGE_EXTENSIONS)}
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in extensions)
+        return files[:self.limit] if self.limit else files
+
+    def _run_sample(self, model: Any, name: str, path: Path,
+                    options: dict[str, Any]) -> tuple[list, dict[str, Any]]:
+        import numpy as np
+
+        from imgtrans.core.contact_sheet import Panel
+        from imgtrans.core.readers import read_image
+        from imgtrans.core.writers import encode_image, write_atomic
+
+        sample: dict[str, Any] = {"input": str(path)}
+        if model.translator.capabilities.input_kind == "layout":
+            result = model(path)[0]
+            if options.get("overlay"):  # [generated | generated with boxes]
+                half = result.shape[1] // 2
+                result, drawn = result[:, :half], result[:, half:]
+                panels = [Panel(drawn, "input: layout (boxes, labels)")]
+            else:
+                panels = [Panel(None, "input: layout file")]
+        else:
+            pixels = read_image(path).pixels
+            result = model(pixels)
+            result = result[0] if isinstance(result, list) else result
+            height, width = pixels.shape[:2]
+            scale = result.shape[0] / height
+            if scale >= 2 and float(scale).is_integer():
+                return self._upscaled(model, name, path, pixels, result, int(scale), sample)
+            panels = [Panel(pixels, f"input {width}x{height}")]
+            mask = _mask_for(path, options.get("mask"))
+            if mask is not None:
+                panels.append(Panel(read_image(mask).pixels, "mask (white: repaint)"))
+        out_path = self.output / name / f"{path.stem}.png"
+        write_atomic(out_path, encode_image(np.ascontiguousarray(result), "png"))
+        sample["output"] = str(out_path)
+        panels.append(Panel(result, f"output {result.shape[1]}x{result.shape[0]}"))
+        return panels, sample
+
+    def _upscaled(self, model: Any, name: str, path: Path, pixels: Any, result: Any, scale: int,
+                  sample: dict[str, Any]) -> tuple[list, dict[str, Any]]:
+        """Panels for an upscaler: 1:1 crops of the input (enlarged, nearest), the result and,
+        when ``truth/<name>`` exists, bicubic and the truth with the PSNR of each."""
+        import numpy as np
+
+        from imgtrans.core.contact_sheet import Panel
+        from imgtrans.core.readers import read_image
+        from imgtrans.core.writers import encode_image, write_atomic
+
+        out_path = self.output / name / f"{path.stem}.png"
+        write_atomic(out_path, encode_image(np.ascontiguousarray(result), "png"))
+        sample["output"] = str(out_path)
+        height, width = pixels.shape[:2]
+        panels = [Panel(pixels.repeat(scale, 0).repeat(scale, 1), f"input {width}x{height}, x{scale} nearest",
+                        crop=True)]
+        truth_path = path.parent / "truth" / path.name
+        truth = read_image(truth_path).pixels if truth_path.is_file() else None
+        if truth is None or truth.shape[:2] != result.shape[:2]:
+            panels.append(Panel(result, f"output x{scale}, 1:1", crop=True))
+            return panels, sample
+        bicubic = self._bicubic_model(scale)(pixels)
+        scores = {"border": scale, "bicubic": psnr_y(bicubic, truth, scale),
+                  "model": psnr_y(result, truth, scale), "truth": str(truth_path)}
+        sample["psnr"] = scores
+        label = model.weight_spec.name if model.weight_spec else name
+        panels += [Panel(bicubic, f"bicubic: {scores['bicubic']:.2f} dB", crop=True),
+                   Panel(result, f"{label}: {scores['model']:.2f} dB", crop=True),
+                   Panel(truth, "ground truth", crop=True)]
+        return panels, sample
+
+    def _bicubic_model(self, scale: int) -> Any:
+        """The built-in ``resize`` translator: bicubic, as ``imgtrans eval`` compares with."""
+        import imgtrans
+
+        if scale not in self._bicubic:
+            self._bicubic[scale] = imgtrans.load("resize", device=self.device,
+                                                 options={"scale": scale, "interpolation": "bicubic"})
+        return self._bicubic[scale]
+
+
+def _mask_for(path: Path, masks: str | None) -> Path | None:
+    if masks is None:
+        return None
+    found = sorted(Path(masks).glob(f"{path.stem}.*"))
+    return found[0] if found else None
+
+
+def psnr_y(image: Any, truth: Any, border: int) -> float:
+    """PSNR in dB of uint8 ``image`` against ``truth`` on the BT.601 Y channel with ``border``
+    pixels cropped from every side: the protocol of ``imgtrans eval``."""
+    import numpy as np
+    import torch
+
+    from imgtrans.core.contact_sheet import to_rgb8
+    from imgtrans.core.metrics import crop_border, psnr, rgb_to_y
+
+    def y(pixels: Any) -> Any:
+        rgb = torch.from_numpy(to_rgb8(np.asarray(pixels)).astype(np.float64) / 255.0)
+        return crop_border(rgb_to_y(rgb.permute(2, 0, 1)[None]), border)
+
+    return float(psnr(y(image), y(truth)).item())

@@ -53,8 +53,12 @@ def info(name: Annotated[str, typer.Argument(help="Translator name.")],
         ui.out.print_json(json.dumps(data, default=str))
         return
     ui.out.print(f"[bold]{data['name']}[/] (plugin {data['plugin']}): {ui.escape(data['summary'])}")
-    caps = ", ".join(f"{k}={v}" for k, v in data["capabilities"].items())
+    # batch_invariance may be a sentence: on its own line rather than in the key=value list
+    caps = ", ".join(f"{k}={v}" for k, v in data["capabilities"].items() if k != "batch_invariance")
     ui.out.print(f"capabilities: {caps}; requires weights: {data['requires_weights']}", highlight=False)
+    if "batch_invariance" in data["capabilities"]:
+        ui.out.print(f"batch invariance: {ui.escape(data['capabilities']['batch_invariance'])}",
+                     highlight=False)
     ui.out.print(_options_table("options (convert --opt key=value)", data["options"]))
     if data["train_options"]:
         ui.out.print(_options_table("training options (train --opt key=value)", data["train_options"]))

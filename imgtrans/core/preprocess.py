@@ -182,15 +182,25 @@ def quantize(images: torch.Tensor, bit_depth: int) -> np.ndarray:
     return values.numpy().astype(np.uint16 if bit_depth == 16 else np.uint8)
 
 
+def padded_size(height: int, width: int, multiple: int = 1,
+                min_size: tuple[int, int] = (1, 1)) -> tuple[int, int]:
+    """The (H, W) a ``"pad"`` policy pads to: at least ``min_size``, rounded up to ``multiple``."""
+    return (-(-max(height, min_size[0]) // multiple) * multiple,
+            -(-max(width, min_size[1]) // multiple) * multiple)
+
+
 def _fit_size(images: torch.Tensor, prep: Preprocessing, levels: int | None) -> torch.Tensor:
-    height, width = images.shape[-2:]
     m = prep.size_multiple
     if prep.resize == "pad":
         if prep.pre_pad:
             images = _pad_right_bottom(images, prep.pre_pad, prep.pad_mode)
-        return pad_to_multiple(images, m, prep.pad_mode) if m > 1 else images
+        height, width = images.shape[-2:]
+        target = padded_size(height, width, m, prep.min_hw)
+        return _pad_right_bottom(images, (target[0] - height, target[1] - width), prep.pad_mode)
+    height, width = images.shape[-2:]
     if prep.resize == "resize":
-        target = (max(m, round(height / m) * m), max(m, round(width / m) * m))
+        low_h, low_w = padded_size(1, 1, m, prep.min_hw)
+        target = (max(low_h, round(height / m) * m), max(low_w, round(width / m) * m))
     else:
         target = tuple(prep.fixed_size)  # type: ignore[arg-type]
     return resize(images, target, prep.interpolation, levels)

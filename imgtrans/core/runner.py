@@ -42,12 +42,18 @@ class TranslatorRunner:
         if tile and self.samples > 1:
             raise UsageError("--tile cannot be combined with several samples per input")
 
+    @property
+    def can_tile(self) -> bool:
+        """Whether images may be cut into tiles (also as a fallback when memory runs out)."""
+        return (self.takes_images and self.samples == 1
+                and self.translator.capabilities.fully_convolutional)
+
     def run_float(self, batch: torch.Tensor, names: list[str],
                   levels: int | None = None) -> torch.Tensor:
         """float (B, C, H, W) in [0, 1], C in {1, 3, 4} -> float (B, C', H', W') in [0, 1],
         where H' = H * scale (or int(H * output_scale)).
         ``levels``: 255 or 65535 when the batch came from integer pixels."""
-        output = self._translated(prepare(batch.to(self.device), self.prep, levels), names)
+        output = self._translated(prepare(batch.to(self.device), self.prep, levels), names, self.tile)
         if self.prep.output_scale is not None:
             images = output.permute(0, 2, 3, 1).cpu().numpy()
             height, width = batch.shape[-2:]
@@ -56,12 +62,12 @@ class TranslatorRunner:
             output = output.permute(0, 3, 1, 2).to(self.device).clamp(0.0, 1.0)
         return output
 
-    def _translated(self, prepared: Prepared, names: list[str]) -> torch.Tensor:
+    def _translated(self, prepared: Prepared, names: list[str], tile: int = 0) -> torch.Tensor:
         context = self._context(names)
         with torch.inference_mode():
-            if self.tile:
+            if tile:
                 output = run_tiled(lambda x: self._translate(x, context), prepared.images,
-                                   tile=self.tile, tile_pad=self.tile_pad, scale=self.prep.scale,
+                                   tile=tile, tile_pad=self.tile_pad, scale=self.prep.scale,
                                    multiple=self.prep.size_multiple)
             else:
                 output = self._translate(prepared.images, context)
@@ -85,7 +91,8 @@ class TranslatorRunner:
         output = _finite(output.float(), self.translator.name)
         return [img[..., 0] if img.shape[-1] == 1 else img for img in quantize(output, 8)]
 
-    def _tiles_to_canvas(self, prepared: Prepared, names: list[str], bit_depth: int) -> np.ndarray:
+    def _tiles_to_canvas(self, prepared: Prepared, names: list[str], bit_depth: int,
+                         tile: int) -> np.ndarray:
         """Tiled run that quantizes each tile into an integer canvas as soon as it is done, so
         a large result never exists as a float tensor (a 4096x4096 input at x4 needs a
         0.8 GB uint8 canvas instead of several 3.2 GB float copies). Tiles that cover only
@@ -94,7 +101,7 @@ class TranslatorRunner:
         context = self._context(names)
         canvas: np.ndarray | None = None
         with torch.inference_mode():
-            for core, crop in tile_grid(*prepared.images.shape[-2:], self.tile, self.tile_pad):
+            for core, crop in tile_grid(*prepared.images.shape[-2:], tile, self.tile_pad):
                 y0, y1, x0, x1 = core
                 if y0 >= height or x0 >= width:
                     continue
@@ -115,16 +122,20 @@ class TranslatorRunner:
                                 generators=[self._generator(n) for n in names])
 
     def run_arrays(self, arrays: list[np.ndarray], bit_depth: int, names: list[str],
-                   out_bit_depth: int | None = None) -> list[np.ndarray]:
+                   out_bit_depth: int | None = None, tile: int | None = None) -> list[np.ndarray]:
         """Same-size HWC/HW uint8 or uint16 arrays -> translated arrays (HWC or HW); with
-        several samples per input, all samples of input 0 first, then of input 1, ..."""
+        several samples per input, all samples of input 0 first, then of input 1, ...
+        ``tile`` overrides the runner's tile size (the engine's out-of-memory fallback)."""
+        tile = self.tile if tile is None else tile
+        if tile and not self.can_tile:
+            raise UsageError(f"translator {self.translator.name!r} cannot be run in tiles")
         batch = to_float_batch(arrays, bit_depth, self.device)
         levels = 65535 if bit_depth == 16 else 255
         prepared = prepare(batch, self.prep, levels)
-        if self.tile and self.prep.resize == "pad" and prepared.alpha is None:
-            output = self._tiles_to_canvas(prepared, names, out_bit_depth or bit_depth)
+        if tile and self.prep.resize == "pad" and prepared.alpha is None:
+            output = self._tiles_to_canvas(prepared, names, out_bit_depth or bit_depth, tile)
         else:
-            output = quantize(self._translated(prepared, names), out_bit_depth or bit_depth)
+            output = quantize(self._translated(prepared, names, tile), out_bit_depth or bit_depth)
         images = [img[..., 0] if img.shape[-1] == 1 else img for img in output]
         if self.prep.output_scale is not None:
             height, width = arrays[0].shape[:2]

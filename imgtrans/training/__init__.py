@@ -1,2 +1,3 @@
 """Shared training machinery: datasets, paired augmentation, GAN losses, image pool,
-learning-rate schedules, self-describing checkpoints and the training loop."""
+learning-rate schedules, checks before the first step, run records and resume, several
+processes (torchrun) and the training loop."""

@@ -7,7 +7,7 @@
 
 Bad items (unreadable, truncated, unpaired, mismatched sizes) are found by :func:`check_items`
 and either skipped with a warning or reported all at once before training, as the user
-chooses (``on_bad_data``).
+chooses (``on_bad_data``). Data problems raise ``DataError`` (exit 3).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 
 from imgtrans.core.preprocess import resize
 from imgtrans.core.readers import IMAGE_EXTENSIONS, read_image
-from imgtrans.errors import InputError, UsageError
+from imgtrans.errors import DataError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def unaligned_domains(root: Path, phase: str = "train") -> tuple[list[Path], lis
     for a, b in ((root / f"{phase}A", root / f"{phase}B"), (root / "A", root / "B")):
         if a.is_dir() and b.is_dir():
             return list_images(a), list_images(b)
-    raise UsageError(f"{root}: expected folders {phase}A and {phase}B (or A and B) for unaligned data")
+    raise DataError(f"{root}: expected folders {phase}A and {phase}B (or A and B) for unaligned data")
 
 
 def load_rgb8(path: Path) -> np.ndarray:
@@ -96,12 +96,12 @@ def check_items(samples: list[Sample], problems: list[str], on_bad_data: str) ->
         if on_bad_data == "stop":
             listing = "\n  ".join(problems[:20])
             more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-            raise UsageError(f"{len(problems)} bad training item(s); fix them or use "
+            raise DataError(f"{len(problems)} bad training item(s); fix them or use "
                              f"--on-bad-data skip:\n  {listing}{more}")
         for problem in problems:
             log.warning("skipping bad training item: %s", problem)
     if not good:
-        raise UsageError("no usable training images")
+        raise DataError("no usable training images")
     return good
 
 

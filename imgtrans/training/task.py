@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
     import torch
 
+    from imgtrans.training.checks import Checks
+
 
 @dataclass
 class TrainSettings:
-    """What every training run has, whatever the translator."""
+    """What every training run has, whatever the translator. ``batch_size`` is per process:
+    N processes train on N x batch_size items a step, the items one process would train on
+    with a batch of N x batch_size (see :mod:`imgtrans.training.distributed`)."""
 
     data: Path
     out: Path
@@ -40,7 +44,13 @@ class Progress:
 
 class TrainingTask:
     """What a translator implements to be trained. ``dataset[i]`` returns a tuple of float
-    tensors in [0, 1]; the loop stacks them into batches on ``device``."""
+    tensors in [0, 1]; the loop stacks them into batches on ``device``.
+
+    The loop calls :meth:`check` before it writes anything or takes a step, so bad settings
+    and data end in one clear line each instead of a traceback from inside a network. Under
+    ``torchrun`` the loop wraps every trainable network in DistributedDataParallel through
+    :meth:`use_networks`; a task needs no code of its own for that.
+    """
 
     plugin: str = ""
     """The translator's name, recorded in every checkpoint."""
@@ -60,6 +70,32 @@ class TrainingTask:
 
     def train_step(self, batch: tuple[Any, ...]) -> dict[str, float]:
         raise NotImplementedError
+
+    def check(self, checks: "Checks") -> None:
+        """Report what would fail once training starts: ``checks.setting(...)`` for options
+        that do not fit (exit 2), ``checks.data(...)`` for data that does not fit (exit 3);
+        ``checks`` also probes networks and image sizes (see :class:`~imgtrans.training.checks.Checks`).
+        The loop has already checked the batch size against the data."""
+
+    @staticmethod
+    def data_error(message: str) -> Exception:
+        """The error to raise for unusable data found while building the dataset (exit 3);
+        later problems go to :meth:`check`."""
+        from imgtrans.errors import DataError
+
+        return DataError(message)
+
+    def use_networks(self, replacements: Mapping[Any, Any]) -> None:
+        """Make the task call ``replacements[net]`` wherever it called ``net``: the loop
+        passes DistributedDataParallel wrappers. Attributes and dict entries of the task that
+        hold a network are swapped; override this if a task keeps networks elsewhere."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, dict):
+                for key, item in list(value.items()):
+                    if any(item is net for net in replacements):
+                        value[key] = replacements[item]
+            elif any(value is net for net in replacements):
+                setattr(self, name, replacements[value])
 
     def sample_grid(self, batch: tuple[Any, ...]) -> Any:
         """A (3, H, W) image in [0, 1] showing inputs, outputs and targets."""

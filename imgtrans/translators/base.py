@@ -15,9 +15,11 @@ Conventions for ``translate``:
   is ``preprocessing().channels``; every image of the batch has the same size.
 * output: ``(B, C_out, H * scale, W * scale)`` in the same value range, where ``scale`` is
   ``preprocessing().scale`` and ``C_out`` is 1, 3 or 4.
-* batching must not change any image's result: a translator that uses randomness draws it
-  from ``context.generators[i]`` for image ``i``; one that uses batch statistics computes
-  them per image.
+* batching changes an image's result by no more than ``capabilities.batch_invariance``
+  declares (by default: no output value by more than one 8-bit, or 16-bit, level, which
+  leaves room for float rounding in batched kernels). A translator that uses randomness
+  draws it from ``context.generators[i]`` for image ``i``, in the order a batch of one would;
+  one that uses batch statistics computes them per image.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ class Capabilities:
     fully_convolutional: bool = False
     """True when the output at a pixel depends only on a bounded neighbourhood, so the
     pipeline may cut large images into overlapping tiles (``--tile``)."""
+    batch_invariance: str = "within one level"
+    """How much running an image in a batch (rather than alone) may change its result:
+    ``"exact"`` (bit for bit), ``"within one level"`` (no output value moves by more than one
+    8-bit, or 16-bit, level: convolutions round differently at other batch sizes), or a
+    sentence stating the bound of a translator that cannot promise one level."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,10 @@ class Preprocessing:
     ``W // 2``), before anything else.
     ``pre_pad``: with ``"pad"``, first reflect-pad this many pixels on the right and bottom
     (context for the border, as Real-ESRGAN's ``--pre_pad``); cropped off afterwards.
+    ``min_size``: smallest H and W (one int for both, or (H, W)) the network can process; with
+    ``"pad"``, smaller inputs are padded up to it (then to ``size_multiple``) and cropped back,
+    with ``"resize"`` they are enlarged to it. E.g. a network that reflect-pads after two
+    stride-2 downsamplings needs >= 2 px there, so >= 8 px in.
     ``output_scale``: finally resize the result to ``int(W * output_scale)`` x
     ``int(H * output_scale)`` with Lanczos (OpenCV's, after quantization, as Real-ESRGAN's
     ``--outscale``); None keeps ``scale``.
@@ -88,6 +99,7 @@ class Preprocessing:
     half: Literal["left", "right"] | None = None
     pre_pad: int = 0
     output_scale: float | None = None
+    min_size: int | tuple[int, int] = 1
 
     def __post_init__(self) -> None:
         if self.channels not in (1, 3, 4):
@@ -98,6 +110,14 @@ class Preprocessing:
             raise ValueError("scale and size_multiple must be positive, pre_pad not negative")
         if self.output_scale is not None and self.output_scale <= 0:
             raise ValueError("output_scale must be positive")
+        if min(self.min_hw) < 1:
+            raise ValueError("min_size must be at least 1")
+
+    @property
+    def min_hw(self) -> tuple[int, int]:
+        """``min_size`` as (H, W)."""
+        size = self.min_size
+        return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
 @dataclass(frozen=True)
@@ -155,7 +175,7 @@ class TranslateContext:
     """Per-batch information the pipeline gives ``translate``.
 
     ``generators`` holds one ``torch.Generator`` per image, seeded from the run seed and the
-    image's name, so a stochastic result does not depend on batching or on resuming.
+    image's name, so the noise an image gets does not depend on batching or on resuming.
     """
 
     device: Any
@@ -239,6 +259,12 @@ class Translator:
         """For ``input_kind="layout"``: float (B * outputs_per_input, C, H, W) in [0, 1] from
         parsed inputs; randomness from ``context.generators[i]`` for input ``i``."""
         raise NotImplementedError
+
+    def labels(self) -> list[str] | None:
+        """For ``input_kind="layout"``: the label names the loaded model understands (in
+        vocabulary order, reserved entries left out), so an editor can offer them instead of
+        letting users guess; None when the translator has no such list."""
+        return None
 
     def config(self) -> dict[str, Any]:
         """Settings recorded in run reports: the options and anything the weights decided."""

@@ -76,7 +76,10 @@ class GeneratorTranslator(Translator):
                                  restore_size=False, **common)
         if o.preprocess == "none":
             return Preprocessing(resize="resize", size_multiple=4, restore_size=False, **common)
+        # A ResNet generator's ReflectionPad2d(1) at the 4x-downsampled bottleneck needs more
+        # than one pixel there: inputs below 8 px are padded up (U-Nets: the multiple suffices).
         return Preprocessing(resize="pad", size_multiple=self.config_.size_multiple,
+                             min_size=8 if self.config_.arch == "resnet" else 1,
                              pad_mode="reflect", **common)
 
     def translate(self, images: Any, context: TranslateContext) -> Any:

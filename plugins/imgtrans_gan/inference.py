@@ -18,7 +18,7 @@ from torch import nn
 
 from imgtrans.plugin import WeightsError, find_checkpoint, load_state_dict, read_checkpoint
 from imgtrans_gan.layout import load_generator
-from imgtrans_gan.networks import GeneratorConfig
+from imgtrans_gan.networks import GeneratorConfig, per_image
 
 
 def _reference_file(folder: Path, direction: str) -> Path | None:
@@ -55,17 +55,15 @@ def load_generator_weights(path: Path, direction: str, translator: str,
 
 def run_generator(net: nn.Module, images: torch.Tensor, batch_statistics: bool,
                   generators: Sequence[torch.Generator]) -> torch.Tensor:
-    """One image per forward, so results never depend on batching. With
-    ``batch_statistics`` (the reference's default test mode: BN on the image's own statistics,
-    active dropout) the global RNG is forked and seeded from each image's generator."""
+    """The whole batch in one forward. With ``batch_statistics`` (the reference's default test
+    mode: BN on the image's own statistics, active dropout) each image gets its own
+    statistics and dropout masks drawn from a generator seeded like ``generators[i]``, which
+    on the CPU gives bit for bit what one image alone with the global RNG so seeded gives."""
     if not batch_statistics:
-        return torch.cat([net(images[i:i + 1]) for i in range(images.shape[0])])
-    outputs = []
-    for i in range(images.shape[0]):
-        with torch.random.fork_rng(devices=[images.device] if images.device.type == "cuda" else []):
-            torch.manual_seed(generators[i].initial_seed())
-            outputs.append(net(images[i:i + 1]))
-    return torch.cat(outputs)
+        return net(images)
+    seeded = [torch.Generator(device=images.device).manual_seed(g.initial_seed()) for g in generators]
+    with per_image(net, seeded):
+        return net(images)
 
 
 def export_reference(checkpoint: Path, out: Path, translator: str) -> list[Path]:

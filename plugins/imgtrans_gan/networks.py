@@ -8,10 +8,12 @@ ResNet generators need H, W multiples of 4, U-Nets multiples of ``2 ** num_downs
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from imgtrans.plugin import NetworkConfig
@@ -25,11 +27,75 @@ GENERATOR_PRESETS = {
 }
 
 
+class PerImageBatchNorm2d(nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` (same parameters and state-dict keys) that, inside
+    :func:`per_image`, normalises each image of a batch with its own statistics whenever it
+    would use batch statistics (pix2pix's default test mode), so a batch gives every image
+    what it gets alone."""
+
+    per_image = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.per_image and self.training and not self.track_running_stats):
+            return super().forward(x)
+        # The images side by side as the channels of one image: the same kernel and the same
+        # per-channel reduction as a batch of one, so the result is bit for bit the same.
+        b, c = x.shape[:2]
+        weight = None if self.weight is None else self.weight.repeat(b)
+        bias = None if self.bias is None else self.bias.repeat(b)
+        y = F.batch_norm(x.reshape(1, b * c, *x.shape[2:]), None, None, weight, bias,
+                         True, 0.0, self.eps)
+        return y.view_as(x)
+
+
+class PerImageDropout(nn.Dropout):
+    """``nn.Dropout`` that, inside :func:`per_image`, draws image ``i``'s mask from
+    ``generators[i]`` (the same draw ``F.dropout`` makes on the CPU from a global generator in
+    that state), so a batch gives every image what it gets alone."""
+
+    generators: Sequence[torch.Generator] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.generators is None or not self.training or not 0.0 < self.p < 1.0:
+            return super().forward(x)
+        if len(self.generators) != x.shape[0]:
+            raise ValueError(f"{len(self.generators)} generators for a batch of {x.shape[0]}")
+        noise = torch.empty_like(x)
+        for image_noise, generator in zip(noise, self.generators):
+            image_noise.bernoulli_(1.0 - self.p, generator=generator)
+        return x * noise.div_(1.0 - self.p)
+
+
+@contextmanager
+def per_image(net: nn.Module, generators: Sequence[torch.Generator]) -> Iterator[nn.Module]:
+    """Within the block, ``net`` treats a batch as separate images: batch statistics are
+    computed per image and dropout masks come from ``generators[i]`` for image ``i``.
+    Refuses nets with BatchNorm or Dropout layers of other classes, which would mix images."""
+    layers = [m for m in net.modules() if isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.Dropout))]
+    foreign = {type(m).__name__ for m in layers if not isinstance(m, (PerImageBatchNorm2d, PerImageDropout))}
+    if foreign:
+        raise TypeError(f"cannot run {', '.join(sorted(foreign))} layers per image; build the "
+                        f"network with imgtrans_gan.networks")
+    try:
+        for m in layers:
+            if isinstance(m, PerImageBatchNorm2d):
+                m.per_image = True
+            else:
+                m.generators = list(generators)
+        yield net
+    finally:
+        for m in layers:
+            if isinstance(m, PerImageBatchNorm2d):
+                m.per_image = False
+            else:
+                m.generators = None
+
+
 def norm_factory(norm: str) -> Callable[[int], nn.Module]:
     """A constructor ``f(channels)`` for the norm layer; "none" gives a parameterless
     Identity so the Sequential indices stay the same as with a real norm."""
     if norm == "batch":
-        return lambda c: nn.BatchNorm2d(c, affine=True, track_running_stats=True)
+        return lambda c: PerImageBatchNorm2d(c, affine=True, track_running_stats=True)
     if norm == "instance":
         return lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False)
     if norm == "none":
@@ -65,7 +131,7 @@ class ResnetBlock(nn.Module):
             if not second:
                 layers.append(nn.ReLU(True))
                 if use_dropout:
-                    layers.append(nn.Dropout(0.5))
+                    layers.append(PerImageDropout(0.5))
         self.conv_block = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -130,7 +196,7 @@ class UnetSkipConnectionBlock(nn.Module):
                                          bias=bias),
                       make_norm(outer_nc)]
             if use_dropout:  # appended last, so the state-dict keys do not change
-                layers.append(nn.Dropout(0.5))
+                layers.append(PerImageDropout(0.5))
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -321,8 +387,8 @@ def set_pix2pix_test_mode(net: nn.Module, eval_mode: bool) -> nn.Module:
     Unlike ``net.train()``, this never changes the model: BatchNorm layers get
     ``track_running_stats=False`` while in this mode, so they use batch statistics without
     updating running_mean/var or num_batches_tracked (momentum=0 would still bump
-    num_batches_tracked). Batch statistics mix the images of a batch, so callers must run
-    one image per forward to get the reference (and batching-independent) result.
+    num_batches_tracked). Batch statistics mix the images of a batch; run the net inside
+    :func:`per_image` to get the reference (and batching-independent) result.
     """
     net.train(not eval_mode)
     for module in net.modules():

@@ -48,10 +48,26 @@ class GanTrainOptions:
     init_gain: float = 0.02
 
     def __post_init__(self) -> None:
+        if min(self.ngf, self.ndf, self.crop_size) < 1 or min(self.n_blocks, self.n_layers_d) < 0:
+            raise ValueError("ngf, ndf and crop_size must be positive, n_blocks and n_layers_d >= 0")
         if self.crop_size > self.load_size:
             raise ValueError("crop_size must not exceed load_size")
         if self.input_nc not in (1, 3) or self.output_nc not in (1, 3):
             raise ValueError("input_nc and output_nc must be 1 or 3")
+        generator, depth = getattr(self, "generator", "resnet"), getattr(self, "depth", 8)
+        if generator == "unet":
+            if depth < 5:
+                raise ValueError("depth must be at least 5 (the smallest U-Net has 5 levels)")
+            if self.crop_size % 2 ** depth:
+                fits = [d for d in range(5, depth) if self.crop_size % 2 ** d == 0]
+                advice = (f"or use depth={fits[-1]}" if fits else
+                          "the smallest U-Net (depth=5) needs a multiple of 32")
+                raise ValueError(f"crop_size {self.crop_size} does not fit a U-Net of depth "
+                                 f"{depth}, which halves it {depth} times: use a multiple of "
+                                 f"{2 ** depth} ({advice})")
+        elif self.crop_size % 4:
+            raise ValueError(f"crop_size {self.crop_size}: the ResNet generator halves it twice, "
+                             f"so it must be a multiple of 4")
 
 
 @dataclass(frozen=True)
@@ -76,3 +92,9 @@ class CycleGANTrainOptions(GanTrainOptions):
     lambda_b: float = field(default=10.0, metadata={"help": "cycle loss weight B -> A -> B"})
     lambda_identity: float = field(default=0.5, metadata={"help": "identity loss, relative to lambda_a/b"})
     pool_size: int = field(default=50, metadata={"help": "generated images kept for the discriminators"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.lambda_identity > 0 and self.input_nc != self.output_nc:
+            raise ValueError("the identity loss needs input_nc == output_nc; set lambda_identity=0")
+

@@ -47,6 +47,25 @@ class GanTask(TrainingTask):
         for net in nets:
             init_weights(net, self.options.init_type, self.options.init_gain)
 
+    def check(self, checks: Any) -> None:
+        """Run every network on a batch of crops as training will (without computing): too
+        deep a network for the crop, or batch norm left with one value per channel, is
+        reported here instead of failing in the first step."""
+        o, size, batch = self.options, self.options.crop_size, checks.batch_size
+        for name, channels in self.network_inputs().items():
+            if name.startswith("G"):
+                hint = ("a larger crop_size or batch size, or norm=instance" if o.norm == "batch"
+                        else "a larger crop_size")
+            elif o.discriminator == "n_layers":
+                hint = f"a larger crop_size, or fewer discriminator layers (n_layers_d={o.n_layers_d})"
+            else:
+                hint = "a larger crop_size or batch size"
+            checks.network(name, self.networks()[name], (batch, channels, size, size), hint="try " + hint)
+
+    def network_inputs(self) -> dict[str, int]:
+        """The input channels of each network."""
+        raise NotImplementedError
+
     def make_schedulers(self) -> None:
         rule = linear_decay(self.options.n_epochs, self.options.n_epochs_decay)
         self._schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, rule)
@@ -106,6 +125,10 @@ class Pix2PixTask(GanTask):
     def network_configs(self) -> dict[str, dict[str, Any]]:
         return {"G": self.G_config.to_dict(), "D": self.D_config.to_dict()}
 
+    def network_inputs(self) -> dict[str, int]:
+        o = self.options
+        return {"G": o.input_nc, "D": o.input_nc + o.output_nc}
+
     def _pair(self, batch):
         a, b = batch
         return (b, a) if self.options.direction == "BtoA" else (a, b)
@@ -142,8 +165,6 @@ class CycleGANTask(GanTask):
         good_a = [s.a for s in check_items([Sample(p) for p in a], [], settings.on_bad_data)]
         good_b = [s.a for s in check_items([Sample(p) for p in b], [], settings.on_bad_data)]
         self.dataset = UnpairedDataset(good_a, good_b, options.load_size, seed=settings.seed)
-        if options.lambda_identity > 0 and options.input_nc != options.output_nc:
-            raise ValueError("identity loss needs input_nc == output_nc; set lambda_identity=0")
         self.G_A_config = self.generator_config(options.input_nc, options.output_nc)
         self.G_B_config = self.generator_config(options.output_nc, options.input_nc)
         self.D_A_config = self.discriminator_config(options.output_nc)
@@ -168,6 +189,10 @@ class CycleGANTask(GanTask):
     def network_configs(self) -> dict[str, dict[str, Any]]:
         return {"G_A": self.G_A_config.to_dict(), "G_B": self.G_B_config.to_dict(),
                 "D_A": self.D_A_config.to_dict(), "D_B": self.D_B_config.to_dict()}
+
+    def network_inputs(self) -> dict[str, int]:
+        o = self.options
+        return {"G_A": o.input_nc, "G_B": o.output_nc, "D_A": o.output_nc, "D_B": o.input_nc}
 
     def train_step(self, batch) -> dict[str, float]:
         o = self.options

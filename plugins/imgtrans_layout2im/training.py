@@ -74,13 +74,13 @@ def find_annotations(data: Path) -> tuple[Path, Path | None, Path]:
     root = data.parent if data.is_file() else data
     instances = data if data.is_file() else root / "instances.json"
     if not instances.is_file():
-        raise UsageError(f"{data}: expected a COCO-format dataset folder with instances.json "
-                         f"(+ optional stuff.json) and images/ (e.g. from "
-                         f"imgtrans_layout2im.synthetic.make_dataset)")
+        raise TrainingTask.data_error(
+            f"{data}: expected a COCO-format dataset folder with instances.json (+ optional "
+            f"stuff.json) and images/ (e.g. from imgtrans_layout2im.synthetic.make_dataset)")
     stuff = root / "stuff.json"
     images = root / "images"
     if not images.is_dir():
-        raise UsageError(f"{root}: no images/ folder next to {instances.name}")
+        raise TrainingTask.data_error(f"{root}: no images/ folder next to {instances.name}")
     return instances, stuff if stuff.is_file() else None, images
 
 

@@ -9,8 +9,10 @@ state dict. A checkpoint or run folder written by ``imgtrans train layout2im`` c
 configuration and vocabulary and needs no other flag.
 
 Each object's latent code comes from its ``seed`` when the layout gives one, else from the
-run's generator for that file, so results are reproducible from ``--seed`` and do not depend
-on batching. ``samples=N`` draws N images per layout (objects with a seed keep their code).
+run's generator for that file, drawn in the order a batch of one draws them, so results are
+reproducible from ``--seed``; a batch runs through the generator together, which changes
+only float rounding. ``samples=N`` draws N images per layout (objects with a seed keep
+their code).
 ``overlay=true`` writes the generated image and, to its right, the same image with the boxes
 and labels drawn over it.
 """
@@ -96,26 +98,32 @@ class Layout2ImTranslator(Translator):
                                    "per file: put one layout in each file")
         return layouts[0]
 
+    def labels(self) -> list[str]:
+        return list(self.vocab.labels)
+
     def generate(self, inputs: list[Any], context: TranslateContext) -> Any:
-        """Layouts -> (B * samples, 3, 64 * scale, (1 or 2) * 64 * scale) in [0, 1]."""
+        """Layouts -> (B * samples, 3, 64 * scale, (1 or 2) * 64 * scale) in [0, 1], image-major.
+        Each sample is one pass of the whole batch; layout ``i``'s codes come from
+        ``context.generators[i]``, sample after sample, as with a batch of one."""
         import torch
         import torch.nn.functional as F
 
         from imgtrans_layout2im.layouts import box_masks
         from imgtrans_layout2im.networks import to_unit_range
 
-        images = []
-        for layout, generator in zip(inputs, context.generators):
-            objs, _, masks, obj_to_img = box_masks([layout], self.net.image_size)
-            for _ in range(self.options.samples):
-                z = torch.stack([self._code(obj, generator) for obj in layout.objects])
-                out = self.net.generate(objs.to(self.device), masks.to(self.device),
-                                        obj_to_img.to(self.device), z)
-                image = to_unit_range(out, self.options.rescale)[0]
-                if self.options.overlay:
-                    image = torch.cat([image, self._draw(image, layout)], dim=-1)
-                images.append(image)
-        batch = torch.stack(images)
+        objs, _, masks, obj_to_img = (t.to(self.device) for t in box_masks(inputs, self.net.image_size))
+        passes = []
+        for _ in range(self.options.samples):
+            z = torch.stack([self._code(obj, generator)
+                             for layout, generator in zip(inputs, context.generators)
+                             for obj in layout.objects])
+            out = self.net.generate(objs, masks, obj_to_img, z)
+            passes.append(to_unit_range(out, self.options.rescale))
+        batch = torch.stack(passes, dim=1).flatten(0, 1)
+        if self.options.overlay:
+            rows = [layout for layout in inputs for _ in range(self.options.samples)]
+            batch = torch.stack([torch.cat([image, self._draw(image, layout)], dim=-1)
+                                 for image, layout in zip(batch, rows)])
         if self.options.scale > 1:
             batch = F.interpolate(batch, scale_factor=self.options.scale, mode="nearest")
         return batch

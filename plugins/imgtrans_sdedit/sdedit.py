@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
+from diffusers.utils.torch_utils import randn_tensor
 
 from imgtrans.plugin import WeightsError
 from imgtrans_sdedit.folders import ModelLayout, inspect_model_folder, read_json
@@ -79,9 +80,11 @@ def sdedit(unet: Any, scheduler_config: dict[str, Any], x0: Any, *, strength: fl
     ``mask``: None, or float (B or 1, 1, S, S) in [0, 1] with 1 = edit, 0 = keep; kept pixels
     come back exactly as in ``x0``. All noise (the perturbation of each repeat, DDPM and
     DDIM-with-eta step noise) is drawn from ``generator``, in a fixed order, so the same
-    generator state gives the same result; a batch draws its noise as one tensor, so call
-    this per image when results must not depend on batching. ``on_step(repeat, step, total
-    steps, repeats, timestep)`` is called after every denoising step.
+    generator state gives the same result. ``generator`` may be a list with one generator
+    per image (diffusers' convention): image ``i`` then draws exactly the noise it would draw
+    alone from ``generator[i]``, so its result does not depend on the batch (up to float
+    rounding in the UNet). ``on_step(repeat, step, total steps, repeats, timestep)`` is
+    called after every denoising step.
 
     Returns ``x0`` itself (not a copy) when no step runs (``steps_to_run`` is 0).
     """
@@ -102,7 +105,7 @@ def _run(unet: Any, sampler: Any, timesteps: Any, x0: Any, mask: Any, repeats: i
     guide = x0
     x = x0
     for repeat in range(repeats):
-        noise = torch.randn(guide.shape, generator=generator, device=guide.device, dtype=guide.dtype)
+        noise = randn_tensor(guide.shape, generator=generator, device=guide.device, dtype=guide.dtype)
         x = sampler.add_noise(guide, noise, timesteps[:1])
         for i, t in enumerate(timesteps):
             eps = unet(x, t).sample

@@ -70,6 +70,12 @@ class SDEditTask(TrainingTask):
         self.opt = torch.optim.AdamW(self.unet.parameters(), lr=options.lr)
         self.flip = Jitter(options.sample_size, flip=options.flip)
 
+    def check(self, checks: Any) -> None:
+        """The UNet must take a batch at ``sample_size`` (the options check the widths)."""
+        size, batch = self.options.sample_size, checks.batch_size
+        checks.network("unet", self.unet, (batch, 3, size, size), (batch,),
+                       hint="try another sample_size or channels")
+
     def networks(self):
         return {"unet": self.unet, "ema": self.ema}
 

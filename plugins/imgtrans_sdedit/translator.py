@@ -18,8 +18,9 @@ model's resolution, the mask is the area-downscaled mask thresholded at > 0: eve
 pixel that touches the edit region may change, and the final composite at the input's
 resolution then applies the exact mask.
 
-Randomness: each image is processed alone with its own ``context.generators[i]``, which
-supplies all its noise, so batching never changes a result.
+Randomness and batching: a batch runs through the UNet together, one sample after the
+other, while all the noise of image ``i`` comes from its own ``context.generators[i]`` in
+the order it would be drawn alone; batching changes only float rounding in the UNet.
 """
 
 from __future__ import annotations
@@ -109,8 +110,9 @@ class SDEditTranslator(Translator):
                              size_multiple=1, interpolation="bicubic")
 
     def translate(self, images: Any, context: TranslateContext) -> Any:
-        """(B, C, H, W) in [-1, 1] -> (B * samples, C, H, W) in [-1, 1], one image at a time;
-        the samples of an image draw their noise one after the other from its generator."""
+        """(B, C, H, W) in [-1, 1] -> (B * samples, C, H, W) in [-1, 1], image-major. Each
+        sample is one SDEdit run of the whole batch; an image's samples draw their noise one
+        after the other from its generator, as they would with a batch of one."""
         import torch
 
         samples = self.options.samples
@@ -118,10 +120,11 @@ class SDEditTranslator(Translator):
             return images.repeat_interleave(samples, dim=0)
         height, width = images.shape[-2:]
         names = list(context.names) or [f"#{i}" for i in range(images.shape[0])]
-        masks = [self._mask_for(names[i], (height, width)) for i in range(images.shape[0])]
-        outputs = [self._edit(images[i:i + 1], masks[i], context.generators[i], names[i])
-                   for i in range(images.shape[0]) for _ in range(samples)]
-        return torch.cat(outputs)
+        masks = [self._mask_for(name, (height, width)) for name in names]
+        mask = None if masks[0] is None else torch.cat(masks)
+        generators = list(context.generators)
+        outputs = [self._edit(images, mask, generators, names) for _ in range(samples)]
+        return torch.stack(outputs, dim=1).flatten(0, 1)
 
     def _mask_for(self, name: str, size: tuple[int, int]) -> Any:
         from imgtrans_sdedit.masks import find_mask, fit_mask, read_mask
@@ -134,29 +137,30 @@ class SDEditTranslator(Translator):
             return fit_mask(read_mask(find_mask(self.mask_dir, name)).to(self.device), size)
         return None
 
-    def _edit(self, image: Any, mask: Any, generator: Any, name: str) -> Any:
+    def _edit(self, images: Any, mask: Any, generators: list[Any], names: list[str]) -> Any:
+        """One SDEdit run of a batch at the input's size; ``mask`` (B, 1, H, W) or None."""
         from imgtrans.plugin import resize
         from imgtrans_sdedit.masks import model_mask
         from imgtrans_sdedit.sdedit import sdedit
 
         o, size = self.options, self.model.sample_size
-        height, width = image.shape[-2:]
-        guide = image if (height, width) == size else resize(image, size, "bicubic").clamp(-1.0, 1.0)
+        height, width = images.shape[-2:]
+        guide = images if (height, width) == size else resize(images, size, "bicubic").clamp(-1.0, 1.0)
 
         def on_step(repeat: int, step: int, total: int, repeats: int, timestep: int) -> None:
-            log.debug("sdedit %s: repeat %d/%d, step %d/%d (t=%d)", name, repeat + 1, repeats,
-                      step + 1, total, timestep)
+            log.debug("sdedit %s: repeat %d/%d, step %d/%d (t=%d)", ", ".join(names), repeat + 1,
+                      repeats, step + 1, total, timestep)
 
         result = sdedit(self.model.unet, self.model.scheduler_config, guide, strength=o.strength,
                         steps=o.steps, scheduler=o.scheduler, eta=o.eta, repeats=o.repeats,
                         mask=None if mask is None else model_mask(mask, size),
-                        generator=generator, on_step=on_step)
+                        generator=generators, on_step=on_step)
         if (height, width) != size:
             result = resize(result, (height, width), "bicubic")
         result = result.clamp(-1.0, 1.0)
         if mask is not None:
-            # exact: where mask == 0 this is 0 * result + 1 * image = image, bit for bit
-            result = mask * result + (1 - mask) * image
+            # exact: where mask == 0 this is 0 * result + 1 * input = input, bit for bit
+            result = mask * result + (1 - mask) * images
         return result
 
     def config(self) -> dict[str, Any]:

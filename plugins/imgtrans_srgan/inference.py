@@ -44,17 +44,14 @@ def place(net: nn.Module, device: torch.device, precision: str) -> tuple[nn.Modu
 
 
 def upscale(net: nn.Module, images: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """(B, 3|4, H, W) in [0, 1] -> (B, 3|4, H*s, W*s). Alpha (4th channel) goes through
-    the network as a gray image, as Real-ESRGAN does, and comes back as BT.601 gray."""
-    rgb = _forward(net, images[:, :3], dtype)
+    """(B, 3|4, H, W) in [0, 1] -> (B, 3|4, H*s, W*s), the whole batch in one forward (the
+    networks have no batch statistics in eval mode). Alpha (4th channel) goes through the
+    network as a gray image in a second forward, as Real-ESRGAN does, and comes back as
+    BT.601 gray."""
+    rgb = net(images[:, :3].to(dtype)).float()
     if images.shape[1] == 3:
         return rgb
-    alpha = _forward(net, images[:, 3:4].expand(-1, 3, -1, -1).contiguous(), dtype).clamp(0.0, 1.0)
+    gray = images[:, 3:4].expand(-1, 3, -1, -1).contiguous().to(dtype)
+    alpha = net(gray).float().clamp(0.0, 1.0)
     alpha = 0.299 * alpha[:, 0:1] + 0.587 * alpha[:, 1:2] + 0.114 * alpha[:, 2:3]
     return torch.cat([rgb, alpha], dim=1)
-
-
-def _forward(net: nn.Module, images: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    # one image per forward: results never depend on batching
-    outputs = [net(images[i:i + 1].to(dtype)).float() for i in range(images.shape[0])]
-    return torch.cat(outputs)

@@ -11,9 +11,10 @@ from typing import Literal, Optional
 
 @dataclass(frozen=True)
 class SROptions:
-    outscale: Optional[float] = field(default=4.0, metadata={
-        "help": "final scale (Real-ESRGAN's --outscale, default 4; none: the model's own scale); "
-                "other values resize the result with Lanczos"})
+    outscale: Optional[float] = field(default=None, metadata={
+        "help": "final scale; default (none): the model's own scale. Other values resize the "
+                "result with Lanczos, as Real-ESRGAN's --outscale (its script's default is 4: "
+                "pass outscale=4 to match it with x2 models)"})
     pre_pad: int = field(default=0, metadata={"help": "reflect padding on the right/bottom (Real-ESRGAN --pre_pad)"})
     alpha_upsampler: Literal["realesrgan", "bicubic"] = field(default="realesrgan", metadata={
         "help": "alpha channel through the network (realesrgan) or resized (bilinear, as Real-ESRGAN's 'bicubic')"})

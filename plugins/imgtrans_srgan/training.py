@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from imgtrans.plugin import (
-    Jitter, TrainingTask, checked_image_folder, gan_loss, load_rgb8, load_state_dict, read_image,
+    Jitter, TrainingTask, UsageError, checked_image_folder, gan_loss, load_rgb8, load_state_dict,
     to_tensor)
 from imgtrans_srgan.archs import SRConfig, SRGANDiscriminator
 from imgtrans_srgan.inference import load_sr_weights
@@ -53,18 +53,16 @@ class SRTask(TrainingTask):
     def __init__(self, options: SRTrainOptions, settings: Any, device: Any) -> None:
         self.options, self.device = options, device
         self.default_epochs = options.n_epochs
-        good = checked_image_folder(settings.data, settings.on_bad_data)
-        small = [p for p in good if min(_size(p)) < options.crop_size]
-        if small:
-            raise ValueError(f"{len(small)} image(s) smaller than crop_size {options.crop_size}, e.g. {small[0]}")
-        self.dataset = HRCrops(good, options.crop_size)
+        self.dataset = HRCrops(checked_image_folder(settings.data, settings.on_bad_data),
+                               options.crop_size)
         self.config = SRConfig(arch=options.arch, in_ch=3, out_ch=3, scale=options.scale,
                                num_feat=options.num_feat, num_block=options.num_block)
         self.G = self.config.build().to(device)
         if options.init:
             net, config = load_sr_weights(Path(options.init), None)
             if config.to_dict() != self.config.to_dict():
-                raise ValueError(f"init weights are {config.describe()}, options ask for {self.config.describe()}")
+                raise UsageError(f"init={options.init}: these weights are {config.describe()}, "
+                                 f"the options ask for {self.config.describe()}")
             self.G.load_state_dict(net.state_dict())
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=options.lr, betas=(options.beta1, 0.999))
         self._nets, self._opts = {"G": self.G}, {"G": self.opt_G}
@@ -74,6 +72,17 @@ class SRTask(TrainingTask):
             self._nets["D"], self._opts["D"] = self.D, self.opt_D
             self.vgg = _vgg_features(options.vgg_weights, device)
         self.flip = Jitter(options.crop_size, flip=True)
+
+    def check(self, checks: Any) -> None:
+        """HR crops must fit in every image; the networks must take them (e.g. the
+        discriminator's batch norm needs more than one value per channel)."""
+        o, batch = self.options, checks.batch_size
+        checks.images_at_least(self.dataset.paths, o.crop_size, "crop_size")
+        low = o.crop_size // o.scale
+        checks.network("G", self.G, (batch, 3, low, low), hint="try a larger crop_size or batch size")
+        if "D" in self._nets:
+            checks.network("D", self.D, (batch, 3, o.crop_size, o.crop_size),
+                           hint="try a larger crop_size or batch size")
 
     def networks(self):
         return self._nets
@@ -130,11 +139,6 @@ class SRTask(TrainingTask):
         if "D" in self._nets:
             configs["D"] = {}  # SRGANDiscriminator has no config class; the options rebuild it
         return configs
-
-
-def _size(path: Path) -> tuple[int, int]:
-    image = read_image(path)
-    return image.height, image.width
 
 
 def _vgg_features(path: str | None, device: Any) -> Any:

@@ -243,7 +243,7 @@ def test_dropout_active_only_in_default_test_mode():
 
 
 def test_batch_statistics_mix_images():
-    # Why the translator must run one image per forward in the default (train-like) mode.
+    # Why plain batch norm in the default (train-like) mode needs per-image statistics (PerImageBatchNorm2d).
     model = ResnetGenerator(3, 3, 4, "batch", False, 1)
     set_pix2pix_test_mode(model, False)
     a, b = torch.randn(1, 3, 16, 16), torch.randn(1, 3, 16, 16) * 3

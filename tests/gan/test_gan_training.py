@@ -112,4 +112,4 @@ def test_bad_training_data_stops_or_is_skipped(host, tmp_path):
     last = imgtrans.train("pix2pix", data, tmp_path / "skip", options=TINY_P2P, max_steps=1, on_bad_data="skip")
     assert find_checkpoint(last) == last
     result = CliRunner().invoke(app, ["train", "pix2pix", str(data), "--out", str(tmp_path / "cli"), "--max-steps", "1"])
-    assert result.exit_code == 2 and "lonely.png" in result.output
+    assert result.exit_code == 3 and "lonely.png" in result.output  # data errors exit 3

@@ -124,9 +124,9 @@ def test_pix2pix_seeds_and_batching(host, tmp_path):
                         ("e2", ["--seed", "2", "--opt", "eval=true", "--batch-size", "5"])):
         assert run("convert", tmp_path / "in", tmp_path / name, *base, *extra).exit_code == 0
     images = {n: [_read(tmp_path / n / f"{i}.png") for i in range(5)] for n in ("s1", "s1b", "s2", "e1", "e2")}
-    assert all(np.array_equal(a, b) for a, b in zip(images["s1"], images["s1b"]))  # batching
+    assert all(np.abs(a.astype(int) - b.astype(int)).max() <= 1 for a, b in zip(images["s1"], images["s1b"]))  # batching
     assert not all(np.array_equal(a, b) for a, b in zip(images["s1"], images["s2"]))  # dropout noise
-    assert all(np.array_equal(a, b) for a, b in zip(images["e1"], images["e2"]))  # eval: deterministic
+    assert all(np.abs(a.astype(int) - b.astype(int)).max() <= 1 for a, b in zip(images["e1"], images["e2"]))  # eval: deterministic
 
 
 @pytest.mark.parametrize("config", [RESNET, UNET], ids=["resnet", "unet"])

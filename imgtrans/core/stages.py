@@ -1,0 +1,193 @@
+"""The stages of a conversion, shared by every engine: decode one item, translate a batch of
+decoded items, write one translated item.
+
+An engine only schedules these (threads in this process, or tasks and actors on a Ray
+cluster); what happens to an image is decided here, so the engines cannot disagree. Planning
+(discovery, output names, skip-existing) happens before, in :mod:`imgtrans.core.discover`.
+
+Errors are values: each stage returns an :class:`ItemResult` for an item it gives up on, and
+the others go on. A batch whose forward pass fails is run again image by image, so one bad
+image fails only itself; a batch that runs out of memory is split in halves, and a single
+image that still does not fit is tiled (see :mod:`imgtrans.core.batching`). Paths come from
+the plan and are written exactly, each file all or nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+import numpy as np
+
+from imgtrans.core.batching import AUTO, BatchSizer, is_out_of_memory, release_memory
+from imgtrans.core.discover import WorkItem
+from imgtrans.core.display import bounded
+from imgtrans.core.readers import DecodedImage, check_input_file, max_file_bytes, read_image
+from imgtrans.core.report import ItemResult
+from imgtrans.core.writers import encode_image, fit_pixels, remove_stale_temps, write_atomic
+from imgtrans.errors import InputError
+
+if TYPE_CHECKING:  # decode and write workers never import torch
+    from imgtrans.core.runner import TranslatorRunner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineSettings:
+    """How an engine schedules work; none of these change any image's result."""
+
+    batch_size: int | str = AUTO
+    workers: int = min(4, os.cpu_count() or 1)
+    max_pixels: int = 178_956_970
+    apply_exif: bool = True
+    quality: int = 95
+    address: str | None = None
+    """The cluster a distributed engine joins; None: one started on this machine."""
+
+
+@dataclass
+class Loaded:
+    """A decoded input: a :class:`DecodedImage`, or what a translator's ``read_input``
+    parsed (layouts...)."""
+
+    item: WorkItem
+    data: Any
+    seconds: float
+
+
+@dataclass
+class Translated:
+    """An item's result pixels (one array per planned output), not yet written."""
+
+    item: WorkItem
+    pixels: list[np.ndarray]
+    seconds: float
+
+
+Outcome = Union[Translated, ItemResult]
+
+
+def prepare_outputs(items: list[WorkItem]) -> None:
+    """Remove temporary files of a killed earlier run, in the folders this run writes to."""
+    started = time.time()
+    folders = {out.parent for item in items for out in item.outputs}
+    removed = sum(remove_stale_temps(folder, started) for folder in sorted(folders))
+    if removed:
+        log.info("removed %d temporary file(s) left by an interrupted run", removed)
+
+
+def failed(item: WorkItem, reason: str, target: Path | None = None) -> ItemResult:
+    return ItemResult(str(item.source), str(target or item.output), "failed", bounded(reason))
+
+
+def interrupted(item: WorkItem) -> ItemResult:
+    return ItemResult(str(item.source), str(item.output), "interrupted")
+
+
+def decode(item: WorkItem, settings: EngineSettings,
+           read_input: Callable[[Path], Any] | None = None) -> Loaded | ItemResult:
+    """Read ``item``: an image, or with ``read_input`` (translators of other input kinds)
+    whatever that parses, once the file is known to be a regular one of bounded size."""
+    start = time.perf_counter()
+    try:
+        if read_input is None:
+            data = read_image(item.source, max_pixels=settings.max_pixels,
+                              apply_exif=settings.apply_exif)
+        else:
+            check_input_file(item.source, max_file_bytes(settings.max_pixels))
+            data = read_input(item.source)
+    except Exception as exc:  # InputError, or a translator's read_input raising anything
+        log.debug("reading failed", exc_info=not isinstance(exc, InputError))
+        return failed(item, exc.reason if isinstance(exc, InputError) else
+                      f"cannot read: {type(exc).__name__}: {exc}")
+    return Loaded(item, data, time.perf_counter() - start)
+
+
+def batch_key(data: Any) -> tuple:
+    """Inputs that may share a forward pass: images of one size and layout; other inputs."""
+    if isinstance(data, DecodedImage):
+        return (data.height, data.width, data.channels, data.bit_depth)
+    return ("input",)
+
+
+def translate_batch(batch: list[Loaded], runner: TranslatorRunner,
+                    sizer: BatchSizer) -> list[Outcome]:
+    """Translate same-key ``batch``; one outcome per item, in order."""
+    key = batch_key(batch[0].data)
+    tile = sizer.tile_for(key)
+    start = time.perf_counter()
+    try:
+        outputs = sizer.run(key, len(batch), lambda: _forward(batch, runner, tile))
+    except Exception as exc:  # out of memory, or an image the translator rejects
+        log.debug("translation failed", exc_info=True)
+        if is_out_of_memory(exc):
+            return _after_out_of_memory(batch, runner, sizer, key, tile or runner.tile, exc)
+        if len(batch) == 1:
+            return [failed(batch[0].item, f"translation failed: {type(exc).__name__}: {exc}")]
+        log.info("a batch of %d failed (%s); trying its images one by one", len(batch),
+                 type(exc).__name__)
+        return [out for one in batch for out in translate_batch([one], runner, sizer)]
+    share = (time.perf_counter() - start) / len(batch)
+    per_item = len(outputs) // len(batch)
+    return [Translated(one.item, outputs[i * per_item:(i + 1) * per_item], one.seconds + share)
+            for i, one in enumerate(batch)]
+
+
+def _after_out_of_memory(batch: list[Loaded], runner: TranslatorRunner, sizer: BatchSizer,
+                         key: tuple, tile: int, exc: Exception) -> list[Outcome]:
+    """Halve the batch; for a single image, try smaller tiles; then give up on it."""
+    release_memory(runner.device)
+    if len(batch) > 1:
+        log.info("out of memory with %d images of %s; trying %d at a time", len(batch),
+                 _size_text(key), sizer.shrink(key, len(batch)))
+        outcomes: list[Outcome] = []
+        while batch:  # the size may shrink again on the way
+            size = sizer.size_for(key)
+            outcomes += translate_batch(batch[:size], runner, sizer)
+            batch = batch[size:]
+        return outcomes
+    data = batch[0].data
+    smaller = (sizer.smaller_tile(key, data.height, data.width, tile)
+               if runner.can_tile and isinstance(data, DecodedImage) else None)
+    if smaller is not None:
+        log.info("out of memory on one image of %s; trying tiles of %d pixels", _size_text(key),
+                 smaller)
+        return translate_batch(batch, runner, sizer)
+    hint = " even in tiles" if tile else ""
+    return [failed(batch[0].item, f"out of memory{hint}: {type(exc).__name__}: {exc}")]
+
+
+def _size_text(key: tuple) -> str:
+    return f"{key[1]}x{key[0]}" if len(key) == 4 else "this kind"
+
+
+def _forward(batch: list[Loaded], runner: TranslatorRunner, tile: int | None) -> list[np.ndarray]:
+    names = [one.item.name for one in batch]
+    if runner.takes_images:
+        bit_depth = batch[0].data.bit_depth
+        return runner.run_arrays([one.data.pixels for one in batch], bit_depth, names,
+                                 out_bit_depth=bit_depth, tile=tile)
+    return runner.run_inputs([one.data for one in batch], names)
+
+
+def write(done: Translated, settings: EngineSettings) -> ItemResult:
+    """Write an item's result (or its samples) to the planned ``item.outputs``, fitting the
+    pixels to the planned format; all or nothing per file."""
+    item = done.item
+    start = time.perf_counter()
+    written = []
+    for pixels, target in zip(done.pixels, item.outputs):
+        ext = target.suffix.lstrip(".").lower()
+        try:
+            write_atomic(target, encode_image(fit_pixels(pixels, ext), ext, quality=settings.quality))
+        except Exception as exc:
+            return failed(item, f"cannot write: {exc}", target)
+        written.append(str(target))
+    total = done.seconds + time.perf_counter() - start
+    return ItemResult(str(item.source), written[0], "done", None, round(total, 4),
+                      written if len(written) > 1 else None)

@@ -1,0 +1,169 @@
+"""The local engine: the stages on threads of this process.
+
+Readers decode in a thread pool, one translator thread runs the forward passes on batches of
+equal-size images, writers encode and write in a thread pool. The calling thread only
+schedules: it reacts to each finished read, batch and write as it happens, so every item's
+result reaches ``on_result`` (always on the calling thread) as soon as the item is finished,
+while later items are still being read or translated. At most ``window`` items are between
+"submitted for reading" and "written", which bounds memory.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+from imgtrans.core.batching import BatchSizer
+from imgtrans.core.discover import WorkItem
+from imgtrans.core.report import ItemResult
+from imgtrans.core.runner import TranslatorRunner
+from imgtrans.core import stages
+from imgtrans.core.stages import EngineSettings, Loaded, Translated
+
+
+def check_available() -> None:
+    """Nothing beyond imgtrans itself is needed."""
+
+
+def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
+        on_start: Callable[[dict], None] = lambda info: None,
+        on_result: Callable[[ItemResult], None] = lambda r: None,
+        stop: threading.Event | None = None) -> list[ItemResult]:
+    """Load the translator here, once, then convert ``items``."""
+    loaded = recipe.load()
+    sizer = BatchSizer(settings.batch_size, loaded.runner.device)
+    on_start({**loaded.config(), "engine": "local", "batch_size": sizer.describe()})
+    return run_items(items, loaded.runner, settings, sizer=sizer, on_result=on_result, stop=stop)
+
+
+def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineSettings, *,
+              sizer: BatchSizer | None = None,
+              on_result: Callable[[ItemResult], None] = lambda r: None,
+              stop: threading.Event | None = None) -> list[ItemResult]:
+    """Convert ``items`` with ``runner``; one result per item, in input order."""
+    pipeline = _Pipeline(runner, settings, sizer or BatchSizer(settings.batch_size, runner.device),
+                         on_result, stop or threading.Event())
+    pipeline.run(items)
+    for item in items:
+        if item not in pipeline.results:
+            pipeline.finish(item, stages.interrupted(item))
+    return [pipeline.results[item] for item in items]
+
+
+class _Pipeline:
+    """The scheduling state of one run; every method runs on the calling thread."""
+
+    def __init__(self, runner: TranslatorRunner, settings: EngineSettings, sizer: BatchSizer,
+                 on_result: Callable[[ItemResult], None], stop: threading.Event) -> None:
+        self.runner, self.settings, self.sizer = runner, settings, sizer
+        self.on_result, self.stop = on_result, stop
+        self.window = max(2 * sizer.largest, 2 * settings.workers)
+        self.read_input = None if runner.takes_images else runner.translator.read_input
+        self.results: dict[WorkItem, ItemResult] = {}
+        self.events: queue.SimpleQueue = queue.SimpleQueue()
+        self.buckets: dict[tuple, list[Loaded]] = {}
+        self.reads: dict[Future, WorkItem] = {}
+        self.batches: dict[Future, list[Loaded]] = {}
+        self.writes: dict[Future, WorkItem] = {}
+        self.open = 0  # items submitted for reading and not finished yet
+
+    def finish(self, item: WorkItem, result: ItemResult) -> None:
+        self.results[item] = result
+        self.on_result(result)
+
+    def run(self, items: list[WorkItem]) -> None:
+        stages.prepare_outputs(items)
+        pending = iter(items)
+        exhausted = False
+        readers = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="imgtrans-read")
+        translator = ThreadPoolExecutor(1, thread_name_prefix="imgtrans-translate")
+        writers = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="imgtrans-write")
+        pools = (readers, translator, writers)
+        try:
+            while True:
+                stopping = self.stop.is_set()
+                if stopping:
+                    self._drop_queued_work()
+                while not stopping and not exhausted and self.open < self.window:
+                    item = next(pending, None)
+                    if item is None:
+                        exhausted = True
+                    else:
+                        self.open += 1
+                        self._submit(readers, self.reads, item, "read", stages.decode, item,
+                                     self.settings, self.read_input)
+                if not stopping:
+                    self._flush(translator, everything=not self.reads)
+                if not (self.reads or self.batches or self.writes):
+                    if stopping or (exhausted and not self.buckets):
+                        break
+                try:
+                    kind, future = self.events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                self._handle(kind, future, writers)
+        except BaseException:  # a failing on_result, or a second Ctrl-C: leave at once
+            for pool in pools:
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        for pool in pools:
+            pool.shutdown()
+
+    def _submit(self, pool: ThreadPoolExecutor, table: dict, context: Any, kind: str,
+                fn: Callable, *args: Any) -> None:
+        future = pool.submit(fn, *args)
+        table[future] = context
+        future.add_done_callback(lambda f: self.events.put((kind, f)))
+
+    def _flush(self, translator: ThreadPoolExecutor, everything: bool) -> None:
+        """Queue full buckets for the translator; when no read is in flight (the input is
+        exhausted or the window is full), queue the partial ones too."""
+        for key in list(self.buckets):
+            bucket = self.buckets[key]
+            size = self.sizer.size_for(key)
+            while len(bucket) >= size or (everything and bucket):
+                batch, bucket[:] = bucket[:size], bucket[size:]
+                self._submit(translator, self.batches, batch, "batch", stages.translate_batch,
+                             batch, self.runner, self.sizer)
+            if not bucket:
+                del self.buckets[key]
+
+    def _handle(self, kind: str, future: Future, writers: ThreadPoolExecutor) -> None:
+        if kind == "read":
+            item = self.reads.pop(future)
+            if future.cancelled() or self.stop.is_set():
+                self.open -= 1  # reported as interrupted at the end
+                return
+            outcome = future.result()
+            if isinstance(outcome, ItemResult):
+                self.open -= 1
+                self.finish(item, outcome)
+            else:
+                self.buckets.setdefault(stages.batch_key(outcome.data), []).append(outcome)
+        elif kind == "batch":
+            batch = self.batches.pop(future)
+            if future.cancelled():
+                self.open -= len(batch)
+                return
+            for one, outcome in zip(batch, future.result()):
+                if isinstance(outcome, Translated):  # written even when stopping: in flight
+                    self._submit(writers, self.writes, one.item, "write", stages.write, outcome,
+                                 self.settings)
+                else:
+                    self.open -= 1
+                    self.finish(one.item, outcome)
+        else:
+            item = self.writes.pop(future)
+            self.open -= 1
+            self.finish(item, future.result())
+
+    def _drop_queued_work(self) -> None:
+        """On stop: reads and batches not started yet are not run, decoded images waiting
+        for a batch are let go; all of them end as "interrupted"."""
+        for future in list(self.reads) + list(self.batches):
+            future.cancel()  # its done callback still reports it, as cancelled
+        for bucket in self.buckets.values():
+            self.open -= len(bucket)
+        self.buckets.clear()

@@ -1,0 +1,304 @@
+"""The Ray Data engine: the stages of :mod:`imgtrans.core.stages` on a Ray cluster.
+
+Planning and skip-existing ran on the driver (this process) before, and stale temporary
+files are cleaned up there too; decoding runs in CPU tasks, the translator is loaded once
+per actor of a ``map_batches`` actor pool (one GPU each when the cluster has GPUs), and CPU
+tasks write with the same atomic writer. Each row carries one pickled ``(index, value)`` pair, the value
+being what the last stage made of the item (a plan item, a decoded image, translated pixels
+or a result), so file names that are not UTF-8 and images of any shape pass unchanged. Each
+item's result streams back to the driver as soon as its write is done.
+
+A stop (Ctrl-C) raises a flag that the decode tasks and the actors read: the batches being
+translated are finished and written, everything else comes back "interrupted". Nothing is
+killed mid-write.
+
+Without an address a private Ray instance is started on 127.0.0.1 only (all its servers
+bind to loopback) and shut down at the end. ``auto`` or ``ray://host:10001`` joins a running
+cluster, whose nodes must see the input and output folders under the same paths and have
+the same plugins and weights.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import pickle
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from imgtrans.core import stages
+from imgtrans.core.batching import BatchSizer
+from imgtrans.core.discover import WorkItem
+from imgtrans.core.display import bounded
+from imgtrans.core.report import ItemResult
+from imgtrans.core.stages import EngineSettings, Translated
+from imgtrans.errors import ImgtransError, PluginError, UsageError
+
+INSTALL_HINT = "pip install 'imgtrans[ray]'"
+LOOPBACK = "127.0.0.1"
+IO_CPUS = 0.5
+"""CPU share of one decode or write task: two of them fit beside each translator actor."""
+_LOOPBACK_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Ray reads this when imported; "0" makes a node it starts advertise and bind 127.0.0.1."""
+
+
+def check_available() -> None:
+    """``--engine ray`` without Ray installed is a usage error that says what to install."""
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise UsageError(f"--engine ray needs Ray, which is not installed: {INSTALL_HINT}")
+
+
+def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
+    """Make this process a Ray driver: join ``address``, or start a private instance on
+    127.0.0.1 with ``num_cpus`` CPUs (default: all). Returns False when Ray was already
+    initialised here (that instance is used and left running)."""
+    if address is None and "ray" not in sys.modules:
+        os.environ.setdefault(_LOOPBACK_VAR, "0")
+    try:
+        import ray
+        import ray.data  # noqa: F401  (pyarrow and pandas come with the extra)
+    except ImportError as exc:
+        raise UsageError(f"--engine ray cannot import Ray ({exc}): {INSTALL_HINT}") from None
+    if ray.is_initialized():
+        return False
+    quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
+    if address is None:
+        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(
+            logging.ERROR)  # token auth is on; the warning saying so is noise here
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1,
+                 include_dashboard=False, **quiet)
+        if ray.util.get_node_ip_address() != LOOPBACK:
+            ray.shutdown()
+            raise UsageError(f"Ray was imported before imgtrans could keep its instance on "
+                             f"{LOOPBACK}; set {_LOOPBACK_VAR}=0 before importing ray, or start "
+                             f"Ray yourself and pass --ray-address")
+    else:
+        try:
+            ray.init(address=address, **quiet)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise UsageError(f"--ray-address {address}: cannot join the Ray cluster: {exc}") from None
+    _quiet_ray_data()
+    return True
+
+
+def _quiet_ray_data() -> None:
+    """Progress and results are imgtrans's to show: no Ray Data bars or console chatter
+    (its log file in the Ray session folder keeps everything)."""
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    for handler in logging.getLogger("ray.data").handlers:
+        if not isinstance(handler, logging.FileHandler):
+            handler.setLevel(logging.ERROR)
+
+
+def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
+        on_start: Callable[[dict], None] = lambda info: None,
+        on_result: Callable[[ItemResult], None] = lambda r: None,
+        stop: threading.Event | None = None) -> list[ItemResult]:
+    """Convert ``items`` on the cluster; one result per item, in input order."""
+    stop = stop or threading.Event()
+    stages.prepare_outputs(items)
+    started = connect(settings.address)
+    import ray
+
+    finished = threading.Event()
+    try:
+        device, gpus, cpus, actors = _placement(ray, recipe.device)
+        sizer = BatchSizer(settings.batch_size, device)
+        on_start({**recipe.describe(device), "engine": "ray",
+                  "ray_address": settings.address or f"local ({LOOPBACK})", "actors": actors,
+                  "batch_size": sizer.describe()})
+        flag = ray.remote(num_cpus=0)(_Flag).remote()
+        threading.Thread(target=_forward_stop, args=(stop, finished, flag), daemon=True).start()
+        dataset = _pipeline(ray, items, recipe, settings, flag, device, (gpus, cpus, actors), sizer)
+        results: dict[int, ItemResult] = {}
+        rows = iter(dataset.iter_rows())
+        try:
+            for row in rows:
+                index, value = pickle.loads(row["record"])
+                if isinstance(value, _Failure):
+                    raise value.error()
+                results[index] = value
+                on_result(value)
+        except ray.exceptions.RayError as exc:  # a worker died, the cluster went away...
+            lines = str(exc).strip().splitlines() or [type(exc).__name__]
+            raise ImgtransError(bounded(f"the Ray job failed: {lines[-1]}")) from None
+        finally:
+            getattr(rows, "close", lambda: None)()
+            del rows
+    finally:
+        finished.set()
+        if started:
+            ray.shutdown()
+    for index, item in enumerate(items):
+        if index not in results:  # only if the dataset lost rows: never silently
+            results[index] = stages.failed(item, "lost by the Ray job")
+            on_result(results[index])
+    return [results[index] for index in range(len(items))]
+
+
+def _placement(ray: Any, device: Any) -> tuple[str, float, int, int]:
+    """(device in each actor, its GPUs, its CPUs, number of actors) for ``--device``: one
+    actor per GPU; without GPUs one actor per node, on all but one of the node's CPUs (the
+    one left runs decode and write tasks; Ray sizes the actor's torch threads to its CPUs)."""
+    spec = str(device or "auto").strip().lower()
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    if spec == "cpu":
+        use_gpu = False
+    elif spec == "auto":
+        use_gpu = gpus > 0
+    elif spec == "cuda" or spec.startswith("cuda:"):
+        if not gpus:
+            raise UsageError(f"device {spec!r} asked for, but the Ray cluster has no GPUs")
+        use_gpu = True
+    else:
+        raise UsageError(f"device {spec!r} with --engine ray: use auto, cpu or cuda")
+    if use_gpu:
+        return "cuda", 1, 1, gpus
+    cpus = [int(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
+    cpus = [c for c in cpus if c >= 1] or [1]
+    return "cpu", 0, max(1, min(cpus) - 1), len(cpus)
+
+
+def _pipeline(ray: Any, items: list[WorkItem], recipe: Any, settings: EngineSettings, flag: Any,
+              device: str, pool: tuple[int, int, int], sizer: BatchSizer) -> Any:
+    """from_items -> decode (CPU tasks) -> translate (actor pool) -> write (CPU tasks)."""
+    gpus, cpus, actors = pool
+    data = ray.data.from_items([{"record": pickle.dumps((i, item))} for i, item in enumerate(items)],
+                               override_num_blocks=len(items))
+    if recipe.cls.capabilities.input_kind != "layout":  # other inputs are parsed by the actor
+        data = data.map_batches(_decode_rows, fn_kwargs={"settings": settings, "flag": flag},
+                                batch_size=1, batch_format="numpy", num_cpus=IO_CPUS)
+    data = data.map_batches(
+        _Translate, fn_constructor_kwargs={"recipe": pickle.dumps(recipe), "settings": settings,
+                                           "device": device, "flag": flag},
+        batch_size=sizer.largest, batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=cpus, num_gpus=gpus)
+    return data.map_batches(_write_rows, fn_kwargs={"settings": settings}, batch_size=1,
+                            batch_format="numpy", num_cpus=IO_CPUS)
+
+
+class _Flag:
+    """The stop flag the workers read (a Ray actor)."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def set(self) -> None:
+        self.stopped = True
+
+    def is_set(self) -> bool:
+        return self.stopped
+
+
+def _forward_stop(stop: threading.Event, finished: threading.Event, flag: Any) -> None:
+    while not finished.is_set():
+        if stop.wait(0.1):
+            flag.set.remote()
+            return
+
+
+def _stopped(flag: Any) -> bool:
+    import ray
+
+    return bool(ray.get(flag.is_set.remote()))
+
+
+@dataclass
+class _Failure:
+    """A translator that could not be loaded on a worker: the driver raises it."""
+
+    kind: str
+    message: str
+
+    @classmethod
+    def of(cls, exc: Exception) -> "_Failure":
+        if isinstance(exc, ImgtransError):
+            return cls(type(exc).__name__, str(exc))
+        hint = "; every node needs the same plugins installed" if isinstance(exc, ImportError) else ""
+        return cls("PluginError", f"cannot load the translator on a Ray worker: "
+                                  f"{type(exc).__name__}: {exc}{hint}")
+
+    def error(self) -> ImgtransError:
+        import imgtrans.errors
+
+        kind = getattr(imgtrans.errors, self.kind, None)
+        try:
+            if isinstance(kind, type) and issubclass(kind, ImgtransError):
+                return kind(self.message)
+        except TypeError:  # an error type that wants more than a message
+            pass
+        return PluginError(self.message)
+
+
+def _rows(batch: dict[str, np.ndarray]) -> list[tuple[int, Any]]:
+    return [pickle.loads(blob) for blob in batch["record"]]
+
+
+def _batch(rows: list[tuple[int, Any]]) -> dict[str, np.ndarray]:
+    column = np.empty(len(rows), dtype=object)
+    column[:] = [pickle.dumps(row, protocol=5) for row in rows]
+    return {"record": column}
+
+
+def _decode_rows(batch: dict[str, np.ndarray], *, settings: EngineSettings,
+                 flag: Any) -> dict[str, np.ndarray]:
+    stopping = _stopped(flag)
+    return _batch([(i, stages.interrupted(item) if stopping else stages.decode(item, settings))
+                   for i, item in _rows(batch)])
+
+
+def _write_rows(batch: dict[str, np.ndarray], *, settings: EngineSettings) -> dict[str, np.ndarray]:
+    return _batch([(i, stages.write(value, settings) if isinstance(value, Translated) else value)
+                   for i, value in _rows(batch)])
+
+
+class _Translate:
+    """One actor of the pool: loads the translator once, then translates batches of rows."""
+
+    def __init__(self, recipe: bytes, settings: EngineSettings, device: str, flag: Any) -> None:
+        self.settings, self.flag, self.failure = settings, flag, None
+        try:
+            self.runner = pickle.loads(recipe).load(device).runner
+        except Exception as exc:  # reported by the driver, with the local engine's exit code
+            self.failure = _Failure.of(exc)
+            return
+        self.sizer = BatchSizer(settings.batch_size, self.runner.device)
+        self.read_input = None if self.runner.takes_images else self.runner.translator.read_input
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        rows = _rows(batch)
+        if self.failure is not None:
+            return _batch([(i, self.failure) for i, _ in rows])
+        stopping = _stopped(self.flag)
+        outcomes: dict[int, Any] = {}
+        groups: dict[tuple, list[tuple[int, stages.Loaded]]] = {}
+        for i, value in rows:
+            if isinstance(value, WorkItem):
+                value = stages.decode(value, self.settings, self.read_input) if not stopping \
+                    else stages.interrupted(value)
+            if isinstance(value, ItemResult):
+                outcomes[i] = value
+            elif stopping:
+                outcomes[i] = stages.interrupted(value.item)
+            else:
+                groups.setdefault(stages.batch_key(value.data), []).append((i, value))
+        for key, members in groups.items():
+            size = self.sizer.size_for(key)
+            for start in range(0, len(members), size):
+                chunk = members[start:start + size]
+                translated = stages.translate_batch([one for _, one in chunk], self.runner, self.sizer)
+                outcomes.update((i, outcome) for (i, _), outcome in zip(chunk, translated))
+        return _batch([(i, outcomes[i]) for i, _ in rows])

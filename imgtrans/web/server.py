@@ -1,0 +1,421 @@
+"""The web app behind ``imgtrans serve``: a thin HTTP layer over the Python API.
+
+Every translation is ``imgtrans.convert`` on a per-job input folder (or ``imgtrans.load``
+for a layout model's labels), run by the single worker of :class:`~imgtrans.web.jobs.JobQueue`;
+the pages in ``static/`` are the whole user interface. Nothing a client sends is ever joined
+into a server path: uploads, jobs and result files are looked up by ids the server made,
+weights are registry names the catalogue offers, and options that take a file accept only
+an upload of the same session.
+
+Endpoints (JSON unless said otherwise; errors are ``{"error": "<one line>"}``)::
+
+    GET  /api/catalog                  translators, options, offered weights, limits
+    POST /api/sessions                 a new session -> {"id"}
+    GET  /api/s/{sid}                  keep the session alive
+    POST /api/s/{sid}/close            end it now (its folder is removed)
+    POST /api/s/{sid}/uploads?name=N   raw image bytes -> {"id", "name", "width", "height", "url"}
+    GET  /api/s/{sid}/uploads/{uid}    the decoded upload as PNG
+    POST /api/s/{sid}/jobs             {"kind": "convert" | "labels", "translator", "weights",
+                                        "options", "seed", "inputs": [uid...] | "layout": {...}}
+    GET  /api/s/{sid}/jobs/{jid}       state, jobs ahead, progress, results, error lines
+    POST /api/s/{sid}/jobs/{jid}/cancel
+    GET  /api/s/{sid}/jobs/{jid}/files/{n}   one result (PNG)
+    GET  /api/s/{sid}/jobs/{jid}/zip         every result of the job
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+import imgtrans
+from imgtrans.api import ConvertSettings
+from imgtrans.errors import ImgtransError, InputError, UsageError
+from imgtrans.web.jobs import (Job, JobQueue, Session, Sessions, Upload, display_name, link_or_copy,
+                               new_id, run_convert, run_labels, safe_stem, write_zip)
+
+STATIC = Path(__file__).parent / "static"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+_JSON_LIMIT = 1 << 20
+_CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """What the server decides for every job; pages cannot change these."""
+
+    device: str = "auto"
+    max_pixels: int = ConvertSettings.max_pixels
+    max_upload_bytes: int = 64 << 20
+    session_ttl: float = 1800.0
+    max_inputs: int = 64
+    max_uploads: int = 500
+    max_session_bytes: int = 2 << 30
+
+
+class WebApp:
+    """Sessions, the job queue and the request handlers of one server."""
+
+    def __init__(self, settings: WebSettings) -> None:
+        from imgtrans.core.readers import max_file_bytes
+
+        self.settings = settings
+        self.upload_limit = min(settings.max_upload_bytes, max_file_bytes(settings.max_pixels))
+        self.sessions = Sessions(settings.session_ttl)
+        self.queue = JobQueue()
+        self._labels: dict[tuple[str, str | None], list[str]] = {}
+
+    # -- catalogue ------------------------------------------------------------------------
+    def catalog(self, request: Request | None = None) -> Any:
+        data = {"version": imgtrans.__version__,
+                "translators": [_entry(t["name"]) for t in imgtrans.list_translators()],
+                "limits": {"max_upload_bytes": self.upload_limit,
+                           "max_pixels": self.settings.max_pixels,
+                           "max_inputs": self.settings.max_inputs}}
+        return data if request is None else _json(data)
+
+    # -- sessions and uploads -------------------------------------------------------------
+    async def new_session(self, request: Request) -> Response:
+        return _json({"id": self.sessions.create().id}, 201)
+
+    async def ping(self, request: Request) -> Response:
+        self._session(request)
+        return _json({"ok": True})
+
+    async def close_session(self, request: Request) -> Response:
+        self.sessions.remove(request.path_params["sid"], self.queue)
+        return Response(status_code=204)
+
+    async def upload(self, request: Request) -> Response:
+        """Stream the body to the session folder (never more than the byte limit), then
+        decode it with imgtrans's reader: what is refused here would fail in ``convert``."""
+        session = self._session(request)
+        name = display_name(request.query_params.get("name", "image"))
+        room = self.settings.max_session_bytes - session.upload_bytes
+        if len(session.uploads) >= self.settings.max_uploads or room <= 0:
+            raise HTTPException(409, f"{name}: this page holds {len(session.uploads)} uploads "
+                                     f"({session.upload_bytes} bytes) already; reload it to start afresh")
+        limit = min(self.upload_limit, room)
+        too_large = HTTPException(413, f"{name}: too large: more than the upload limit of "
+                                       f"{limit} bytes")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        uid = new_id()
+        part = session.folder / "uploads" / f"{uid}.part"
+        size = 0
+        with open(part, "wb") as handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    break
+                handle.write(chunk)
+        if size > limit:
+            part.unlink()
+            raise too_large
+        try:
+            upload = await run_in_threadpool(self._decode, part, uid, name)
+        except (InputError, ValueError) as exc:  # ValueError: no PNG can show these pixels
+            part.unlink(missing_ok=True)
+            raise HTTPException(400, f"{name}: {getattr(exc, 'reason', exc)}") from None
+        session.uploads[uid] = upload
+        session.upload_bytes += size
+        return _json({"id": uid, "name": name, "width": upload.width, "height": upload.height,
+                      "url": f"/api/s/{session.id}/uploads/{uid}"}, 201)
+
+    def _decode(self, part: Path, uid: str, name: str) -> Upload:
+        from imgtrans.core.readers import read_image
+        from imgtrans.core.writers import write_image
+
+        decoded = read_image(part, max_pixels=self.settings.max_pixels, max_bytes=self.upload_limit)
+        path = part.with_name(f"{uid}.{decoded.format}")  # the canonical kind: .part is no image
+        part.rename(path)
+        preview = part.with_name(f"{uid}.preview.png")
+        write_image(preview, decoded.pixels)
+        return Upload(uid, name, path, preview, decoded.width, decoded.height)
+
+    async def upload_file(self, request: Request) -> Response:
+        upload = self._upload(self._session(request), request.path_params["uid"])
+        return FileResponse(upload.preview, media_type="image/png")
+
+    # -- jobs -----------------------------------------------------------------------------
+    async def create_job(self, request: Request) -> Response:
+        session = self._session(request)
+        body = await _read_json(request)
+        kind = body.get("kind", "convert")
+        if kind not in ("convert", "labels"):
+            raise UsageError(f"unknown job kind {kind!r}: convert or labels")
+        entry = self._translator(body.get("translator"))
+        weights = self._weights(entry, body.get("weights"))
+        jid = new_id()
+        job = Job(jid, kind, run=lambda job: None, folder=session.folder / "jobs" / jid)
+        job.aliases[str(session.folder)] = "…"
+        if kind == "labels":
+            job.run = partial(run_labels, name=entry["name"], weights=weights,
+                              device=self.settings.device, cache=self._labels)
+        else:
+            options = self._options(entry, body.get("options") or {}, session, job)
+            settings = ConvertSettings(plugin=entry["name"], weights=weights, options=options,
+                                       device=self.settings.device, seed=_seed(body.get("seed")),
+                                       overwrite=True, output_format="png", workers=2,
+                                       max_pixels=self.settings.max_pixels)
+            sources = self._inputs(entry, body, session, job)
+            job.run = partial(run_convert, settings=settings, sources=sources,
+                              urls=f"/api/s/{session.id}")
+        session.jobs[jid] = job
+        self.queue.submit(job)
+        return _json({"id": jid}, 202)
+
+    async def job_status(self, request: Request) -> Response:
+        job = self._job(request)
+        return _json(job.snapshot(self.queue.ahead(job)))
+
+    async def cancel_job(self, request: Request) -> Response:
+        job = self._job(request)
+        self.queue.cancel(job)
+        return _json(job.snapshot(self.queue.ahead(job)))
+
+    async def job_file(self, request: Request) -> Response:
+        job = self._job(request)
+        index = request.path_params["n"]
+        if not 0 <= index < len(job.files):
+            raise HTTPException(404, "no such result")
+        return FileResponse(job.files[index], media_type="image/png")
+
+    async def job_zip(self, request: Request) -> Response:
+        job = self._job(request)
+        if job.active:
+            raise HTTPException(409, "the job is still running")
+        names = [o["name"] for r in job.results for o in r["outputs"]]
+        if not names:
+            raise HTTPException(404, "this job has no results")
+        target = job.folder / "results.zip"
+        await run_in_threadpool(write_zip, target, job.folder / "out", names)
+        return FileResponse(target, media_type="application/zip",
+                            filename=f"imgtrans-{job.id}.zip")
+
+    # -- checking what a page asks for ----------------------------------------------------
+    @staticmethod
+    def _translator(name: Any) -> dict[str, Any]:
+        if not isinstance(name, str) or not name:
+            raise UsageError("choose a translator")
+        return _entry(name)  # an unknown name raises the CLI's error, with suggestions
+
+    @staticmethod
+    def _weights(entry: dict[str, Any], weights: Any) -> str | None:
+        """Registry names the catalogue offers, or None (the default): never a path or URL."""
+        if weights in (None, ""):
+            return None
+        offered = [w["name"] for w in entry["weights"]]
+        if weights not in offered:
+            raise UsageError(f"weights {str(weights)[:80]!r} are not offered for {entry['name']}; "
+                             f"choose one of: {', '.join(offered) or 'none'}")
+        return weights
+
+    def _options(self, entry: dict[str, Any], raw: Any, session: Session, job: Job) -> dict[str, str]:
+        """Page values as ``--opt`` strings, checked by ``build_options`` as ``--opt`` is; an
+        option that takes a file gets the path of one of the session's uploads."""
+        from imgtrans.plugins.manager import get_translator
+        from imgtrans.translators.options import build_options
+
+        if not isinstance(raw, dict):
+            raise UsageError("options must be an object of name: value")
+        takes_file = {o["name"] for o in entry["options"] if o["file"]}
+        options: dict[str, str] = {}
+        for key, value in raw.items():
+            if key in takes_file:
+                if not (isinstance(value, dict) and isinstance(value.get("upload"), str)):
+                    raise UsageError(f"option {key!r} takes a file: choose one of your uploads")
+                upload = self._upload(session, value["upload"])
+                options[key] = str(upload.path)
+                job.aliases[str(upload.path)] = upload.name
+            elif isinstance(value, (dict, list)):
+                raise UsageError(f"option {key}: expected one value")
+            else:
+                options[key] = ("true" if value else "false") if isinstance(value, bool) \
+                    else "none" if value is None else str(value)
+        build_options(get_translator(entry["name"]).Options, options, translator=entry["name"])
+        return options
+
+    def _inputs(self, entry: dict[str, Any], body: dict[str, Any], session: Session,
+                job: Job) -> dict[str, Any]:
+        """Fill the job's input folder: links to uploads, or the layout as a JSON file.
+        Returns file name -> (name shown to the user, upload or None, order)."""
+        in_dir = job.folder / "in"
+        in_dir.mkdir(parents=True)
+        job.aliases[str(in_dir) + "/"] = ""
+        if entry["input_kind"] == "layout":
+            layout = body.get("layout")
+            if not isinstance(layout, (dict, list)):
+                raise UsageError(f"{entry['name']} translates layouts: send one as \"layout\"")
+            name = safe_stem(layout.get("name", "layout") if isinstance(layout, dict) else "layout")
+            (in_dir / f"{name}.json").write_text(json.dumps(layout), encoding="utf-8")
+            return {f"{name}.json": (f"{name}.json", None, 0)}
+        ids = body.get("inputs")
+        if not isinstance(ids, list) or not ids:
+            raise UsageError("add at least one image")
+        if len(ids) > self.settings.max_inputs:
+            raise UsageError(f"at most {self.settings.max_inputs} images per run")
+        sources: dict[str, Any] = {}
+        for order, uid in enumerate(ids):
+            upload = self._upload(session, uid)
+            stem, n = safe_stem(Path(upload.name).stem), 1
+            while any(Path(f).stem.casefold() == stem.casefold() for f in sources):
+                n += 1
+                stem = f"{safe_stem(Path(upload.name).stem)}-{n}"
+            file = f"{stem}{upload.path.suffix}"
+            link_or_copy(upload.path, in_dir / file)
+            sources[file] = (upload.name, upload, order)
+        return sources
+
+    def _session(self, request: Request) -> Session:
+        session = self.sessions.get(request.path_params["sid"])
+        if session is None:
+            raise HTTPException(404, "this page's session has expired: reload the page")
+        return session
+
+    @staticmethod
+    def _upload(session: Session, uid: Any) -> Upload:
+        upload = session.uploads.get(uid) if isinstance(uid, str) else None
+        if upload is None:
+            raise HTTPException(404, "unknown upload (was the page reloaded?)")
+        return upload
+
+    def _job(self, request: Request) -> Job:
+        job = self._session(request).jobs.get(request.path_params["jid"])
+        if job is None:
+            raise HTTPException(404, "no such job")
+        return job
+
+
+def create_app(settings: WebSettings | None = None, *,
+               allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS) -> Starlette:
+    """The ASGI app. ``allowed_hosts`` guards a loopback server against DNS rebinding
+    (None: any Host header, for an explicit ``--host``). Its temporary folder is removed
+    at shutdown (the lifespan's end)."""
+    web = WebApp(settings or WebSettings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        web.sessions.start_janitor(min(60.0, max(1.0, web.settings.session_ttl / 4)))
+        try:
+            yield
+        finally:
+            web.queue.close()
+            web.sessions.close()
+
+    routes = [
+        Route("/", lambda request: FileResponse(STATIC / "index.html")),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Route("/api/catalog", web.catalog),
+        Route("/api/sessions", web.new_session, methods=["POST"]),
+        Route("/api/s/{sid}", web.ping),
+        Route("/api/s/{sid}/close", web.close_session, methods=["POST"]),
+        Route("/api/s/{sid}/uploads", web.upload, methods=["POST"]),
+        Route("/api/s/{sid}/uploads/{uid}", web.upload_file),
+        Route("/api/s/{sid}/jobs", web.create_job, methods=["POST"]),
+        Route("/api/s/{sid}/jobs/{jid}", web.job_status),
+        Route("/api/s/{sid}/jobs/{jid}/cancel", web.cancel_job, methods=["POST"]),
+        Route("/api/s/{sid}/jobs/{jid}/files/{n:int}", web.job_file),
+        Route("/api/s/{sid}/jobs/{jid}/zip", web.job_zip),
+    ]
+    middleware = [Middleware(_SecurityHeaders)]
+    if allowed_hosts is not None:
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={HTTPException: _http_error, ImgtransError: _usage_error})
+    app.state.web = web
+    return app
+
+
+class _SecurityHeaders:
+    """Pages may load only what this server serves (no CDN can sneak in), and are never framed."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] += [(b"content-security-policy", _CSP.encode()),
+                                       (b"x-content-type-options", b"nosniff"),
+                                       (b"referrer-policy", b"no-referrer")]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, default=str), status, media_type="application/json")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _json({"error": exc.detail}, exc.status_code)
+
+
+async def _usage_error(request: Request, exc: Exception) -> Response:
+    return _json({"error": " ".join(str(exc).split())}, 400)
+
+
+async def _read_json(request: Request) -> dict[str, Any]:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _JSON_LIMIT:
+            raise HTTPException(413, f"request too large: more than {_JSON_LIMIT} bytes")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise HTTPException(400, "the request is not JSON") from None
+    if not isinstance(data, dict):
+        raise HTTPException(400, "the request must be a JSON object")
+    return data
+
+
+def _entry(name: str) -> dict[str, Any]:
+    """What a page needs to know of a translator: its options as form fields, the weights
+    it may pick (bundled ones marked) and its kind of input."""
+    info = imgtrans.translator_info(name)
+    return {"name": info["name"], "summary": info["summary"],
+            "input_kind": info["capabilities"]["input_kind"],
+            "stochastic": info["capabilities"]["stochastic"],
+            "requires_weights": info["requires_weights"],
+            "options": [dict(o, file=_takes_file(o)) for o in info["options"]],
+            "weights": [{"name": w["name"], "description": w["description"], "default": w["default"],
+                         "source": "bundled" if w["file"] else
+                                   "download" if w["url"] or w["repo"] else "unavailable"}
+                        for w in info["weights"]]}
+
+
+def _takes_file(option: dict[str, Any]) -> bool:
+    """Free-text options may name server files: the page fills them from uploads only."""
+    return not option["choices"] and option["type"] not in ("bool", "int", "float")
+
+
+def _seed(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        seed = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"seed {str(value)[:40]!r}: expected a whole number") from None
+    if not 0 <= seed < 2**32:
+        raise UsageError(f"seed {seed}: expected 0 to {2**32 - 1}")
+    return seed

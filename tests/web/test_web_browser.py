@@ -1,0 +1,250 @@
+"""The web app in a real browser: the server on a free port (uvicorn in a thread), headless
+Chromium driven by Playwright. Each page loads without console errors, converts, draws,
+paints; the screenshots in docs/screenshots/ come from here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette", reason="the web extra is not installed (pip install 'imgtrans[web]')")
+pytest.importorskip("uvicorn", reason="the web extra is not installed (pip install 'imgtrans[web]')")
+pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (the test extra has it)")
+
+from imgtrans_testenv import ROOT  # noqa: E402
+from webapp_support import decode_png, photo, png_bytes  # noqa: E402
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+VIEWPORT = {"width": 1180, "height": 880}
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str | None:
+    """Debian's chromium (or IMGTRANS_CHROMIUM): Playwright never downloads a browser here."""
+    wanted = os.environ.get("IMGTRANS_CHROMIUM")
+    if wanted:
+        return wanted if Path(wanted).is_file() else None
+    return next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    import uvicorn
+
+    from imgtrans.web.server import WebSettings, create_app
+
+    sock = socket.create_server(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(WebSettings(device="cpu")),
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    server.should_exit = True
+    thread.join(15)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("Chromium not found (apt-get install chromium, or set IMGTRANS_CHROMIUM)")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=executable,
+            headless=True, args=CHROMIUM_ARGS, viewport=VIEWPORT, accept_downloads=True)
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser, server_url):
+    """A page of the app; the test fails on any console error or uncaught exception (a test
+    that provokes one on purpose takes it out of ``page.problems``)."""
+    page = browser.new_page()
+    problems: list[str] = []
+    page.problems = problems  # type: ignore[attr-defined]
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.set_default_timeout(90_000)
+    page.app_url = server_url  # type: ignore[attr-defined]
+    yield page
+    page.close()
+    assert problems == []
+
+
+def open_tab(page, tab: str) -> None:
+    page.goto(page.app_url + "#" + tab)
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator(f"#page-{tab}").is_visible()
+
+
+def wait_done(page, status: str) -> None:
+    page.wait_for_selector(f"{status}[data-state='done'], {status}[data-state='failed']")
+    assert page.get_attribute(status, "data-state") == "done", page.inner_text(status)
+
+
+def natural_size(locator) -> tuple[int, int]:
+    return tuple(locator.evaluate("img => [img.naturalWidth, img.naturalHeight]"))
+
+
+def fetch_png(page, url: str) -> np.ndarray:
+    return decode_png(page.request.get(page.app_url.rstrip("/") + url if url.startswith("/") else url).body())
+
+
+def drag(page, start, end, steps=8) -> None:
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=steps)
+    page.mouse.up()
+
+
+def screenshot(page, name: str) -> None:
+    """Every run takes the screenshot (so a broken page shows); it replaces the one in
+    docs/screenshots/ only with IMGTRANS_UPDATE_SCREENSHOTS=1, so test runs leave git clean."""
+    folder = SCREENSHOTS if os.environ.get("IMGTRANS_UPDATE_SCREENSHOTS") == "1" else Path(tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(0, 0)
+    page.evaluate("window.scrollTo(0, 0)")
+    path = folder / f"imgtrans-web-{name}.png" if folder != SCREENSHOTS else folder / f"{name}.png"
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000  # a rendered page, not a blank one
+
+
+def test_every_page_loads_without_console_errors(page):
+    for tab in ("convert", "layout", "paint"):
+        open_tab(page, tab)
+        assert page.locator("nav [aria-selected='true']").get_attribute("data-tab") == tab
+    page.click("[data-tab='convert']")
+    assert page.locator("#page-convert").is_visible() and page.locator("#page-paint").is_hidden()
+
+
+def test_convert_uploads_images_and_compares_results(page, tmp_path):
+    from playwright.sync_api import expect
+
+    open_tab(page, "convert")
+    page.select_option("#cv-translator", "srgan")
+    assert "bundled" in page.locator("#cv-weights option:checked").inner_text()
+    (tmp_path / "notes.png").write_text("not an image")
+    page.set_input_files("#cv-files-input", [str(ROOT / "samples" / "srgan" / "lowres_0.png"),
+                                             str(tmp_path / "notes.png")])
+    page.wait_for_selector("#cv-files li.bad")
+    assert page.inner_text("#cv-files li.bad .name") == "notes.png: not an image (unrecognised format)"
+    refused = [p for p in page.problems if "status of 400" in p]  # Chromium logs the refusal
+    assert len(refused) == 1
+    page.problems.remove(refused[0])
+    page.click("#cv-files li.bad button")
+    page.wait_for_selector("#cv-files li img")
+    dropped = page.evaluate_handle(
+        """([name, bytes]) => {
+             const files = new DataTransfer();
+             files.items.add(new File([new Uint8Array(bytes)], name, { type: "image/png" }));
+             return files;
+           }""", ["dropped.png", list(png_bytes(photo(20, 24, seed=1)))])
+    page.dispatch_event("#cv-drop", "drop", {"dataTransfer": dropped})
+    expect(page.locator("#cv-files li img")).to_have_count(2)
+    page.click("#cv-run")
+    wait_done(page, "#cv-status")
+    thumbs = page.locator(".thumb img")
+    assert [natural_size(thumbs.nth(k)) for k in range(2)] == [(192, 192), (96, 80)]  # x4
+    assert page.locator("#cv-compare select.against option[value='bicubic']").count() == 1
+    page.select_option("#cv-compare select.against", "bicubic")
+    page.click("#cv-compare [data-zoom='1']")
+    assert page.locator("#cv-compare .stage").evaluate("s => s.getBoundingClientRect().width") == 192
+    with page.expect_download() as download:
+        page.click("#cv-zip")
+    assert download.value.suggested_filename.endswith(".zip")
+    page.click("#cv-compare [data-zoom='fit']")
+    screenshot(page, "convert")
+
+
+def test_layout_boxes_labels_and_generation(page, tmp_path):
+    from playwright.sync_api import expect
+
+    open_tab(page, "layout")
+    page.wait_for_selector("#ly-labels option", state="attached")  # the model's vocabulary
+    box = page.locator("#ly-canvas").bounding_box()
+    at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
+    drag(page, at(0.08, 0.30), at(0.42, 0.72))
+    drag(page, at(0.55, 0.25), at(0.90, 0.65))
+    drag(page, at(0.25, 0.5), at(0.30, 0.55))          # move box 1 by (0.05, 0.05)
+    drag(page, at(0.90, 0.65), at(0.94, 0.75))         # resize box 2 by its corner
+    labels = page.locator("#ly-boxes input.label")
+    assert labels.count() == 2
+    labels.nth(0).fill("red circle")
+    labels.nth(1).fill("blue square")
+    page.locator("#ly-boxes input.seed").nth(1).fill("7")
+    assert page.locator("#ly-boxes input.invalid").count() == 0
+    page.fill("#ly-samples", "2")
+    page.fill("#ly-seed", "1")
+    page.click("#ly-run")
+    wait_done(page, "#ly-status")
+    images = page.locator("#ly-results .sample img")
+    assert images.count() == 2 and natural_size(images.first) == (64, 64)
+
+    with page.expect_download() as download:
+        page.click("#ly-save")
+    saved = json.loads(Path(download.value.path()).read_text())
+    (a, b) = saved["objects"]
+    assert (a["label"], b["label"], b["seed"], "seed" in a) == ("red circle", "blue square", 7, False)
+    assert np.allclose(a["box"], [0.13, 0.35, 0.47, 0.77], atol=0.01)
+    assert np.allclose(b["box"], [0.55, 0.25, 0.94, 0.75], atol=0.01)
+    screenshot(page, "layout")
+
+    page.set_input_files("#ly-load", str(ROOT / "samples" / "layout2im" / "three_shapes.json"))
+    expect(page.locator("#ly-boxes li")).to_have_count(3)
+
+
+def test_paint_strokes_and_mask_keep_unmasked_pixels(page, tmp_path):
+    open_tab(page, "paint")
+    facade = ROOT / "samples" / "images" / "facade.png"
+    rgb = decode_png(facade.read_bytes())
+    page.set_input_files("#pt-photo", str(facade))
+    page.wait_for_selector("#pt-stack[data-photo]")
+    box = page.locator("#pt-stack").bounding_box()
+    at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
+    page.fill("#pt-color", "#2050d0")
+    page.fill("#pt-size", "8")
+    drag(page, at(0.32, 0.46), at(0.58, 0.52))         # strokes inside what the mask covers
+    page.click("#pt-swatches .swatch >> nth=2")
+    drag(page, at(0.35, 0.54), at(0.55, 0.47))
+    page.click("[data-layer='mask']")
+    page.fill("#pt-size", "64")
+    drag(page, at(0.30, 0.50), at(0.60, 0.50))
+    page.fill("#pt-steps", "4")
+    page.fill("#pt-samples", "2")
+    page.fill("#pt-seed", "3")
+    page.click("#pt-run")
+    wait_done(page, "#pt-status")
+
+    with page.expect_download() as download:
+        page.click("#pt-mask-png")
+    mask = decode_png(Path(download.value.path()).read_bytes())[..., 0]
+    assert mask.shape == rgb.shape[:2] and 0 < (mask > 0).mean() < 0.6
+    keep = mask == 0
+    outputs = page.locator("#pt-results .sample:not(.guide) img")
+    assert outputs.count() == 2
+    for k in range(2):
+        out = fetch_png(page, outputs.nth(k).get_attribute("src"))[..., :3]
+        assert out.shape == rgb.shape
+        assert np.array_equal(out[keep], rgb[keep])      # outside the mask: the photo, exactly
+        assert not np.array_equal(out[~keep], rgb[~keep])  # inside: edited
+    with page.expect_download() as download:
+        page.click("#pt-guide")
+    assert decode_png(Path(download.value.path()).read_bytes()).shape[:2] == rgb.shape[:2]
+    screenshot(page, "paint")
