@@ -62,3 +62,15 @@ def register_plugin():
         return manager.get_host().register(obj, name=name, source="test")
 
     return register
+
+
+@pytest.fixture
+def one_torch_thread():
+    """For compute-heavy test modules (``pytestmark = pytest.mark.usefixtures(...)``): on a
+    shared CPU one torch thread is faster than two fighting over busy cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

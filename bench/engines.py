@@ -22,16 +22,7 @@ import cv2
 import numpy as np
 
 import imgtrans
-
-
-def make_images(folder: Path, count: int, size: int) -> None:
-    rng = np.random.default_rng(0)
-    folder.mkdir(parents=True)
-    base = cv2.resize(rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8), (size, size),
-                      interpolation=cv2.INTER_CUBIC)
-    for i in range(count):
-        noise = rng.integers(0, 16, base.shape, dtype=np.uint8)
-        cv2.imwrite(str(folder / f"{i:04d}.png"), cv2.add(base, noise))
+from bench_images import make_images
 
 
 def timed(args, engine: str, src: Path, dst: Path) -> float:

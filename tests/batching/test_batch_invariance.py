@@ -20,13 +20,7 @@ from imgtrans.plugin import TranslateContext, resize
 LEARNED = ("pix2pix", "cyclegan", "srgan", "sdedit", "layout2im")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The CPU is shared: one thread is faster than two fighting over busy cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- the code batching replaced: one image (and one sample) per forward ---------------------

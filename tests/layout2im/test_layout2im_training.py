@@ -28,12 +28,7 @@ TINY = {"conv_dim": 8, "d_conv_dim": 8, "clstm_layers": 1, "n_residual": 1, "z_d
         "embedding_dim": 8, "min_objects": 1, "max_objects": 3, "min_object_size": 0.0}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -23,15 +23,7 @@ BUNDLED = ROOT / "pretrained" / "sdedit_facades_synth"  # a DDPMPipeline folder
 STEPS = ("--opt", "steps=10")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The CPU is shared: one thread is faster than two fighting over busy cores."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
