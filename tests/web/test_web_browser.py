@@ -141,8 +141,8 @@ def test_convert_uploads_images_and_compares_results(page, tmp_path):
     page.select_option("#cv-translator", "srgan")
     assert "bundled" in page.locator("#cv-weights option:checked").inner_text()
     (tmp_path / "notes.png").write_text("not an image")
-    page.set_input_files("#cv-files-input", [str(ROOT / "samples" / "srgan" / "lowres_0.png"),
-                                             str(tmp_path / "notes.png")])
+    (tmp_path / "lowres_0.png").write_bytes(png_bytes(photo(48, 48, seed=2)))
+    page.set_input_files("#cv-files-input", [str(tmp_path / "lowres_0.png"), str(tmp_path / "notes.png")])
     page.wait_for_selector("#cv-files li.bad")
     assert page.inner_text("#cv-files li.bad .name") == "notes.png: not an image (unrecognised format)"
     refused = [p for p in page.problems if "status of 400" in p]  # Chromium logs the refusal
