@@ -43,6 +43,12 @@ class ConvertSettings:
     tile: int = 0
     tile_pad: int = 10
     seed: int | None = None
+    precision: str = "exact"
+    """"exact" (fp32) or "fast" (bf16/fp16 autocast where the device runs it natively;
+    the measured error per translator is in ``imgtrans info``)."""
+    compile: bool = False
+    """Run the translator through ``torch.compile`` (pays off on long runs; compiled kernels
+    are cached across runs)."""
     workers: int = 4
     quality: int = 95
     max_pixels: int = 178_956_970
@@ -100,6 +106,7 @@ class LoadedTranslator:
         cfg["weights"] = str(self.weights) if self.weights else None
         cfg["weight_name"] = self.weight_spec.name if self.weight_spec else None
         cfg["device"] = str(self.runner.device)
+        cfg["precision"] = self.runner.precision.description
         return cfg
 
 
@@ -122,12 +129,14 @@ def translator_info(name: str) -> dict[str, Any]:
             "options": [dataclasses.asdict(o) for o in describe_options(cls.Options)],
             "train_options": ([dataclasses.asdict(o) for o in describe_options(cls.TrainOptions)]
                               if cls.TrainOptions else []),
-            "weights": [dataclasses.asdict(w) for w in weights]}
+            "weights": [dataclasses.asdict(w) for w in weights],
+            "autocast_scope": cls.autocast_scope, "fast_mode_error": cls.fast_mode_error}
 
 
 def load(name: str | None = None, weights: str | Path | None = None, *, device: Any = "auto",
          options: dict[str, Any] | None = None, tile: int = 0, tile_pad: int = 10,
-         seed: int = 0, progress: Callable[[int, int | None], None] | None = None,
+         seed: int = 0, precision: str = "exact", compile: bool = False,
+         progress: Callable[[int, int | None], None] | None = None,
          should_stop: Callable[[], bool] | None = None) -> LoadedTranslator:
     """Load translator ``name`` with ``weights`` (registry name, file, folder or URL) on
     ``device``; ``options`` are checked against the translator's Options dataclass.
@@ -135,9 +144,11 @@ def load(name: str | None = None, weights: str | Path | None = None, *, device: 
     Either may be left out when the other tells: ``load("srgan")`` uses srgan's default
     weights, ``load("srgan.realesrgan_x4plus")`` or ``load(weights="run/")`` finds the
     translator the weights belong to. Weights of another translator raise ``WeightsError``.
+    ``precision``: "exact" (fp32) or "fast" (see :class:`ConvertSettings`).
     """
     return translator_recipe(name, weights, device=device, options=options, tile=tile,
-                             tile_pad=tile_pad, seed=seed, progress=progress,
+                             tile_pad=tile_pad, seed=seed, precision=precision, compile=compile,
+                             progress=progress,
                              should_stop=should_stop).load()
 
 
@@ -156,12 +167,15 @@ class TranslatorRecipe:
     tile: int = 0
     tile_pad: int = 10
     seed: int = 0
+    precision: str = "exact"
+    compile: bool = False
 
     def describe(self, device: str) -> dict[str, Any]:
         """What the loaded translator's ``config()`` reports, without loading it."""
         return {"translator": self.cls.name, "options": dataclasses.asdict(self.options),
                 "weights": str(self.weights) if self.weights else None,
-                "weight_name": self.spec.name if self.spec else None, "device": device}
+                "weight_name": self.spec.name if self.spec else None, "device": device,
+                "precision": self.precision}
 
     def load(self, device: Any = None) -> LoadedTranslator:
         """Load on ``device`` (default: the recipe's); errors are imgtrans errors."""
@@ -185,19 +199,21 @@ class TranslatorRecipe:
             raise PluginError(f"translator {name!r} failed to load{where}: "
                               f"{type(exc).__name__}: {exc}") from exc
         runner = TranslatorRunner(translator, torch_device, tile=self.tile, tile_pad=self.tile_pad,
-                                  seed=self.seed)
+                                  seed=self.seed, precision=self.precision, compile=self.compile)
         return LoadedTranslator(runner, self.weights, self.spec)
 
 
 def translator_recipe(name: str | None = None, weights: str | Path | None = None, *,
                       device: Any = "auto", options: dict[str, Any] | None = None,
-                      tile: int = 0, tile_pad: int = 10, seed: int = 0,
-                      progress: Callable[[int, int | None], None] | None = None,
+                      tile: int = 0, tile_pad: int = 10, seed: int = 0, precision: str = "exact",
+                      compile: bool = False, progress: Callable[[int, int | None], None] | None = None,
                       should_stop: Callable[[], bool] | None = None) -> TranslatorRecipe:
     """Everything :func:`load` decides before loading (same arguments): the translator,
     its weights (downloaded if need be) and its options."""
     from imgtrans.weights.resolve import resolve_weights
 
+    if precision not in ("exact", "fast"):
+        raise UsageError(f"--precision {precision!r}: choose exact or fast")
     host = manager.get_host()
     if weights is None and name is not None and name not in host.translators and _names_weights(name):
         name, weights = None, name
@@ -213,7 +229,7 @@ def translator_recipe(name: str | None = None, weights: str | Path | None = None
         _check_checkpoint_owner(path, name)
     opts = build_options(cls.Options, {**(spec.options if spec else {}), **(options or {})},
                          translator=name)
-    return TranslatorRecipe(cls, path, spec, opts, device, tile, tile_pad, seed)
+    return TranslatorRecipe(cls, path, spec, opts, device, tile, tile_pad, seed, precision, compile)
 
 
 def translator_for_weights(weights: str | Path | None,
@@ -332,6 +348,8 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
     engine = get_engine(settings.engine)  # before any work: a missing dependency is a usage error
     if settings.ray_address and settings.engine != "ray":
         raise UsageError("--ray-address is for --engine ray")
+    if settings.precision not in ("exact", "fast"):
+        raise UsageError(f"--precision {settings.precision!r}: choose exact or fast")
     if settings.plugin is None:
         settings = dataclasses.replace(settings, plugin=translator_for_weights(
             settings.weights, should_stop=stop.is_set if stop else None))
@@ -354,6 +372,7 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
         recipe = translator_recipe(settings.plugin, settings.weights, device=settings.device,
                                    options=settings.options, tile=settings.tile,
                                    tile_pad=settings.tile_pad, seed=settings.seed,
+                                   precision=settings.precision, compile=settings.compile,
                                    should_stop=stop.is_set if stop else None)
         engine_settings = EngineSettings(batch_size=settings.batch_size, workers=settings.workers,
                                          max_pixels=settings.max_pixels,

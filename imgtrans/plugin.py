@@ -8,7 +8,8 @@ helpers import it when they are first touched.
 The parts, and where ``docs/writing-a-plugin.md`` explains them:
 
 * the contract: :class:`Translator`, :class:`Capabilities`, :class:`Preprocessing`,
-  :class:`TranslateContext`, :class:`WeightSpec`, :class:`NoOptions`, :class:`NetworkConfig`
+  :class:`TranslateContext`, :class:`WeightSpec`, :class:`NoOptions`, :class:`NetworkConfig`,
+  :func:`fast_scope` (``--precision fast`` for the parts of a translator that allow it)
 * the hook marker :data:`hookimpl` (hooks are documented in ``imgtrans.plugins.hookspecs``)
 * errors: :class:`InputError` (one input is bad), :class:`WeightsError`, :class:`UsageError`,
   :class:`PluginError`, :class:`DataError` (training data unusable)
@@ -40,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "NoOptions": "imgtrans.translators.base",
     "NetworkConfig": "imgtrans.translators.config",
     "hookimpl": "imgtrans.plugins.hookspecs",
+    "fast_scope": "imgtrans.core.precision",
     # errors
     "ImgtransError": "imgtrans.errors",
     "DataError": "imgtrans.errors",
@@ -111,6 +113,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and editors; at run time names load on first use
     from imgtrans.checkpoints import Checkpoint, find_checkpoint, read_checkpoint, write_checkpoint
     from imgtrans.core.jsonfile import read_json_file
+    from imgtrans.core.precision import fast_scope
     from imgtrans.core.preprocess import convert_channels, pad_to_multiple, resize
     from imgtrans.core.readers import IMAGE_EXTENSIONS, DecodedImage, read_image
     from imgtrans.core.writers import write_image

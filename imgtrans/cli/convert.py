@@ -5,12 +5,9 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
-from rich.table import Table
 
 from imgtrans.cli import app, ui
 from imgtrans.core.display import printable, shown
@@ -35,6 +32,8 @@ def convert(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be converted and skipped, then stop.")] = False,
     report: Annotated[Optional[Path], typer.Option(help="Write a JSON report (per-file status, timing, settings).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed for stochastic translators (default: random, recorded in the report).")] = None,
+    precision: Annotated[str, typer.Option(help="exact (fp32, the default) or fast (bf16/fp16 where the device runs it natively; the error per translator is in `imgtrans info`).")] = "exact",
+    compile: Annotated[bool, typer.Option("--compile", help="Run the translator through torch.compile: the first batch of each size compiles (time reported once), later ones run faster; compiled kernels are cached across runs.")] = False,
     tile: Annotated[int, typer.Option(min=0, help="Tile size in input pixels (0: whole image); fully convolutional translators only.")] = 0,
     tile_pad: Annotated[int, typer.Option(min=0, help="Context each tile borrows from its neighbours, in input pixels.")] = 10,
     workers: Annotated[int, typer.Option(min=1, help="Threads for reading and for writing.")] = 4,
@@ -58,6 +57,7 @@ def convert(
             plugin=plugin, weights=weights, options=parse_option_pairs(opt or []), device=device,
             batch_size=batch_size, output_format=format, suffix=suffix, overwrite=overwrite,
             recursive=recursive, dry_run=dry_run, tile=tile, tile_pad=tile_pad, seed=seed,
+            precision=precision, compile=compile,
             workers=workers, quality=quality, max_pixels=max_pixels, apply_exif=exif,
             engine=engine, ray_address=ray_address)
         stop = threading.Event()
@@ -103,7 +103,7 @@ class _Reporter:
         self.mode = ("rich" if ui.err.is_terminal else "plain") if mode == "auto" else mode
         self.total = 0
         self.finished = 0
-        self.bar: Progress | None = None
+        self.bar: Any = None  # a rich Progress, imported when a run starts
         self.task = None
 
     def __enter__(self) -> "_Reporter":
@@ -122,6 +122,9 @@ class _Reporter:
             ui.err.print(f"not reading {len(plan.excluded)} file(s) that are outputs of this run",
                          highlight=False)
         if self.mode == "rich" and self.total:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
+                                       TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+
             self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                 MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                                 TimeElapsedColumn(), TimeRemainingColumn(), console=ui.err)
@@ -138,7 +141,8 @@ class _Reporter:
             where = f"{where} on Ray ({info.get('ray_address')}, {info.get('actors')} actor(s))"
         line = (f"{info.get('translator')} with "
                 f"{f'weights {printable(weights)}' if weights else 'no weights'} "
-                f"on {where}, batch size {info.get('batch_size')}")
+                f"on {where}, batch size {info.get('batch_size')}"
+                + (f", {info['precision']}" if str(info.get("precision", "exact")).startswith("fast") else ""))
         (self.bar.console if self.bar else ui.err).print(line, highlight=False, markup=False)
 
     def result(self, item) -> None:
@@ -191,6 +195,8 @@ def _print_plan(result) -> None:
 
 def _print_summary(result) -> None:
     summary = result.summary()
+    from rich.table import Table
+
     table = Table(title="imgtrans convert", title_justify="left")
     for column in ("done", "skipped", "failed", "time", "images/s"):
         table.add_column(column, justify="right")

@@ -59,6 +59,9 @@ def info(name: Annotated[str, typer.Argument(help="Translator name.")],
     if "batch_invariance" in data["capabilities"]:
         ui.out.print(f"batch invariance: {ui.escape(data['capabilities']['batch_invariance'])}",
                      highlight=False)
+    fast = {"none": "none (always exact)"}.get(data["autocast_scope"],
+                                               data["fast_mode_error"] or "not measured")
+    ui.out.print(f"--precision fast error: {ui.escape(fast)}", highlight=False)
     ui.out.print(_options_table("options (convert --opt key=value)", data["options"]))
     if data["train_options"]:
         ui.out.print(_options_table("training options (train --opt key=value)", data["train_options"]))

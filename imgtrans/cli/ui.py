@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape  # noqa: F401  (used by commands)
 
 err = Console(stderr=True, soft_wrap=True)
@@ -17,6 +16,8 @@ out = Console(soft_wrap=True)
 
 def setup_logging(verbosity: int) -> None:
     """-q → warnings only, default → info, -v → debug."""
+    from rich.logging import RichHandler  # with rich.traceback: only when a command runs
+
     level = logging.WARNING if verbosity < 0 else logging.INFO if verbosity == 0 else logging.DEBUG
     logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]", force=True,
                         handlers=[RichHandler(console=err, show_path=False, markup=False,

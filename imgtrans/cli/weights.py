@@ -9,21 +9,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                           TimeRemainingColumn, TransferSpeedColumn)
-from rich import box
-from rich.table import Table
 
 from imgtrans.cli.ui import err, error, escape, exit_on_errors, out
 from imgtrans.errors import WeightsError
-from imgtrans.translators.base import WeightSpec
-from imgtrans.weights.cache import cache_path_for, recorded_sha256
-from imgtrans.weights.hub import find_hub_folder
-from imgtrans.weights.bundled import bundled_path
-from imgtrans.weights.resolve import fetch_url, is_cached, local_path_for_spec, lookup_spec
+
+if TYPE_CHECKING:  # the weights modules (http, hashing...) load when a command runs
+    from imgtrans.translators.base import WeightSpec
 
 weights_app = typer.Typer(
     help="List, download and locate known weights (checkpoints).",
@@ -41,6 +35,10 @@ def _is_url(value: str) -> bool:
 
 
 def _where(spec: WeightSpec) -> Path | None:
+    from imgtrans.weights.bundled import bundled_path
+    from imgtrans.weights.cache import cache_path_for
+    from imgtrans.weights.hub import find_hub_folder
+
     if spec.file:
         return bundled_path(spec)
     if spec.repo:
@@ -61,6 +59,11 @@ def list_weights(
 ) -> None:
     """List known weights: name, where they come from, whether they are on disk, how they
     are checked. Names are never wrapped, so they can be copied."""
+    from rich import box
+    from rich.table import Table
+
+    from imgtrans.weights.resolve import is_cached
+
     with exit_on_errors():
         specs = sorted((s for s in _known() if plugin is None or s.plugin == plugin),
                        key=lambda s: (s.plugin, s.name))
@@ -98,6 +101,8 @@ def list_weights(
 def _checksum(spec: WeightSpec) -> str:
     """How the weights are checked: a published sha256, one recorded at first download, or
     none yet (Hub folders are checked by huggingface_hub)."""
+    from imgtrans.weights.cache import cache_path_for, recorded_sha256
+
     if spec.sha256:
         return "sha256"
     if spec.repo:
@@ -113,11 +118,14 @@ class _DownloadBar:
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.progress: Progress | None = None
+        self.progress: Any = None
         self.task = None
 
     def __call__(self, done: int, total: Optional[int]) -> None:
         if self.progress is None:
+            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                                       TimeRemainingColumn, TransferSpeedColumn)
+
             self.progress = Progress(TextColumn("{task.fields[name]}"), BarColumn(),
                                      DownloadColumn(), TransferSpeedColumn(),
                                      TimeRemainingColumn(), console=err, transient=True)
@@ -141,6 +149,8 @@ def fetch(
     """Download weights into the cache now, so later runs work offline. Prints each path.
 
     Every name is tried; the exit code is 5 if any failed."""
+    from imgtrans.weights.resolve import fetch_url, local_path_for_spec, lookup_spec
+
     failed = False
     with exit_on_errors():
         known = _known()
@@ -168,6 +178,8 @@ def path(
                                         "its default) or http(s) URL.")],
 ) -> None:
     """Print where weights are on disk; exit 5 if they are not downloaded yet."""
+    from imgtrans.weights.resolve import fetch_url, local_path_for_spec, lookup_spec
+
     with exit_on_errors():
         if _is_url(name):
             found = fetch_url(name, download_ok=False)
@@ -185,6 +197,7 @@ def verify(
 
     Prints one line per weights; the exit code is 5 if any is corrupt."""
     from imgtrans.weights.bundled import forget_verified
+    from imgtrans.weights.resolve import is_cached, local_path_for_spec, lookup_spec
 
     failed = False
     with exit_on_errors():

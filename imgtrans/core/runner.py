@@ -3,17 +3,22 @@ the model. Used by the batch engine and by the Python API's ``__call__``."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
 import os
 from typing import Any
 
 import numpy as np
 import torch
 
+from imgtrans.core.precision import Precision, autocast
 from imgtrans.core.preprocess import Prepared, finish, finish_pixels, prepare, quantize, to_float_batch
 from imgtrans.core.tiling import run_tile, run_tiled, tile_grid
 from imgtrans.errors import UsageError
 from imgtrans.translators.base import TranslateContext, Translator
+
+log = logging.getLogger(__name__)
 
 
 class TranslatorRunner:
@@ -21,11 +26,14 @@ class TranslatorRunner:
 
     ``tile`` > 0 cuts images into tiles of that many input pixels with ``tile_pad`` pixels of
     context (only for translators that declare ``fully_convolutional``). ``seed`` seeds each
-    image's random generator together with the image's name.
+    image's random generator together with the image's name. ``precision`` is ``"exact"``
+    (fp32) or ``"fast"`` (see :mod:`imgtrans.core.precision`); ``compile`` runs the
+    translator through ``torch.compile`` (see :mod:`imgtrans.core.compiling`).
     """
 
     def __init__(self, translator: Translator, device: torch.device, *, tile: int = 0,
-                 tile_pad: int = 10, seed: int = 0) -> None:
+                 tile_pad: int = 10, seed: int = 0, precision: str = "exact",
+                 compile: bool = False) -> None:
         if tile and not translator.capabilities.fully_convolutional:
             raise UsageError(f"translator {translator.name!r} is not fully convolutional; "
                              "--tile cannot be used with it")
@@ -36,7 +44,17 @@ class TranslatorRunner:
         self.tile = tile
         self.tile_pad = tile_pad
         self.seed = seed
+        self.precision = Precision.resolve(precision, device)
+        if self.precision.fast and translator.autocast_scope == "none":
+            log.warning("--precision fast: translator %r always runs exact (fp32)", translator.name)
+            self.precision = Precision("fast", None, "exact (fp32): the translator has no fast path")
         self.takes_images = translator.capabilities.input_kind != "layout"
+        self._compiled = None
+        if compile:
+            from imgtrans.core.compiling import compiled
+
+            self._compiled = compiled(translator.translate if self.takes_images else translator.generate,
+                                      translator.name)
         self.prep = translator.preprocessing() if self.takes_images else None
         self.samples = translator.outputs_per_input(translator.options)
         if tile and self.samples > 1:
@@ -83,12 +101,11 @@ class TranslatorRunner:
         translator's ``generate`` (float (B * samples, C, H, W) in [0, 1])."""
         context = self._context(names)
         with torch.inference_mode():
-            output = self.translator.generate(inputs, context)
+            output = self._precise(lambda ctx: self._call(inputs, ctx), context)
         if not isinstance(output, torch.Tensor) or output.ndim != 4 or output.shape[0] != len(inputs) * self.samples:
             raise RuntimeError(f"translator {self.translator.name!r} generated "
                                f"{tuple(output.shape) if isinstance(output, torch.Tensor) else type(output)}; "
                                f"expected ({len(inputs) * self.samples}, C, H, W)")
-        output = _finite(output.float(), self.translator.name)
         return [img[..., 0] if img.shape[-1] == 1 else img for img in quantize(output, 8)]
 
     def _tiles_to_canvas(self, prepared: Prepared, names: list[str], bit_depth: int,
@@ -152,7 +169,34 @@ class TranslatorRunner:
         return cv2.resize(image, size, interpolation=cv2.INTER_LANCZOS4)
 
     def _translate(self, images: torch.Tensor, context: TranslateContext) -> torch.Tensor:
-        output = self.translator.translate(images, context)
+        return self._precise(lambda ctx: self._checked(self._call(images, ctx), images), context)
+
+    def _precise(self, call: Any, context: TranslateContext) -> torch.Tensor:
+        """``call(context)`` in the run's precision, as fp32. A fast-mode result with NaN or
+        infinity (bf16/fp16 overflow) is computed again in fp32, with a warning."""
+        dtype = self.precision.dtype
+        if dtype is not None:
+            scoped = self.translator.autocast_scope == "call"
+            with autocast(self.device, dtype if scoped else None):
+                output = call(dataclasses.replace(context, precision=dtype))
+            if not isinstance(output, torch.Tensor):
+                return output  # the caller reports the wrong type
+            output = output.float()
+            if bool(torch.isfinite(output).all()):
+                return output
+            log.warning("%s: --precision fast gave non-finite values; computing again in fp32",
+                        ", ".join(context.names) or self.translator.name)
+            context = self._context(context.names)  # fresh generators: the same noise again
+        output = call(context)
+        return _finite(output.float(), self.translator.name) if isinstance(output, torch.Tensor) else output
+
+    def _call(self, inputs: Any, context: TranslateContext) -> Any:
+        if self._compiled is not None:
+            return self._compiled(inputs, context)
+        call = self.translator.translate if self.takes_images else self.translator.generate
+        return call(inputs, context)
+
+    def _checked(self, output: Any, images: torch.Tensor) -> torch.Tensor:
         expected_hw = (images.shape[-2] * self.prep.scale, images.shape[-1] * self.prep.scale)
         if (not isinstance(output, torch.Tensor) or output.ndim != 4
                 or output.shape[0] != images.shape[0] * self.samples or output.shape[1] not in (1, 3, 4)
@@ -160,7 +204,7 @@ class TranslatorRunner:
             shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output)
             raise RuntimeError(f"translator {self.translator.name!r} returned {shape}; expected "
                                f"({images.shape[0] * self.samples}, 1|3|4, {expected_hw[0]}, {expected_hw[1]})")
-        return _finite(output.float(), self.translator.name)
+        return output
 
     def _generator(self, name: str) -> torch.Generator:
         generator = torch.Generator(device=self.device)

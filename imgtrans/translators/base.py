@@ -181,6 +181,10 @@ class TranslateContext:
     device: Any
     generators: list[Any] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
+    precision: Any = None
+    """With ``--precision fast``: the autocast dtype (``torch.bfloat16``/``float16``); None: exact
+    fp32. Only translators with ``autocast_scope = "parts"`` need it, through
+    ``imgtrans.plugin.fast_scope(context)``."""
 
 
 class Translator:
@@ -200,6 +204,15 @@ class Translator:
     """File extensions of the inputs (``input_kind="layout"``: e.g. ``{"json"}``); None: images."""
     export_formats: ClassVar[tuple[str, ...]] = ()
     """Formats ``imgtrans export`` can write a trained checkpoint in (e.g. ``"reference"``)."""
+    autocast_scope: ClassVar[Literal["call", "parts", "none"]] = "call"
+    """Where ``--precision fast`` applies: ``"call"``, the pipeline autocasts the whole
+    ``translate``/``generate`` call (norm layers stay fp32); ``"parts"``, the translator wraps
+    only the parts that tolerate it in ``imgtrans.plugin.fast_scope(context)`` (e.g. a
+    diffusion sampler autocasts the UNet and keeps its step arithmetic in fp32); ``"none"``:
+    always exact. Outputs are cast to fp32 either way."""
+    fast_mode_error: ClassVar[str] = ""
+    """The measured error of ``--precision fast`` against exact, shown by ``imgtrans info``
+    (e.g. "bf16 CPU: mean 0.4, max 6 8-bit levels; see bench/RESULTS.md")."""
 
     def __init__(self, options: Any, device: Any) -> None:
         self.options = options

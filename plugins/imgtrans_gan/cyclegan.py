@@ -19,6 +19,7 @@ class CycleGANTranslator(GeneratorTranslator):
     name = "cyclegan"
     summary = "Unpaired translation with cycle-consistent GANs (Zhu et al. 2017); loads reference checkpoints"
     capabilities = Capabilities(training=True, unpaired=True, fully_convolutional=False)
+    fast_mode_error = ("bf16 CPU, 8-bit levels vs exact: mean 0.2-0.9, 99.9th pct 2-5, max 9 (bundled and resnet_9blocks ngf 64); bench/precision.py --quick; bench/RESULTS.md")
     TrainOptions = CycleGANTrainOptions
 
     @classmethod

@@ -24,6 +24,7 @@ the reference code never clips x or the predicted x0 (the Hub configs say
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,8 @@ def edit_timesteps(scheduler: Any, steps: int, strength: float) -> Any:
 
 def sdedit(unet: Any, scheduler_config: dict[str, Any], x0: Any, *, strength: float, steps: int,
            scheduler: str = "ddim", eta: float = 0.0, repeats: int = 1, mask: Any = None,
-           generator: Any = None, on_step: Callable[[int, int, int, int, int], None] | None = None) -> Any:
+           generator: Any = None, on_step: Callable[[int, int, int, int, int], None] | None = None,
+           unet_scope: Callable[[], Any] = contextlib.nullcontext) -> Any:
     """SDEdit of ``x0``: float (B, C, S, S) in [-1, 1] at the model's resolution.
 
     ``mask``: None, or float (B or 1, 1, S, S) in [0, 1] with 1 = edit, 0 = keep; kept pixels
@@ -84,7 +86,8 @@ def sdedit(unet: Any, scheduler_config: dict[str, Any], x0: Any, *, strength: fl
     per image (diffusers' convention): image ``i`` then draws exactly the noise it would draw
     alone from ``generator[i]``, so its result does not depend on the batch (up to float
     rounding in the UNet). ``on_step(repeat, step, total steps, repeats, timestep)`` is
-    called after every denoising step.
+    called after every denoising step. ``unet_scope()`` is entered around each UNet call
+    only (e.g. bf16 autocast): the sampler's arithmetic stays fp32.
 
     Returns ``x0`` itself (not a copy) when no step runs (``steps_to_run`` is 0).
     """
@@ -97,18 +100,22 @@ def sdedit(unet: Any, scheduler_config: dict[str, Any], x0: Any, *, strength: fl
     if scheduler == "ddim":
         step_kwargs["eta"] = eta
     with torch.no_grad():
-        return _run(unet, sampler, timesteps, x0, mask, repeats, generator, step_kwargs, on_step)
+        return _run(unet, sampler, timesteps, x0, mask, repeats, generator, step_kwargs, on_step,
+                    unet_scope)
 
 
 def _run(unet: Any, sampler: Any, timesteps: Any, x0: Any, mask: Any, repeats: int, generator: Any,
-         step_kwargs: dict[str, Any], on_step: Callable[..., None] | None) -> Any:
+         step_kwargs: dict[str, Any], on_step: Callable[..., None] | None,
+         unet_scope: Callable[[], Any]) -> Any:
     guide = x0
     x = x0
     for repeat in range(repeats):
         noise = randn_tensor(guide.shape, generator=generator, device=guide.device, dtype=guide.dtype)
         x = sampler.add_noise(guide, noise, timesteps[:1])
         for i, t in enumerate(timesteps):
-            eps = unet(x, t).sample
+            with unet_scope():
+                eps = unet(x, t).sample
+            eps = eps.float()  # no copy when already fp32
             if eps.shape[1] == 2 * x.shape[1] and not _splits_variance(sampler):
                 eps = eps[:, :x.shape[1]]  # learned-variance model: keep the noise prediction
             x = sampler.step(eps, t, x, **step_kwargs).prev_sample

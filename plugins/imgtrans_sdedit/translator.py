@@ -50,9 +50,11 @@ class SDEditTranslator(Translator):
     summary = ("SDEdit: edit or realise guide images (photos, stroke paintings) with a "
                "pixel-space diffusion model (diffusers model folder), optionally masked")
     capabilities = Capabilities(stochastic=True, input_kind="image", training=True)
+    fast_mode_error = ("bf16 CPU (UNet only), 8-bit levels vs exact: mean 0.1-0.2, 99.9th pct 2, max 2 (bundled and ddpm-cifar10-32 size, 10 steps); bench/precision.py --quick; bench/RESULTS.md")
     Options = SDEditOptions
     TrainOptions = SDEditTrainOptions
     requires_weights = True
+    autocast_scope = "parts"  # only the UNet: the sampler's steps stay fp32
 
     @classmethod
     def outputs_per_input(cls, options: SDEditOptions) -> int:
@@ -123,7 +125,7 @@ class SDEditTranslator(Translator):
         masks = [self._mask_for(name, (height, width)) for name in names]
         mask = None if masks[0] is None else torch.cat(masks)
         generators = list(context.generators)
-        outputs = [self._edit(images, mask, generators, names) for _ in range(samples)]
+        outputs = [self._edit(images, mask, generators, names, context) for _ in range(samples)]
         return torch.stack(outputs, dim=1).flatten(0, 1)
 
     def _mask_for(self, name: str, size: tuple[int, int]) -> Any:
@@ -137,9 +139,11 @@ class SDEditTranslator(Translator):
             return fit_mask(read_mask(find_mask(self.mask_dir, name)).to(self.device), size)
         return None
 
-    def _edit(self, images: Any, mask: Any, generators: list[Any], names: list[str]) -> Any:
-        """One SDEdit run of a batch at the input's size; ``mask`` (B, 1, H, W) or None."""
-        from imgtrans.plugin import resize
+    def _edit(self, images: Any, mask: Any, generators: list[Any], names: list[str],
+              context: TranslateContext) -> Any:
+        """One SDEdit run of a batch at the input's size; ``mask`` (B, 1, H, W) or None.
+        With ``--precision fast`` only the UNet calls are autocast."""
+        from imgtrans.plugin import fast_scope, resize
         from imgtrans_sdedit.masks import model_mask
         from imgtrans_sdedit.sdedit import sdedit
 
@@ -154,7 +158,8 @@ class SDEditTranslator(Translator):
         result = sdedit(self.model.unet, self.model.scheduler_config, guide, strength=o.strength,
                         steps=o.steps, scheduler=o.scheduler, eta=o.eta, repeats=o.repeats,
                         mask=None if mask is None else model_mask(mask, size),
-                        generator=generators, on_step=on_step)
+                        generator=generators, on_step=on_step,
+                        unet_scope=lambda: fast_scope(context))
         if (height, width) != size:
             result = resize(result, (height, width), "bicubic")
         result = result.clamp(-1.0, 1.0)

@@ -21,7 +21,9 @@ class SROptions:
     act_type: Optional[Literal["prelu", "relu", "leakyrelu"]] = field(default=None, metadata={
         "help": "SRVGGNetCompact activation when the weights cannot tell (ReLU vs LeakyReLU)"})
     precision: Literal["auto", "fp32", "fp16"] = field(default="auto", metadata={
-        "help": "auto: fp16 on CUDA, fp32 on CPU (fp16 does not run on CPU)"})
+        "help": "dtype the network is stored in, as Real-ESRGAN's --fp32 switch: auto: fp16 on "
+                "CUDA, fp32 on CPU (fp16 does not run on CPU). An fp32 network follows --precision "
+                "(fast: bf16/fp16 autocast); an fp16 one runs fp16 whatever --precision says"})
 
     def __post_init__(self) -> None:
         if self.outscale is not None and not 0 < self.outscale <= 16:

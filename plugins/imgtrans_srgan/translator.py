@@ -24,6 +24,8 @@ class SRTranslator(Translator):
     name = "srgan"
     summary = "Super-resolution: SRResNet/SRGAN, ESRGAN, Real-ESRGAN and MSRResNet checkpoints"
     capabilities = Capabilities(training=True, paired=True, fully_convolutional=True)
+    fast_mode_error = ("bf16 CPU, 8-bit levels vs exact: mean 0.05-1.1, 99.9th pct 1-6, max 9 (bundled MSRResNet and RRDBNet x4); bench/precision.py --quick; bench/RESULTS.md")
+    autocast_scope = "parts"  # autocast only an fp32 network (see translate)
     Options = SROptions
     TrainOptions = SRTrainOptions
     requires_weights = True
@@ -56,9 +58,17 @@ class SRTranslator(Translator):
                              pad_mode="reflect", pre_pad=o.pre_pad, keep_gray=True, output_scale=outscale)
 
     def translate(self, images: Any, context: TranslateContext) -> Any:
+        """With ``--precision fast`` an fp32 network runs under the pipeline's autocast; one
+        placed in fp16 by the ``precision`` option (Real-ESRGAN's default on CUDA) already is
+        fast and runs as it is."""
+        import contextlib
+
+        from imgtrans.plugin import fast_scope
         from imgtrans_srgan.inference import upscale
 
-        return upscale(self.net, images, self.dtype)
+        scope = fast_scope(context) if str(self.dtype) == "torch.float32" else contextlib.nullcontext()
+        with scope:
+            return upscale(self.net, images, self.dtype)
 
     def config(self) -> dict[str, Any]:
         base = super().config()
