@@ -121,12 +121,12 @@ class Layout2ImTranslator(Translator):
             out = self.net.generate(objs, masks, obj_to_img, z)
             passes.append(to_unit_range(out, self.options.rescale))
         batch = torch.stack(passes, dim=1).flatten(0, 1)
-        if self.options.overlay:
+        if self.options.scale > 1:
+            batch = F.interpolate(batch, scale_factor=self.options.scale, mode="nearest")
+        if self.options.overlay:  # drawn at the output size, so labels stay sharp
             rows = [layout for layout in inputs for _ in range(self.options.samples)]
             batch = torch.stack([torch.cat([image, self._draw(image, layout)], dim=-1)
                                  for image, layout in zip(batch, rows)])
-        if self.options.scale > 1:
-            batch = F.interpolate(batch, scale_factor=self.options.scale, mode="nearest")
         return batch
 
     def _code(self, obj: Any, generator: Any) -> Any:
@@ -137,18 +137,27 @@ class Layout2ImTranslator(Translator):
         return torch.randn(self.net.z_dim, generator=generator, device=self.device)
 
     def _draw(self, image: Any, layout: Any) -> Any:
-        """The image with each object's box and label drawn on it (OpenCV, on the CPU)."""
+        """The image with each object's box and label drawn on it (OpenCV, on the CPU).
+        Labels sit on a dark band inside the image, shifted left or shortened to fit."""
         import cv2
         import numpy as np
         import torch
 
         size = image.shape[-1]
         canvas = np.ascontiguousarray((image.permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
+        font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(size / 320, 0.25)
         for obj in layout.objects:
             x0, y0, x1, y1 = (int(round(v * (size - 1))) for v in obj.box)
             cv2.rectangle(canvas, (x0, y0), (x1, y1), (255, 255, 255), 1)
-            cv2.putText(canvas, self.vocab.name(obj.label)[:10], (x0 + 1, max(y0 + 7, 7)),
-                        cv2.FONT_HERSHEY_PLAIN, 0.5, (255, 255, 0), 1)
+            name = label = self.vocab.name(obj.label)
+            while len(label) > 2 and cv2.getTextSize(label, font, scale, 1)[0][0] > size - 2:
+                name = name[:-1]
+                label = name + "."  # Hershey fonts are ASCII only: no ellipsis character
+            (width, height), base = cv2.getTextSize(label, font, scale, 1)
+            x = min(max(x0 + 1, 0), max(size - width - 1, 0))
+            y = min(max(y0 + height + 2, height + 1), size - base - 1)
+            cv2.rectangle(canvas, (x - 1, y - height - 1), (x + width, y + base), (0, 0, 0), -1)
+            cv2.putText(canvas, label, (x, y), font, scale, (255, 255, 0), 1, cv2.LINE_AA)
         return torch.from_numpy(canvas).permute(2, 0, 1).float().div(255).to(image.device)
 
 

@@ -97,12 +97,14 @@ def reference_layout2im(translator, layouts, generators):
         for _ in range(translator.options.samples):
             z = torch.stack([translator._code(obj, generator) for obj in layout.objects])
             out = translator.net.generate(objs, masks, obj_to_img, z)
-            image = to_unit_range(out, translator.options.rescale)[0]
-            if translator.options.overlay:
+            image = to_unit_range(out, translator.options.rescale)
+            if translator.options.scale > 1:
+                image = F.interpolate(image, scale_factor=translator.options.scale, mode="nearest")
+            image = image[0]
+            if translator.options.overlay:  # drawn at the output size (since the overlay change)
                 image = torch.cat([image, translator._draw(image, layout)], dim=-1)
             images.append(image)
-    batch, scale = torch.stack(images), translator.options.scale
-    return F.interpolate(batch, scale_factor=scale, mode="nearest") if scale > 1 else batch
+    return torch.stack(images)
 
 
 # -- inputs and weights made here -----------------------------------------------------------
