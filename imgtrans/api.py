@@ -84,7 +84,7 @@ class LoadedTranslator:
         if not self.runner.takes_images:  # layouts: parsed objects or files, a list of images back
             inputs = [self.translator.read_input(Path(i)) if isinstance(i, (str, Path)) else i
                       for i in (images if isinstance(images, (list, tuple)) else [images])]
-            return self.runner.run_inputs(inputs, names or [f"input{i}" for i in range(len(inputs))])
+            return self._run_inputs(inputs, names or [f"input{i}" for i in range(len(inputs))])
         if isinstance(images, torch.Tensor):
             batch = images[None] if images.ndim == 3 else images
             names = names or [f"tensor{i}" for i in range(batch.shape[0])]
@@ -100,6 +100,20 @@ class LoadedTranslator:
             depth = 16 if array.dtype == np.uint16 else 8
             results.extend(self.runner.run_arrays([array], depth, [name]))
         return results[0] if single and len(results) == 1 else results
+
+    def _run_inputs(self, inputs: list[Any], names: list[str]) -> list[Any]:
+        """Parsed inputs in groups of equal ``batch_key`` (as the engines batch them), results
+        in input order (all samples of an input together)."""
+        groups: dict[Any, list[int]] = {}
+        for i, item in enumerate(inputs):
+            groups.setdefault(getattr(item, "batch_key", None), []).append(i)
+        per_input: dict[int, list[Any]] = {}
+        for members in groups.values():
+            images = self.runner.run_inputs([inputs[i] for i in members], [names[i] for i in members])
+            samples = len(images) // len(members)
+            for k, i in enumerate(members):
+                per_input[i] = images[k * samples:(k + 1) * samples]
+        return [image for i in range(len(inputs)) for image in per_input[i]]
 
     def config(self) -> dict[str, Any]:
         cfg = self.translator.config()

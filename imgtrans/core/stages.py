@@ -109,10 +109,11 @@ def decode(item: WorkItem, settings: EngineSettings,
 
 
 def batch_key(data: Any) -> tuple:
-    """Inputs that may share a forward pass: images of one size and layout; other inputs."""
+    """Inputs that may share a forward pass: images of one size and layout; other inputs
+    (parsed by ``read_input``) by their own ``batch_key`` attribute when they have one."""
     if isinstance(data, DecodedImage):
         return (data.height, data.width, data.channels, data.bit_depth)
-    return ("input",)
+    return ("input", getattr(data, "batch_key", None))
 
 
 def translate_batch(batch: list[Loaded], runner: TranslatorRunner,

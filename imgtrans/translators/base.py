@@ -265,7 +265,9 @@ class Translator:
 
     def read_input(self, path: Path) -> Any:
         """For ``input_kind="layout"``: parse one input file (called in reader threads);
-        raise ``imgtrans.errors.InputError(path, reason)`` for a bad one."""
+        raise ``imgtrans.errors.InputError(path, reason)`` for a bad one. A parsed input may
+        have a ``batch_key`` attribute: only inputs with equal keys share a ``generate`` call
+        (e.g. outputs of different shapes)."""
         raise NotImplementedError
 
     def generate(self, inputs: list[Any], context: TranslateContext) -> Any:

@@ -42,7 +42,9 @@ Layout fields:
 ``size`` (optional)
     ``[width, height]`` of a canvas in pixels. With it, box values are pixel coordinates on
     that canvas (``0 <= x <= width``, ``0 <= y <= height``) and are divided by it. In the
-    several-layouts form a top-level ``size`` applies to every layout without its own.
+    several-layouts form a top-level ``size`` applies to every layout without its own. The
+    output keeps the canvas's aspect ratio: the model draws on its square grid and the image is
+    then resized so that its longer side is the model's size (times ``scale``).
 
 Keys starting with ``_`` (e.g. ``"_comment"``) are ignored anywhere; any other unknown key is
 an error, so that a typo such as ``"boxes"`` is not silently dropped.
@@ -98,9 +100,18 @@ class Layout:
     objects: tuple[LayoutObject, ...]
     source: str
     name: str | None = None
+    aspect: float = 1.0
+    """Width / height of the canvas the layout was drawn on (its ``size``); outputs keep it."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "objects", tuple(self.objects))
+        if not (math.isfinite(self.aspect) and self.aspect > 0):
+            raise ValueError(f"aspect must be a positive number, not {self.aspect}")
+
+    @property
+    def batch_key(self) -> float:
+        """Layouts with the same key share a forward pass (their outputs have one shape)."""
+        return round(self.aspect, 4)
 
     def __len__(self) -> int:
         return len(self.objects)
@@ -108,14 +119,18 @@ class Layout:
     def to_json(self, vocab: Vocabulary | None = None) -> dict[str, Any]:
         """This layout in the file format (labels as names when ``vocab`` is given)."""
         objects = []
+        width = self.aspect  # a canvas of height 1 keeps the aspect ratio in the file
         for obj in self.objects:
+            x0, y0, x1, y1 = obj.box
+            box = [x0, y0, x1, y1] if width == 1.0 else [x0 * width, y0, x1 * width, y1]
             entry: dict[str, Any] = {
-                "label": vocab.name(obj.label) if vocab is not None else obj.label,
-                "box": list(obj.box)}
+                "label": vocab.name(obj.label) if vocab is not None else obj.label, "box": box}
             if obj.seed is not None:
                 entry["seed"] = obj.seed
             objects.append(entry)
         out: dict[str, Any] = {"objects": objects}
+        if width != 1.0:
+            out["size"] = [width, 1.0]
         if self.name is not None:
             out["name"] = self.name
         return out
@@ -208,7 +223,7 @@ def _parse_seed(value: Any, where: str) -> int | None:
 
 
 def _parse_layout(entry: Any, vocab: Vocabulary, where: str, default_size: Any,
-                  min_objects: int, max_objects: int) -> tuple[list, Any]:
+                  min_objects: int, max_objects: int) -> tuple[list, Any, float]:
     if not isinstance(entry, dict):
         raise _Bad(f"{where}a layout must be a JSON object with \"objects\", "
                    f"not {type(entry).__name__}")
@@ -241,7 +256,7 @@ def _parse_layout(entry: Any, vocab: Vocabulary, where: str, default_size: Any,
         box = _parse_box(obj["box"], size, here)
         seed = _parse_seed(obj.get("seed"), here)
         parsed.append(LayoutObject(label, box, seed))
-    return parsed, name
+    return parsed, name, (size[0] / size[1] if size is not None else 1.0)
 
 
 def parse_layouts(path: Path, vocab: Vocabulary, min_objects: int = 1,
@@ -284,10 +299,10 @@ def parse_layouts(path: Path, vocab: Vocabulary, min_objects: int = 1,
                 where = label + ": "
             else:
                 where = ""
-            objects, name = _parse_layout(entry, vocab, where, default_size, min_objects,
-                                          max_objects)
+            objects, name, aspect = _parse_layout(entry, vocab, where, default_size, min_objects,
+                                                  max_objects)
             source = f"{path}[{i}]" if several else str(path)
-            layouts.append(Layout(tuple(objects), source, name))
+            layouts.append(Layout(tuple(objects), source, name, aspect))
     except _Bad as exc:
         raise InputError(path, str(exc)) from None
     if several:

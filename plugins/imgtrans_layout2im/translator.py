@@ -123,6 +123,7 @@ class Layout2ImTranslator(Translator):
         batch = torch.stack(passes, dim=1).flatten(0, 1)
         if self.options.scale > 1:
             batch = F.interpolate(batch, scale_factor=self.options.scale, mode="nearest")
+        batch = _keep_aspect(batch, inputs[0].aspect)  # a batch shares one aspect (batch_key)
         if self.options.overlay:  # drawn at the output size, so labels stay sharp
             rows = [layout for layout in inputs for _ in range(self.options.samples)]
             batch = torch.stack([torch.cat([image, self._draw(image, layout)], dim=-1)
@@ -143,22 +144,35 @@ class Layout2ImTranslator(Translator):
         import numpy as np
         import torch
 
-        size = image.shape[-1]
+        rows, cols = image.shape[-2:]
         canvas = np.ascontiguousarray((image.permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
-        font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(size / 320, 0.25)
+        font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(max(rows, cols) / 320, 0.25)
         for obj in layout.objects:
-            x0, y0, x1, y1 = (int(round(v * (size - 1))) for v in obj.box)
+            x0, x1 = (int(round(v * (cols - 1))) for v in obj.box[0::2])
+            y0, y1 = (int(round(v * (rows - 1))) for v in obj.box[1::2])
             cv2.rectangle(canvas, (x0, y0), (x1, y1), (255, 255, 255), 1)
             name = label = self.vocab.name(obj.label)
-            while len(label) > 2 and cv2.getTextSize(label, font, scale, 1)[0][0] > size - 2:
+            while len(label) > 2 and cv2.getTextSize(label, font, scale, 1)[0][0] > cols - 2:
                 name = name[:-1]
                 label = name + "."  # Hershey fonts are ASCII only: no ellipsis character
             (width, height), base = cv2.getTextSize(label, font, scale, 1)
-            x = min(max(x0 + 1, 0), max(size - width - 1, 0))
-            y = min(max(y0 + height + 2, height + 1), size - base - 1)
+            x = min(max(x0 + 1, 0), max(cols - width - 1, 0))
+            y = min(max(y0 + height + 2, height + 1), rows - base - 1)
             cv2.rectangle(canvas, (x - 1, y - height - 1), (x + width, y + base), (0, 0, 0), -1)
             cv2.putText(canvas, label, (x, y), font, scale, (255, 255, 0), 1, cv2.LINE_AA)
         return torch.from_numpy(canvas).permute(2, 0, 1).float().div(255).to(image.device)
+
+
+def _keep_aspect(batch: Any, aspect: float) -> Any:
+    """Square model outputs resized to the layout canvas's aspect ratio, the longer side
+    unchanged (antialiased when shrinking)."""
+    import torch.nn.functional as F
+
+    if aspect == 1.0:
+        return batch
+    side = batch.shape[-1]
+    size = (max(1, round(side / aspect)), side) if aspect > 1 else (side, max(1, round(side * aspect)))
+    return F.interpolate(batch, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
 
 
 @hookimpl
