@@ -99,8 +99,15 @@ def wait_done(page, status: str) -> None:
     assert page.get_attribute(status, "data-state") == "done", page.inner_text(status)
 
 
-def natural_size(locator) -> tuple[int, int]:
-    return tuple(locator.evaluate("img => [img.naturalWidth, img.naturalHeight]"))
+def natural_size(locator, timeout: float = 30.0) -> tuple[int, int]:
+    """The image's pixel size once it has loaded (an <img> can be in the page before its
+    bytes arrive, and then reports 0 x 0)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        width, height, complete = locator.evaluate("img => [img.naturalWidth, img.naturalHeight, img.complete]")
+        if (complete and width > 0) or time.monotonic() > deadline:
+            return width, height
+        time.sleep(0.05)
 
 
 def fetch_png(page, url: str) -> np.ndarray:
