@@ -34,7 +34,8 @@ class ConvertSettings:
     options: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
     batch_size: int | str = "auto"
-    """Images per forward pass, or "auto": 1 on CPU, measured per image size on CUDA."""
+    """Images per forward pass, or "auto": the translator's ``cpu_batch_size`` on CPU (1 unless measured
+    otherwise), measured per image size on CUDA."""
     output_format: str | None = None
     suffix: str = ""
     overwrite: bool = False

@@ -24,7 +24,7 @@ def convert(
     weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Registry name, file, folder or https URL.")] = None,
     opt: Annotated[Optional[list[str]], typer.Option("--opt", "-O", help="Translator option key=value (repeatable).")] = None,
     device: Annotated[str, typer.Option(envvar="IMGTRANS_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
-    batch_size: Annotated[str, typer.Option("--batch-size", "-b", help="Images per forward pass (same-size images only): a number, or auto (1 on CPU; on CUDA what fits, smaller on out-of-memory).")] = "auto",
+    batch_size: Annotated[str, typer.Option("--batch-size", "-b", help="Images per forward pass (same-size images only): a number, or auto (on CPU the translator's measured choice, usually 1; on CUDA what fits, smaller on out-of-memory).")] = "auto",
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Output format (png, jpg, webp, tiff...); default keeps the input's when it can hold the result.")] = None,
     suffix: Annotated[str, typer.Option(help="Added to output file names before the extension.")] = "",
     overwrite: Annotated[bool, typer.Option("--overwrite/--skip-existing", help="Replace existing outputs (default: skip them, so an interrupted run resumes).")] = False,

@@ -33,7 +33,8 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
         stop: threading.Event | None = None) -> list[ItemResult]:
     """Load the translator here, once, then convert ``items``."""
     loaded = recipe.load()
-    sizer = BatchSizer(settings.batch_size, loaded.runner.device)
+    sizer = BatchSizer(settings.batch_size, loaded.runner.device,
+                       loaded.translator.capabilities.cpu_batch_size)
     on_start({**loaded.config(), "engine": "local", "batch_size": sizer.describe()})
     return run_items(items, loaded.runner, settings, sizer=sizer, on_result=on_result, stop=stop)
 
@@ -43,7 +44,9 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
               on_result: Callable[[ItemResult], None] = lambda r: None,
               stop: threading.Event | None = None) -> list[ItemResult]:
     """Convert ``items`` with ``runner``; one result per item, in input order."""
-    pipeline = _Pipeline(runner, settings, sizer or BatchSizer(settings.batch_size, runner.device),
+    sizer = sizer or BatchSizer(settings.batch_size, runner.device,
+                                runner.translator.capabilities.cpu_batch_size)
+    pipeline = _Pipeline(runner, settings, sizer,
                          on_result, stop or threading.Event())
     pipeline.run(items)
     for item in items:

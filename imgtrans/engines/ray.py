@@ -116,7 +116,7 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
     finished = threading.Event()
     try:
         device, gpus, cpus, actors = _placement(ray, recipe.device)
-        sizer = BatchSizer(settings.batch_size, device)
+        sizer = BatchSizer(settings.batch_size, device, recipe.cls.capabilities.cpu_batch_size)
         on_start({**recipe.describe(device), "engine": "ray",
                   "ray_address": settings.address or f"local ({LOOPBACK})", "actors": actors,
                   "batch_size": sizer.describe()})
@@ -275,7 +275,8 @@ class _Translate:
         except Exception as exc:  # reported by the driver, with the local engine's exit code
             self.failure = _Failure.of(exc)
             return
-        self.sizer = BatchSizer(settings.batch_size, self.runner.device)
+        self.sizer = BatchSizer(settings.batch_size, self.runner.device,
+                                self.runner.translator.capabilities.cpu_batch_size)
         self.read_input = None if self.runner.takes_images else self.runner.translator.read_input
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -48,6 +48,10 @@ class Capabilities:
     """True when the output at a pixel depends only on a bounded neighbourhood, so the
     pipeline may cut large images into overlapping tiles (``--tile``)."""
     batch_invariance: str = "within one level"
+    cpu_batch_size: int = 1
+    """Images per forward pass that ``--batch-size auto`` uses on a CPU. Batching a small or
+    memory-bound network on a CPU can be slower than one image at a time, so 1 unless a
+    measurement (``bench/batch_size.py``) shows a gain."""
     """How much running an image in a batch (rather than alone) may change its result:
     ``"exact"`` (bit for bit), ``"within one level"`` (no output value moves by more than one
     8-bit, or 16-bit, level: convolutions round differently at other batch sizes), or a

@@ -19,7 +19,8 @@ from imgtrans_gan.options import GeneratorOptions, Pix2PixTrainOptions
 class Pix2PixTranslator(GeneratorTranslator):
     name = "pix2pix"
     summary = "Paired translation with a conditional GAN (Isola et al. 2017); loads reference checkpoints"
-    capabilities = Capabilities(training=True, paired=True, fully_convolutional=False)
+    capabilities = Capabilities(training=True, paired=True, fully_convolutional=False,
+                                cpu_batch_size=4)  # 1.3-1.9x at 4 on CPU (bench/RESULTS.md)
     fast_mode_error = ("bf16 CPU, 8-bit levels vs exact: mean 0.2, 99.9th pct 1, max 3 (bundled and unet_128 ngf 64); no speed-up on CPU (weight-bound U-Net); bench/precision.py --quick; bench/RESULTS.md")
     per_image_statistics = True
     TrainOptions = Pix2PixTrainOptions

@@ -49,7 +49,8 @@ class SDEditTranslator(Translator):
     name = NAME
     summary = ("SDEdit: edit or realise guide images (photos, stroke paintings) with a "
                "pixel-space diffusion model (diffusers model folder), optionally masked")
-    capabilities = Capabilities(stochastic=True, input_kind="image", training=True)
+    capabilities = Capabilities(stochastic=True, input_kind="image", training=True,
+                                cpu_batch_size=8)  # 1.4-2.6x at 8 on CPU (bench/RESULTS.md)
     fast_mode_error = ("bf16 CPU (UNet only), 8-bit levels vs exact: mean 0.1-0.2, 99.9th pct 2, max 2 (bundled and ddpm-cifar10-32 size, 10 steps); bench/precision.py --quick; bench/RESULTS.md")
     Options = SDEditOptions
     TrainOptions = SDEditTrainOptions

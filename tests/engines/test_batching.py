@@ -1,4 +1,5 @@
-"""Batch sizes: ``auto`` is 1 on CPU and measured on CUDA; running out of memory halves the
+"""Batch sizes: ``auto`` is the translator's ``cpu_batch_size`` on CPU (1 by default) and
+measured on CUDA; running out of memory halves the
 batch (and remembers it), then tiles one image, then fails only that image. Tested on CPU
 with a translator that raises torch's out-of-memory errors above a batch or image size."""
 
@@ -150,6 +151,8 @@ def test_auto_on_cuda_measures_a_trial_image_and_fits_the_free_memory(monkeypatc
     assert sizer.size_for(key) == estimate_batch(10 * gib, gib) == 8  # 9 free + 1 cached
     assert sizer.shrink(key, 8) == 4 and sizer.size_for(key) == 4
     assert BatchSizer("auto", "cpu").size_for(key) == 1 and BatchSizer(6, "cuda").size_for(key) == 6
+    assert BatchSizer("auto", "cpu", cpu_batch=8).size_for(key) == 8
+    assert BatchSizer("auto", "cpu", cpu_batch=8).describe() == "auto (8 on CPU)"
 
 
 def test_estimate_batch_limits():
