@@ -262,9 +262,9 @@ def translator_for_weights(weights: str | Path | None,
 
 def _names_weights(value: str) -> bool:
     """True when ``value`` (given where a translator name was expected) names weights."""
-    from imgtrans.weights.resolve import _is_url, find_spec
+    from imgtrans.weights.resolve import is_url, find_spec
 
-    if _is_url(value) or Path(value).expanduser().exists():
+    if is_url(value) or Path(value).expanduser().exists():
         return True
     try:
         return find_spec(value, manager.get_host().known_weight_specs()) is not None

@@ -30,9 +30,6 @@ def _known() -> list[WeightSpec]:
     return list(known_weight_specs())
 
 
-def _is_url(value: str) -> bool:
-    return value.lower().startswith(("http://", "https://"))
-
 
 def _where(spec: WeightSpec) -> Path | None:
     from imgtrans.weights.bundled import bundled_path
@@ -149,14 +146,14 @@ def fetch(
     """Download weights into the cache now, so later runs work offline. Prints each path.
 
     Every name is tried; the exit code is 5 if any failed."""
-    from imgtrans.weights.resolve import fetch_url, local_path_for_spec, lookup_spec
+    from imgtrans.weights.resolve import fetch_url, is_url, local_path_for_spec, lookup_spec
 
     failed = False
     with exit_on_errors():
         known = _known()
         for name in names:
             try:
-                if _is_url(name):
+                if is_url(name):
                     with _DownloadBar(name) as bar:
                         path = fetch_url(name, progress=bar)
                 else:
@@ -178,10 +175,10 @@ def path(
                                         "its default) or http(s) URL.")],
 ) -> None:
     """Print where weights are on disk; exit 5 if they are not downloaded yet."""
-    from imgtrans.weights.resolve import fetch_url, local_path_for_spec, lookup_spec
+    from imgtrans.weights.resolve import fetch_url, is_url, local_path_for_spec, lookup_spec
 
     with exit_on_errors():
-        if _is_url(name):
+        if is_url(name):
             found = fetch_url(name, download_ok=False)
         else:
             found = local_path_for_spec(lookup_spec(name, _known()), download_ok=False)

@@ -16,7 +16,7 @@ from imgtrans.checkpoints import find_checkpoint, read_checkpoint
 from imgtrans.errors import UsageError, WeightsError
 from imgtrans.translators.base import Translator, WeightSpec
 from imgtrans.weights.download import Progress
-from imgtrans.weights.resolve import _is_url, _looks_like_path, _unknown, fetch_url, find_spec
+from imgtrans.weights.resolve import is_url, looks_like_path, unknown_weights_error, fetch_url, find_spec
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +28,20 @@ def identify_translator(value: str, translators: Mapping[str, type[Translator]],
     """The name of the translator ``value`` (registry name, URL, file or folder) is for.
     Raises ``UsageError`` when no translator or several claim it, listing the candidates,
     and ``WeightsError`` when the value is neither known nor an existing path."""
-    if _is_url(value):
+    if is_url(value):
         spec = next((s for s in known if s.url == value), None)
         if spec is not None:
             return spec.plugin
         path = fetch_url(value, download_ok=download_ok, progress=progress, should_stop=should_stop)
     else:
         path = Path(value).expanduser()
-        spec = None if _looks_like_path(value) and path.exists() else find_spec(value, known)
+        spec = None if looks_like_path(value) and path.exists() else find_spec(value, known)
         if spec is not None:
             return spec.plugin
         if not path.exists():
-            if _looks_like_path(value):
+            if looks_like_path(value):
                 raise WeightsError(f"--weights {value!r}: no such file or folder ({path})")
-            raise _unknown(value, None, known, path_tried=True)
+            raise unknown_weights_error(value, None, known, path_tried=True)
     checkpoint = find_checkpoint(path)
     if checkpoint is not None:
         return read_checkpoint(checkpoint).translator

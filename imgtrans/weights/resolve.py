@@ -23,11 +23,12 @@ from imgtrans.weights.bundled import bundled_path, verified_bundle
 log = logging.getLogger(__name__)
 
 
-def _is_url(value: str) -> bool:
+def is_url(value: str) -> bool:
+    """http(s) URLs are downloaded; anything else is a name or a path."""
     return urlsplit(value).scheme.lower() in ("http", "https")
 
 
-def _looks_like_path(value: str) -> bool:
+def looks_like_path(value: str) -> bool:
     return value.startswith(("~", ".")) or "/" in value or os.sep in value
 
 
@@ -81,7 +82,7 @@ def lookup_spec(name: str, known: list[WeightSpec], plugin: str | None = None) -
     belongs to another plugin than ``plugin`` (when given)."""
     spec = find_spec(name, known, plugin)
     if spec is None:
-        raise _unknown(name, plugin, known, path_tried=False)
+        raise unknown_weights_error(name, plugin, known, path_tried=False)
     _check_plugin(spec, plugin)
     return spec
 
@@ -92,7 +93,7 @@ def _check_plugin(spec: WeightSpec, plugin: str | None) -> None:
                            f"use --plugin {spec.plugin} (or leave --plugin out)")
 
 
-def _unknown(value: str, plugin: str | None, known: list[WeightSpec], path_tried: bool) -> WeightsError:
+def unknown_weights_error(value: str, plugin: str | None, known: list[WeightSpec], path_tried: bool) -> WeightsError:
     what = "neither an existing file or folder nor a known weights name" if path_tried \
         else "not a known weights name"
     mine = [s for s in known if plugin is None or s.plugin == plugin]
@@ -204,14 +205,14 @@ def resolve_weights(value: str | None, plugin: str, known: list[WeightSpec], *,
             return None, None
         return local_path_for_spec(spec, download_ok=download_ok, progress=progress,
                                        should_stop=should_stop), spec
-    if _is_url(value):
+    if is_url(value):
         same_url = [s for s in known if s.url == value]
         spec = next((s for s in same_url if s.plugin == plugin), None)
         sha256 = next((s.sha256 for s in same_url if s.sha256), None)
         path = fetch_url(value, sha256, label=spec.name if spec else None,
                          download_ok=download_ok, progress=progress, should_stop=should_stop)
         return path, spec
-    if not _looks_like_path(value):
+    if not looks_like_path(value):
         spec = find_spec(value, known, plugin)
         if spec is not None:
             _check_plugin(spec, plugin)
@@ -220,11 +221,11 @@ def resolve_weights(value: str | None, plugin: str, known: list[WeightSpec], *,
     path = Path(value).expanduser()
     if path.exists():
         return path, None
-    if _looks_like_path(value):  # not a file: maybe a name with a slash (a Hub repo id alias)
+    if looks_like_path(value):  # not a file: maybe a name with a slash (a Hub repo id alias)
         spec = find_spec(value, known, plugin)
         if spec is not None:
             _check_plugin(spec, plugin)
             return local_path_for_spec(spec, download_ok=download_ok, progress=progress,
                                        should_stop=should_stop), spec
         raise WeightsError(f"--weights {value!r}: no such file or folder ({path})")
-    raise _unknown(value, plugin, known, path_tried=True)
+    raise unknown_weights_error(value, plugin, known, path_tried=True)
