@@ -182,6 +182,17 @@ def test_job_errors_are_the_cli_lines_without_server_paths(make_client):
     assert failed["error"] == "steps=5000 is more than the model's 1000 training steps"
 
 
+def test_a_layout_size_gives_the_images_its_aspect(make_client):
+    client, _, sid = make_client()
+    layout = {"size": [200, 100], "objects": [{"label": "red circle", "box": [20, 10, 90, 80]}]}
+    job = wait_job(client, sid, submit(client, sid, translator="layout2im", layout=layout,
+                                       options={"samples": "1"}).json()["id"])
+    assert job["state"] == "done" and job["errors"] == [], job
+    out = job["results"][0]["outputs"][0]
+    assert (out["width"], out["height"]) == (64, 32)
+    assert decode_png(client.get(out["url"]).content).shape[:2] == (32, 64)
+
+
 def test_jobs_queue_one_at_a_time_and_cancel(make_client, test_translators):
     client, web, sid = make_client()
     uid = upload(client, sid, png_bytes(photo())).json()["id"]

@@ -207,14 +207,99 @@ def test_layout_boxes_labels_and_generation(page, tmp_path):
     with page.expect_download() as download:
         page.click("#ly-save")
     saved = json.loads(Path(download.value.path()).read_text())
+    assert saved["size"] == [512, 512]  # boxes in the canvas's pixels
     (a, b) = saved["objects"]
     assert (a["label"], b["label"], b["seed"], "seed" in a) == ("red circle", "blue square", 7, False)
-    assert np.allclose(a["box"], [0.13, 0.35, 0.47, 0.77], atol=0.01)
-    assert np.allclose(b["box"], [0.55, 0.25, 0.94, 0.75], atol=0.01)
+    assert np.allclose(np.divide(a["box"], 512), [0.13, 0.35, 0.47, 0.77], atol=0.01)
+    assert np.allclose(np.divide(b["box"], 512), [0.55, 0.25, 0.94, 0.75], atol=0.01)
     screenshot(page, "layout")
 
     page.set_input_files("#ly-load", str(ROOT / "samples" / "layout2im" / "three_shapes.json"))
     expect(page.locator("#ly-boxes li")).to_have_count(3)
+
+
+def canvas_aspect(page) -> float:
+    box = page.locator("#ly-canvas").bounding_box()
+    return box["width"] / box["height"]
+
+
+def save_layout(page) -> dict:
+    with page.expect_download() as download:
+        page.click("#ly-save")
+    return json.loads(Path(download.value.path()).read_text())
+
+
+def generate_one(page) -> np.ndarray:
+    """Generate one sample with seed 1; its pixels."""
+    page.fill("#ly-samples", "1")
+    page.fill("#ly-seed", "1")
+    page.click("#ly-run")
+    wait_done(page, "#ly-status")
+    images = page.locator("#ly-results .sample img")
+    assert images.count() == 1
+    natural_size(images.first)
+    return fetch_png(page, images.first.get_attribute("src"))
+
+
+def test_a_loaded_layout_keeps_its_size(page, tmp_path):
+    import imgtrans
+    from playwright.sync_api import expect
+
+    wide = {"size": [200, 100], "objects": [
+        {"label": "red circle", "box": [20, 10, 90, 80]},
+        {"label": "blue square", "box": [110, 30, 190, 90], "seed": 3}]}
+    (tmp_path / "wide.json").write_text(json.dumps(wide))
+    open_tab(page, "layout")
+    page.wait_for_selector("#ly-labels option", state="attached")
+    page.set_input_files("#ly-load", str(tmp_path / "wide.json"))
+    expect(page.locator("#ly-boxes li")).to_have_count(2)
+    assert (page.input_value("#ly-width"), page.input_value("#ly-height")) == ("200", "100")
+    assert page.get_by_role("button", name="2:1").get_attribute("aria-pressed") == "true"
+    assert canvas_aspect(page) == pytest.approx(2.0, rel=0.01)
+
+    saved = save_layout(page)
+    assert saved == wide
+    pixels = generate_one(page)
+    assert pixels.shape[:2] == (32, 64)  # 2:1, longer side the model's 64
+    # the CLI gives the same image from the saved file (named as the page saves it: object
+    # codes are seeded from the run's seed and the file's name)
+    (tmp_path / "cli-in").mkdir()
+    (tmp_path / "cli-in" / "layout.json").write_text(json.dumps(saved))
+    report = imgtrans.convert(tmp_path / "cli-in" / "layout.json", tmp_path / "cli-out", plugin="layout2im",
+                              seed=1, options={"samples": "1"}, device="cpu")
+    (out,) = report.items[0].outputs or [report.items[0].output]
+    assert np.array_equal(decode_png(Path(out).read_bytes())[..., :3], pixels[..., :3])
+
+    page.get_by_role("button", name="1:2").click()  # another aspect: boxes keep their place
+    assert canvas_aspect(page) == pytest.approx(0.5, rel=0.01)
+    tall = save_layout(page)
+    assert tall["size"] == [256, 512]
+    for before, after in zip(wide["objects"], tall["objects"]):
+        assert np.allclose(np.divide(after["box"], [256, 512, 256, 512]),
+                           np.divide(before["box"], [200, 100, 200, 100]), atol=1e-4)
+
+
+def test_a_tall_preset_gives_a_tall_image(page):
+    open_tab(page, "layout")
+    page.wait_for_selector("#ly-labels option", state="attached")
+    page.get_by_role("button", name="1:2").click()
+    assert (page.input_value("#ly-width"), page.input_value("#ly-height")) == ("256", "512")
+    box = page.locator("#ly-canvas").bounding_box()
+    assert box["width"] / box["height"] == pytest.approx(0.5, rel=0.01)
+    at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
+    drag(page, at(0.2, 0.1), at(0.8, 0.6))
+    page.locator("#ly-boxes input.label").first.fill("red circle")
+    assert generate_one(page).shape[:2] == (64, 32)
+    saved = save_layout(page)
+    assert saved["size"] == [256, 512]
+    assert np.allclose(np.divide(saved["objects"][0]["box"], [256, 512, 256, 512]), [0.2, 0.1, 0.8, 0.6], atol=0.01)
+
+    page.fill("#ly-width", "300")  # a typed size: no preset matches
+    page.fill("#ly-height", "100")
+    assert canvas_aspect(page) == pytest.approx(3.0, rel=0.01)
+    assert page.locator("#ly-presets [aria-pressed='true']").count() == 0
+    page.fill("#ly-height", "0")  # refused: the canvas keeps the last valid size
+    assert page.locator("#ly-height.invalid").count() == 1 and canvas_aspect(page) == pytest.approx(3.0, rel=0.01)
 
 
 def test_paint_strokes_and_mask_keep_unmasked_pixels(page, tmp_path):

@@ -1,12 +1,19 @@
 // Layout → image page: draw labelled boxes, generate images with a layout translator.
-// Boxes are kept as fractions of the image (x0, y0, x1, y1), origin top left: the layout
-// file format of `imgtrans convert` (plugins/imgtrans_layout2im/layouts.py), which the
-// page saves and loads as it is.
+// The page keeps boxes as fractions of the canvas (x0, y0, x1, y1), origin top left, so they
+// keep their place when the canvas's aspect changes. Save and Generate write the layout file
+// format of `imgtrans convert` (plugins/imgtrans_layout2im/layouts.py) with the canvas's
+// "size" [width, height] and the boxes in its pixels: the images keep that aspect.
 
 import { $, el, downloadBlob, fillWeights, optionsForm, runJob, showSamples, Status, translators } from "./common.js";
 
 const MIN_SIZE = 0.02;  // a smaller box is a click, not a box
 const HANDLE = 9;       // corner grab radius, in screen pixels
+const SQUARE = [512, 512];
+const BACKING = 512;    // canvas pixels of the longer side
+
+const positive = (v) => Number.isFinite(v) && v > 0;
+// Digits that keep a coordinate to 1/10000 of its side or finer (the file's precision).
+const digits = (side) => Math.max(0, Math.ceil(4 - Math.log10(side)));
 
 export function initLayout() {
   const choices = translators((t) => t.input_kind === "layout");
@@ -20,7 +27,9 @@ export function initLayout() {
   const select = $("#ly-translator");
   const weights = $("#ly-weights");
   const list = $("#ly-boxes");
-  const state = { boxes: [], selected: -1, labels: [], drag: null };
+  const [widthInput, heightInput] = [$("#ly-width"), $("#ly-height")];
+  const presets = [...document.querySelectorAll("#ly-presets button")];
+  const state = { boxes: [], selected: -1, labels: [], drag: null, size: SQUARE };
   let form = null;
 
   const current = () => choices.find((t) => t.name === select.value);
@@ -112,6 +121,46 @@ export function initLayout() {
     renderList();
   }
 
+  // -- the canvas's size: its aspect is the images' ----------------------------------------
+  function applySize() {
+    const [w, h] = state.size;
+    const aspect = w / h;
+    canvas.width = Math.max(8, Math.round(BACKING * Math.min(1, aspect)));
+    canvas.height = Math.max(8, Math.round(BACKING * Math.min(1, 1 / aspect)));
+    canvas.style.width = `${100 * Math.min(1, aspect)}%`;  // fits the square area; height follows
+    for (const button of presets) {
+      const [pw, ph] = button.dataset.size.split(",").map(Number);
+      const on = Math.abs(pw / ph - aspect) < 1e-3 * aspect;
+      button.classList.toggle("on", on);
+      button.setAttribute("aria-pressed", String(on));
+    }
+    draw();
+  }
+
+  function setSize([w, h]) {
+    state.size = [w, h];
+    widthInput.value = w;
+    heightInput.value = h;
+    widthInput.classList.remove("invalid");
+    heightInput.classList.remove("invalid");
+    applySize();
+  }
+
+  function onSizeInput() {
+    const [w, h] = [Number(widthInput.value), Number(heightInput.value)];
+    widthInput.classList.toggle("invalid", !positive(w));
+    heightInput.classList.toggle("invalid", !positive(h));
+    if (!positive(w) || !positive(h)) return;  // the canvas keeps the last valid size
+    state.size = [w, h];
+    applySize();
+  }
+
+  widthInput.addEventListener("input", onSizeInput);
+  heightInput.addEventListener("input", onSizeInput);
+  for (const button of presets) {
+    button.addEventListener("click", () => setSize(button.dataset.size.split(",").map(Number)));
+  }
+
   // -- mouse: add, move, resize ---------------------------------------------------------
   function at(event) {
     const rect = canvas.getBoundingClientRect();
@@ -195,10 +244,22 @@ export function initLayout() {
 
   // -- the layout file ------------------------------------------------------------------
   function layoutJson() {
+    const [w, h] = state.size;
     const label = (v) => (/^\d+$/.test(String(v)) && !state.labels.includes(String(v)) ? Number(v) : String(v));
-    return { objects: state.boxes.map((b) => ({
-      label: label(b.label), box: b.box.map((v) => Math.round(v * 10000) / 10000),
+    const pixels = (v, k) => {
+      const side = k % 2 ? h : w;
+      return Number((v * side).toFixed(digits(side)));
+    };
+    return { size: [w, h], objects: state.boxes.map((b) => ({
+      label: label(b.label), box: b.box.map(pixels),
       ...(b.seed === null || Number.isNaN(b.seed) ? {} : { seed: b.seed }) })) };
+  }
+
+  function setBoxes(boxes) {
+    state.boxes = boxes;
+    state.selected = -1;
+    draw();
+    renderList();
   }
 
   function loadLayout(data) {
@@ -207,12 +268,15 @@ export function initLayout() {
     if (Array.isArray(data)) layout = data[0];
     else if (data && Array.isArray(data.layouts)) [layout, size] = [data.layouts[0], data.size];
     if (!layout || !Array.isArray(layout.objects)) throw new Error("not a layout file: it has no \"objects\"");
-    const [w, h] = layout.size || size || [1, 1];
-    state.boxes = layout.objects.map((o) => ({ label: String(o.label),
+    const given = layout.size || size;
+    if (given && !(Array.isArray(given) && given.length === 2 && given.every((v) => positive(Number(v))))) {
+      throw new Error("\"size\" must be [width, height], two positive numbers");
+    }
+    const [w, h] = given ? given.map(Number) : [1, 1];  // without a size, boxes are fractions
+    const boxes = layout.objects.map((o) => ({ label: String(o.label),
       box: o.box.map((v, k) => Number(v) / (k % 2 ? h : w)), seed: Number.isInteger(o.seed) ? o.seed : null }));
-    state.selected = -1;
-    draw();
-    renderList();
+    setSize(given ? [w, h] : SQUARE);
+    setBoxes(boxes);
     const count = Array.isArray(data) ? data.length : data.layouts ? data.layouts.length : 1;
     if (count > 1) status.set("done", `the file holds ${count} layouts: loaded the first`, 1);
   }
@@ -230,7 +294,7 @@ export function initLayout() {
       status.error(`${file.name}: ${err.message}`);
     }
   });
-  $("#ly-clear").addEventListener("click", () => loadLayout({ objects: [] }));
+  $("#ly-clear").addEventListener("click", () => setBoxes([]));  // the size stays
 
   // -- the model: labels, generation ------------------------------------------------------
   async function loadLabels() {
@@ -254,7 +318,7 @@ export function initLayout() {
   select.addEventListener("change", onTranslator);
   weights.addEventListener("change", loadLabels);
   onTranslator();
-  draw();
+  setSize(SQUARE);
 
   $("#ly-run").addEventListener("click", async () => {
     if (!state.boxes.length) {
