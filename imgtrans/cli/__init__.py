@@ -13,7 +13,7 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 from imgtrans import __version__
 from imgtrans.cli import ui
 
-app = typer.Typer(name="imgtrans", no_args_is_help=True, rich_markup_mode="rich",
+app = typer.Typer(name="imgtrans", no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_show_locals=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Translate images with learned models; translators are plugins.")

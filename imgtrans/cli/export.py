@@ -17,7 +17,7 @@ def export(
     out: Annotated[Path, typer.Argument(help="Folder to write into.")],
     format: Annotated[str, typer.Option("--format", "-f", help="Target layout, e.g. reference.")] = "reference",
 ) -> None:
-    """Export a trained checkpoint, e.g. to the reference implementation's file layout."""
+    """Export a trained checkpoint to another file layout (default: the reference implementation's)."""
     from imgtrans.plugins.manager import get_translator
 
     with ui.exit_on_errors():

@@ -2,7 +2,11 @@
 
 Loading order: entry points of the ``imgtrans`` group (the built-ins are entry points of the
 ``imgtrans`` distribution itself), then the built-in modules not found as entry points (an
-uninstalled checkout), then the modules named in ``IMGTRANS_PLUGINS``.
+uninstalled checkout), then the modules named in ``IMGTRANS_PLUGINS``. Third-party plugins
+are imported at once (they may add CLI commands); built-ins add no commands (a test checks it)
+and are imported on first access to the translators or records, so ``imgtrans --help`` does
+not pay for them. A built-in's translator name is reserved from the start: a third-party
+plugin registering it fails, whether or not the built-in was imported yet.
 
 Environment (comma-separated lists; names compare case-insensitively with ``-``, ``_`` and
 ``.`` treated as equal, as pip does for distribution names):
@@ -86,12 +90,42 @@ class PluginHost:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         self.pm.add_hookspecs(hookspecs)
-        self.records: dict[str, PluginRecord] = {}
-        self.translators: dict[str, type[Translator]] = {}
-        self.translator_plugin: dict[str, str] = {}
+        self._records: dict[str, PluginRecord] = {}
+        self._translators: dict[str, type[Translator]] = {}
+        self._translator_plugin: dict[str, str] = {}
+        self._deferred: dict[str, tuple[Any, str | None, str, bool]] = {}
+        """Built-in plugins not imported yet: name -> ``_load`` arguments. They add no
+        commands, so the CLI can register commands (and print ``--help``) without them."""
+        self._loading = threading.RLock()
         self.env_warnings: list[str] = []
         """Unknown names in the environment variables; logged once, when loading."""
         self._commands_registered = False
+
+    # -- what plugins registered (built-ins are imported on first access) ---------------
+    @property
+    def records(self) -> dict[str, PluginRecord]:
+        self.load_builtins()
+        return self._records
+
+    @property
+    def translators(self) -> dict[str, type[Translator]]:
+        self.load_builtins()
+        return self._translators
+
+    @property
+    def translator_plugin(self) -> dict[str, str]:
+        self.load_builtins()
+        return self._translator_plugin
+
+    def load_builtins(self) -> None:
+        """Import the deferred built-in plugins (cheap when already done)."""
+        if not self._deferred:
+            return
+        with self._loading:  # engines and the web server look translators up from threads
+            while self._deferred:
+                name = next(iter(self._deferred))
+                self._load(name, *self._deferred[name])
+                del self._deferred[name]
 
     # -- loading -----------------------------------------------------------------------
     def load_all(self) -> None:
@@ -111,12 +145,15 @@ class PluginHost:
                 continue
             source = "builtin" if own else f"entrypoint:{dist}"
             version = ep.dist.version if ep.dist else "unknown"
-            self._load(ep.name, ep.load, version, source, bool(names & blocked))
+            if own:
+                self._deferred.setdefault(ep.name, (ep.load, version, source, bool(names & blocked)))
+            else:
+                self._load(ep.name, ep.load, version, source, bool(names & blocked))
         own_version = _own_version()
         for name, module in BUILTIN_PLUGINS.items():
-            if name not in self.records:
-                self._load(name, lambda m=module: importlib.import_module(m), own_version,
-                           "checkout", _normalise(name) in blocked)
+            if name not in self._records:
+                self._deferred.setdefault(name, (lambda m=module: importlib.import_module(m),
+                                                 own_version, "checkout", _normalise(name) in blocked))
         for module in modules:
             self._load(module, lambda m=module: importlib.import_module(m), None, "env",
                        _normalise(module) in blocked)
@@ -145,10 +182,10 @@ class PluginHost:
 
     def _load(self, name: str, importer: Any, version: str | None, source: str,
               blocked: bool) -> None:
-        if name in self.records:
+        if name in self._records:
             return
         record = PluginRecord(name=name, version=version or "unknown", source=source)
-        self.records[name] = record
+        self._records[name] = record
         if blocked:
             record.status = "blocked"
             self.pm.set_blocked(name)
@@ -168,7 +205,7 @@ class PluginHost:
         if record is None:
             record = PluginRecord(name=name, version=str(getattr(plugin, "__version__", "unknown")),
                                   source=source)
-            self.records[name] = record
+            self._records[name] = record
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:
@@ -187,13 +224,14 @@ class PluginHost:
 
     def unregister(self, name: str) -> None:
         """Remove a plugin and everything it registered (used by tests and tooling)."""
+        self.load_builtins()
         plugin = self.pm.get_plugin(name)
         if plugin is not None:
             self.pm.unregister(plugin, name=name)
-        for tname in [t for t, p in self.translator_plugin.items() if p == name]:
-            del self.translators[tname]
-            del self.translator_plugin[tname]
-        self.records.pop(name, None)
+        for tname in [t for t, p in self._translator_plugin.items() if p == name]:
+            del self._translators[tname]
+            del self._translator_plugin[tname]
+        self._records.pop(name, None)
 
     def _call_register_translators(self, plugin: object, record: PluginRecord) -> None:
         impl = next((i for i in self.pm.hook.register_translators.get_hookimpls()
@@ -204,19 +242,22 @@ class PluginHost:
 
         def register(cls: type[Translator]) -> None:
             _check_translator_class(cls)
-            owner = self.translator_plugin.get(cls.name)
+            # A built-in's translator carries its plugin's name; it keeps that name even
+            # before it is imported.
+            owner = self._translator_plugin.get(cls.name) or (
+                cls.name if cls.name in self._deferred else None)
             if owner is not None and owner != record.name:
                 raise PluginError(f"translator {cls.name!r} is already provided by plugin {owner!r}")
-            self.translators[cls.name] = cls
-            self.translator_plugin[cls.name] = record.name
+            self._translators[cls.name] = cls
+            self._translator_plugin[cls.name] = record.name
             added.append(cls.name)
 
         try:
             result = impl.function(**{arg: register for arg in impl.argnames if arg == "register"})
         except Exception as exc:
             for tname in added:
-                self.translators.pop(tname, None)
-                self.translator_plugin.pop(tname, None)
+                self._translators.pop(tname, None)
+                self._translator_plugin.pop(tname, None)
             self._fail(record, f"register_translators failed: {type(exc).__name__}: {exc}")
             return
         record.provides = [f"translator:{t}" for t in added]
@@ -252,7 +293,7 @@ class PluginHost:
         owners: dict[str, str | None] = {n: None for n in commands_of(app)}  # None: built-in
         for impl in self.pm.hook.register_commands.get_hookimpls():
             name = self.pm.get_name(impl.plugin) or "?"
-            record = self.records.get(name) or PluginRecord(name=name, version="unknown", source="?")
+            record = self._records.get(name) or PluginRecord(name=name, version="unknown", source="?")
             if record.status != "ok":  # failed in register_translators: add nothing more
                 continue
             before = AppCommands.of(app)
@@ -284,22 +325,23 @@ class PluginHost:
 
     # -- lookups -----------------------------------------------------------------------
     def get_translator(self, name: str) -> type[Translator]:
-        if name in self.translators:
-            return self.translators[name]
+        self.load_builtins()
+        if name in self._translators:
+            return self._translators[name]
         # A blocked plugin is never imported, so its translators are unknown; every built-in
         # names its plugin after its translator, so match on the plugin name.
-        blocked = sorted(r.name for r in self.records.values() if r.status == "blocked")
+        blocked = sorted(r.name for r in self._records.values() if r.status == "blocked")
         owner = next((b for b in blocked if _normalise(b) == _normalise(name)), None)
         if owner is not None:
             raise PluginError(f"translator {name!r} is provided by plugin {owner!r}, which is "
                               f"blocked by {DISABLE_VAR}")
-        known = sorted(self.translators)
+        known = sorted(self._translators)
         close = difflib.get_close_matches(name, known, n=3)
         msg = f"no translator named {name!r}"
         if close:
             msg += f" (did you mean {', '.join(close)}?)"
         msg += f"; available: {', '.join(known) or 'none'}"
-        failed = [r.name for r in self.records.values() if r.status == "failed"]
+        failed = [r.name for r in self._records.values() if r.status == "failed"]
         if failed:
             msg += f"; plugins that failed to load: {', '.join(failed)} (see `imgtrans plugins`)"
         if blocked:

@@ -33,6 +33,40 @@ def test_builtins_register_from_checkout():
     assert host.translator_plugin["resize"] == "resize"
 
 
+def test_builtins_provide_their_own_translator_and_no_commands():
+    """What lets the host import built-ins lazily: each provides exactly the translator named
+    after its plugin (reserved before import) and adds no CLI command."""
+    host = manager.get_host()
+    for name in manager.BUILTIN_PLUGINS:
+        record = host.records[name]
+        assert record.provides == [f"translator:{name}"], record
+        assert "register_commands" not in record.hooks
+
+
+def test_help_does_not_import_builtin_plugins():
+    code = ("import sys; from typer.testing import CliRunner; from imgtrans.cli import app; "
+            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+            "print(sorted(m for m in sys.modules if m.startswith('imgtrans_')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=subprocess_env(IMGTRANS_LOAD_PLUGINS=""), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_builtin_translator_name_is_reserved_before_import():
+    class Other(Translator):
+        name = "srgan"
+        summary = "impostor"
+
+    host = manager.PluginHost()
+    host.load_all()
+    assert "srgan" in host._deferred  # not imported yet
+    record = host.register(_plugin_with(Other), name="impostor", source="test")
+    assert record.status == "failed" and "already provided by plugin 'srgan'" in record.error
+    assert host.get_translator("srgan").summary != "impostor"
+    assert host.records["srgan"].status == "ok"
+
+
 class _Broken:
     @hookimpl
     def register_translators(self, register):
