@@ -47,9 +47,10 @@ class ConvertSettings:
     precision: str = "exact"
     """"exact" (fp32) or "fast" (bf16/fp16 autocast where the device runs it natively;
     the measured error per translator is in ``imgtrans info``)."""
-    compile: bool = False
+    compile: bool | None = None
     """Run the translator through ``torch.compile`` (pays off on long runs; compiled kernels
-    are cached across runs)."""
+    are cached across runs). None: decided from the run (:func:`imgtrans.core.compiling.worth_compiling`:
+    fast mode only, since compiled fp32 is not bit-identical to exact, and enough images)."""
     workers: int = 4
     quality: int = 95
     max_pixels: int = 178_956_970
@@ -384,6 +385,12 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
         report.items.extend(ItemResult(str(i.source), str(i.output), "planned") for i in work.todo)
         return report
     if work.todo:
+        if settings.compile is None:
+            from imgtrans.core.compiling import worth_compiling
+
+            settings = dataclasses.replace(
+                settings, compile=worth_compiling(len(work.todo), settings.precision))
+            report.settings["compile"] = settings.compile
         recipe = translator_recipe(settings.plugin, settings.weights, device=settings.device,
                                    options=settings.options, tile=settings.tile,
                                    tile_pad=settings.tile_pad, seed=settings.seed,

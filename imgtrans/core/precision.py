@@ -97,6 +97,17 @@ def autocast(device: Any, dtype: Any) -> Iterator[None]:
         handle.remove()
 
 
+def keep_weight_casts(device: Any) -> None:
+    """Call once on a thread that runs many fast-mode forwards (the engines' translator
+    thread). Autocast keeps the bf16/fp16 copies of the weights it makes only until the
+    outermost autocast region ends, so every call re-casts every weight: for networks with
+    many weights and few operations per image (pix2pix's U-Nets, small models) that cost more
+    than bf16 saved. One outer, disabled region left open for the thread's life keeps the
+    copies from call to call (fp32 code in the thread is unaffected); they are freed with the
+    thread, so run it in a thread that ends with the run."""
+    torch.autocast(torch.device(device).type, enabled=False).__enter__()
+
+
 def _norm_in_fp32(module: nn.Module, args: tuple) -> tuple | None:
     """Global pre-hook: under autocast (thread-local, so other threads are untouched) a norm
     layer gets fp32 input, so its statistics and output are fp32."""

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from imgtrans.core.precision import Precision, autocast
+from imgtrans.core.precision import Precision, autocast, keep_weight_casts
 from imgtrans.core.preprocess import Prepared, finish, finish_pixels, prepare, quantize, to_float_batch
 from imgtrans.core.tiling import run_tile, run_tiled, tile_grid
 from imgtrans.errors import UsageError
@@ -60,6 +60,18 @@ class TranslatorRunner:
         if tile and self.samples > 1:
             raise UsageError("--tile cannot be combined with several samples per input")
 
+    def _no_grad(self) -> Any:
+        """inference_mode for exact runs; plain no_grad in fast mode, where inference_mode
+        would stop autocast from reusing its weight copies (checked in tests/precision)."""
+        return torch.no_grad() if self.precision.fast else torch.inference_mode()
+
+    def keep_weight_casts(self) -> None:
+        """On the thread that will run this runner's forwards, for its whole life: in fast
+        mode, keep autocast's low-precision weight copies between calls (see
+        :func:`imgtrans.core.precision.keep_weight_casts`)."""
+        if self.precision.fast:
+            keep_weight_casts(self.device)
+
     @property
     def can_tile(self) -> bool:
         """Whether images may be cut into tiles (also as a fallback when memory runs out)."""
@@ -82,7 +94,7 @@ class TranslatorRunner:
 
     def _translated(self, prepared: Prepared, names: list[str], tile: int = 0) -> torch.Tensor:
         context = self._context(names)
-        with torch.inference_mode():
+        with self._no_grad():
             if tile:
                 output = run_tiled(lambda x: self._translate(x, context), prepared.images,
                                    tile=tile, tile_pad=self.tile_pad, scale=self.prep.scale,
@@ -100,7 +112,7 @@ class TranslatorRunner:
         """Non-image inputs (e.g. layouts parsed by ``read_input``) -> 8-bit images, via the
         translator's ``generate`` (float (B * samples, C, H, W) in [0, 1])."""
         context = self._context(names)
-        with torch.inference_mode():
+        with self._no_grad():
             output = self._precise(lambda ctx: self._call(inputs, ctx), context)
         if not isinstance(output, torch.Tensor) or output.ndim != 4 or output.shape[0] != len(inputs) * self.samples:
             raise RuntimeError(f"translator {self.translator.name!r} generated "
@@ -117,7 +129,7 @@ class TranslatorRunner:
         scale, height, width = self.prep.scale, prepared.height, prepared.width
         context = self._context(names)
         canvas: np.ndarray | None = None
-        with torch.inference_mode():
+        with self._no_grad():
             for core, crop in tile_grid(*prepared.images.shape[-2:], tile, self.tile_pad):
                 y0, y1, x0, x1 = core
                 if y0 >= height or x0 >= width:

@@ -28,7 +28,7 @@ from imgtrans.core.discover import WorkItem
 from imgtrans.core.display import bounded
 from imgtrans.core.readers import DecodedImage, check_input_file, max_file_bytes, read_image
 from imgtrans.core.report import ItemResult
-from imgtrans.core.writers import encode_image, fit_pixels, remove_stale_temps, write_atomic
+from imgtrans.core.writers import fit_pixels, remove_stale_temps, write_pixels
 from imgtrans.errors import InputError
 
 if TYPE_CHECKING:  # decode and write workers never import torch
@@ -184,8 +184,9 @@ def write(done: Translated, settings: EngineSettings) -> ItemResult:
     written = []
     for pixels, target in zip(done.pixels, item.outputs):
         ext = target.suffix.lstrip(".").lower()
-        try:
-            write_atomic(target, encode_image(fit_pixels(pixels, ext), ext, quality=settings.quality))
+        try:  # the result is written once and then dropped: encode it in place
+            write_pixels(target, fit_pixels(pixels, ext), quality=settings.quality,
+                         reuse_pixels=True)
         except Exception as exc:
             return failed(item, f"cannot write: {exc}", target)
         written.append(str(target))

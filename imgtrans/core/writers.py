@@ -4,7 +4,8 @@ Encoding refuses what a format cannot hold instead of letting OpenCV silently dr
 reduce 16 bits to 8; :func:`choose_extension` picks a format that can hold the result.
 Nothing is copied from the input's metadata, so no EXIF orientation tag is written.
 
-Temporary files are ``.imgtrans-<8 hex>.tmp`` beside the target: short (a target name of
+Temporary files are ``.imgtrans-<8 hex>.tmp`` (``.tmp.<ext>`` for large results OpenCV
+encodes into the file itself) beside the target: short (a target name of
 255 bytes still works), hidden (never taken for an input) and recognisable, so a later run
 can remove those a killed run left (:func:`remove_stale_temps`).
 """
@@ -130,7 +131,29 @@ def _check(ext: str, channels: int, bit_depth: int) -> Capability:
 
 def encode_image(pixels: np.ndarray, ext: str, *, quality: int = 95) -> bytes:
     """Encode RGB(A) or gray uint8/uint16 pixels as ``ext``; ValueError if it cannot be done."""
+    return encode_buffer(pixels, ext, quality=quality).tobytes()
+
+
+def encode_buffer(pixels: np.ndarray, ext: str, *, quality: int = 95,
+                  reuse_pixels: bool = False) -> np.ndarray:
+    """:func:`encode_image` without the final copy: the encoded file as a uint8 array (any
+    ``write`` takes it). ``reuse_pixels``: see :func:`_for_opencv`."""
     ext = _normalise(ext)
+    pixels, params = _for_opencv(pixels, ext, quality, reuse_pixels)
+    try:
+        ok, buffer = cv2.imencode("." + ext, pixels, params)
+    except cv2.error as exc:
+        raise ValueError(f"cannot encode {ext}: {exc}") from None
+    if not ok:
+        raise ValueError(f"cannot encode {ext}")
+    return buffer
+
+
+def _for_opencv(pixels: np.ndarray, ext: str, quality: int,
+                reuse_pixels: bool) -> tuple[np.ndarray, list[int]]:
+    """Checked, contiguous BGR(A)/gray pixels and OpenCV's write parameters for ``ext``.
+    ``reuse_pixels``: the caller is done with ``pixels``, so the RGB to BGR swap is done in
+    place instead of in a copy (a 16384x16384 x4 result is 0.8 GB: one copy, not two)."""
     if pixels.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"unsupported pixel type: {pixels.dtype} (need uint8 or uint16)")
     if pixels.ndim == 3 and pixels.shape[2] == 1:
@@ -142,23 +165,70 @@ def encode_image(pixels: np.ndarray, ext: str, *, quality: int = 95) -> bytes:
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be between 1 and 100, not {quality}")
     if channels >= 3:  # OpenCV wants BGR(A)
-        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
+        code = cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA
+        in_place = reuse_pixels and pixels.flags.c_contiguous and pixels.flags.writeable
+        pixels = cv2.cvtColor(pixels, code, dst=pixels) if in_place else cv2.cvtColor(pixels, code)
     params: list[int] = []
     if ext in ("jpg", "jpeg"):
         params = [cv2.IMWRITE_JPEG_QUALITY, quality]
     elif ext == "webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, quality]
+    return np.ascontiguousarray(pixels), params
+
+
+STREAM_FROM_BYTES = 64 * 2**20
+"""Results with at least this many bytes of pixels are encoded by OpenCV straight into the
+temporary file (its encoders write as they go), so the encoded file is never held in memory
+as well (in memory, ``imencode`` grows a buffer and then copies it)."""
+
+
+def write_pixels(path: Path, pixels: np.ndarray, *, quality: int = 95,
+                 reuse_pixels: bool = False) -> None:
+    """Encode RGB(A)/gray pixels by the suffix of ``path`` and write them atomically; large
+    results stream into the file (:data:`STREAM_FROM_BYTES`). ``reuse_pixels``: the caller
+    is done with ``pixels`` (they may be overwritten)."""
+    path = Path(path)
+    ext = _normalise(path.suffix)
+    if pixels.nbytes < STREAM_FROM_BYTES or not _opencv_can_name(path):
+        write_atomic(path, encode_buffer(pixels, ext, quality=quality, reuse_pixels=reuse_pixels))
+        return
+    pixels, params = _for_opencv(pixels, ext, quality, reuse_pixels)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp, fd = _create_temp(path, "." + ext)  # OpenCV picks the encoder by the suffix
+    os.close(fd)
     try:
-        ok, buffer = cv2.imencode("." + ext, np.ascontiguousarray(pixels), params)
-    except cv2.error as exc:
-        raise ValueError(f"cannot encode {ext}: {exc}") from None
-    if not ok:
-        raise ValueError(f"cannot encode {ext}")
-    return buffer.tobytes()
+        try:
+            ok = cv2.imwrite(str(temp), pixels, params)
+        except cv2.error as exc:
+            raise ValueError(f"cannot encode {ext}: {exc}") from None
+        if not ok:
+            raise ValueError(f"cannot encode {ext}")
+        fd = os.open(temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    _sync_folder(path.parent)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one,
+def _opencv_can_name(path: Path) -> bool:
+    """OpenCV takes paths as UTF-8 strings: a name with undecodable bytes cannot be passed."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def write_atomic(path: Path, data: bytes | np.ndarray) -> None:
+    """Write ``data`` (bytes or a contiguous array) to ``path`` so that readers see the old file or the whole new one,
     never a partial file; the temporary file is removed on any failure, even Ctrl-C."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,18 +248,18 @@ def write_atomic(path: Path, data: bytes) -> None:
     _sync_folder(path.parent)
 
 
-TEMP_NAME = re.compile(r"\.imgtrans-[0-9a-f]{8}\.tmp")
+TEMP_NAME = re.compile(r"\.imgtrans-[0-9a-f]{8}\.tmp(?:\.(?:" + "|".join(WRITABLE) + "))?")
 STALE_AFTER = 60.0
 """Seconds before a run's start that a temporary file must be older than to count as stale:
 a live writer holds its file for one write and fsync, far less than this."""
 
 
-def _create_temp(path: Path) -> tuple[Path, int]:
-    """Create ".imgtrans-<random>.tmp" beside ``path``. Mode 0o666 lets the umask decide the
+def _create_temp(path: Path, suffix: str = "") -> tuple[Path, int]:
+    """Create ".imgtrans-<random>.tmp" (plus ``suffix``) beside ``path``. Mode 0o666 lets the umask decide the
     final permissions (tempfile would leave the output readable by its owner only)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        temp = path.with_name(f".imgtrans-{secrets.token_hex(4)}.tmp")
+        temp = path.with_name(f".imgtrans-{secrets.token_hex(4)}.tmp{suffix}")
         try:
             return temp, os.open(temp, flags, 0o666)
         except FileExistsError:
@@ -259,5 +329,4 @@ def _sync_folder(folder: Path) -> None:
 
 def write_image(path: Path, pixels: np.ndarray, *, quality: int = 95) -> None:
     """Encode by the suffix of ``path`` and write it atomically."""
-    path = Path(path)
-    write_atomic(path, encode_image(pixels, path.suffix, quality=quality))
+    write_pixels(path, pixels, quality=quality)

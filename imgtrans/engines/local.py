@@ -81,7 +81,8 @@ class _Pipeline:
         pending = iter(items)
         exhausted = False
         readers = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="imgtrans-read")
-        translator = ThreadPoolExecutor(1, thread_name_prefix="imgtrans-translate")
+        translator = ThreadPoolExecutor(1, thread_name_prefix="imgtrans-translate",
+                                        initializer=self.runner.keep_weight_casts)
         writers = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="imgtrans-write")
         pools = (readers, translator, writers)
         try:

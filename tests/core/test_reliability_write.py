@@ -39,8 +39,9 @@ def test_stale_temps_are_removed_only_when_ours_and_old(tmp_path):
     lookalike = make_temp(tmp_path, ".imgtrans-0123abcd.tmp.keep", 3600)
     (tmp_path / "sub").mkdir()
     nested = make_temp(tmp_path / "sub", ".imgtrans-00000000.tmp", 3600)
-    assert remove_stale_temps(tmp_path, time.time()) == 1
-    assert not old.exists()
+    streamed = make_temp(tmp_path, ".imgtrans-0123abce.tmp.png", 3600)  # OpenCV-written
+    assert remove_stale_temps(tmp_path, time.time()) == 2
+    assert not old.exists() and not streamed.exists()
     assert fresh.exists() and foreign.exists() and lookalike.exists() and nested.exists()
     assert remove_stale_temps(tmp_path / "missing", time.time()) == 0
 

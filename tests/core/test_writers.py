@@ -246,3 +246,29 @@ def test_temp_file_is_hidden_and_beside_the_target(tmp_path, monkeypatch):
         write_atomic(tmp_path / "out.png", b"data")
     folder, name = seen[0]
     assert folder == str(tmp_path) and writers.TEMP_NAME.fullmatch(name)  # .imgtrans-<8 hex>.tmp
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "tif", "webp"])
+def test_large_results_stream_into_the_file(tmp_path, monkeypatch, ext):
+    """Above STREAM_FROM_BYTES OpenCV encodes straight into the temporary file: same file
+    as the in-memory encoder, no temporary file left, and with reuse_pixels the RGB to BGR
+    swap happens in the caller's array instead of a copy."""
+    monkeypatch.setattr(writers, "STREAM_FROM_BYTES", 0)
+    pixels = sample(3, 8)
+    original = pixels.copy()
+    writers.write_pixels(tmp_path / f"big.{ext}", pixels, reuse_pixels=True)
+    assert (tmp_path / f"big.{ext}").read_bytes() == writers.encode_image(original, ext)
+    assert np.array_equal(pixels, original[..., ::-1])  # swapped in place: no copy made
+    assert folder_names(tmp_path) == [f"big.{ext}"]
+    kept = sample(3, 8)
+    writers.write_pixels(tmp_path / f"kept.{ext}", kept)
+    assert np.array_equal(kept, sample(3, 8))  # without reuse_pixels the input is untouched
+
+
+def test_streamed_write_failure_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(writers, "STREAM_FROM_BYTES", 0)
+    monkeypatch.setattr(writers.cv2, "imwrite", lambda *a, **k: False)
+    (tmp_path / "out.png").write_bytes(b"old")
+    with pytest.raises(ValueError, match="cannot encode png"):
+        writers.write_pixels(tmp_path / "out.png", sample(3, 8))
+    assert folder_names(tmp_path) == ["out.png"] and (tmp_path / "out.png").read_bytes() == b"old"

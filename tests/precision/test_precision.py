@@ -179,3 +179,36 @@ def test_sdedit_autocasts_only_the_unet(monkeypatch):
                          seed=0, device="cpu", precision="fast")
     fast(_inputs("image", 1)[0])
     assert seen and all(s == (torch.float32, torch.float32, False) for s in seen)
+
+
+def _weight_casts(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """How many bf16 copies of a float32 tensor one autocast call of ``model`` makes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            model(x)
+    return sum(e.count for e in prof.key_averages() if e.key == "aten::_to_copy")
+
+
+def test_kept_weight_casts_are_not_made_again():
+    """The engines' translator thread keeps autocast's weight copies between calls: the
+    second call casts only its input, not the conv's weight and bias again."""
+    import threading
+
+    model, x = torch.nn.Conv2d(3, 4, 3), torch.rand(1, 3, 8, 8)
+    counts: dict[str, list[int]] = {}
+
+    def calls(kept: bool) -> None:
+        if kept:
+            precision_module.keep_weight_casts("cpu")
+        with torch.no_grad():  # as the runner in fast mode (inference_mode defeats the cache)
+            counts[str(kept)] = [_weight_casts(model, x) for _ in range(2)]
+
+    for kept in (False, True):  # each in its own thread, as the engine's translator thread
+        thread = threading.Thread(target=calls, args=(kept,))
+        thread.start()
+        thread.join()
+    assert counts["False"] == [3, 3]  # input, weight, bias at every call
+    assert counts["True"] == [3, 1]  # the weight copies made once
+    assert not torch.is_autocast_enabled("cpu")  # this thread untouched
