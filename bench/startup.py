@@ -3,6 +3,8 @@
     python bench/startup.py            # 15 runs of each, median
     python bench/startup.py --runs 31
     python bench/startup.py --checkout /tmp/old   # also time another checkout's imgtrans/ and plugins/, alternating
+    python bench/startup.py --checkout /tmp/old=/tmp/venv-old/bin/python --checkout .=/tmp/venv-new/bin/python
+                                                  # checkouts run by other interpreters (e.g. other typer versions)
 
 CPU time (user + system of the child) is printed too: on a shared machine it is far less
 disturbed by other processes than wall time. Target: 0.25 s wall on a quiet machine.
@@ -30,8 +32,13 @@ _FROM_CHECKOUT = ("import runpy, sys; root = sys.argv.pop(1); "
 
 
 def one_run(args: list[str], checkout: str | None = None) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one ``python -m imgtrans ARGS``."""
-    command = [sys.executable, "-c", _FROM_CHECKOUT, checkout] if checkout else [sys.executable, "-m", "imgtrans"]
+    """(wall seconds, CPU seconds) of one ``python -m imgtrans ARGS``; ``checkout`` is a
+    folder, or ``folder=python`` to run it with another interpreter."""
+    if checkout:
+        root, _, python = checkout.partition("=")
+        command = [python or sys.executable, "-c", _FROM_CHECKOUT, root]
+    else:
+        command = [sys.executable, "-m", "imgtrans"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     subprocess.run([*command, *args], check=True,
@@ -44,12 +51,13 @@ def one_run(args: list[str], checkout: str | None = None) -> tuple[float, float]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--checkout", default=None, help="another checkout to time alongside (e.g. `git archive` "
-                        "of an older commit's imgtrans/ and plugins/)")
+    parser.add_argument("--checkout", action="append", default=[],
+                        help="another checkout to time alongside (e.g. `git archive` of an older "
+                             "commit's imgtrans/ and plugins/), optionally FOLDER=PYTHON (repeatable)")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {args.runs} runs each after one warm-up, "
           f"load average {os.getloadavg()[0]:.1f}")
-    versions = {"installed": None, **({args.checkout: args.checkout} if args.checkout else {})}
+    versions = {"installed": None, **{checkout: checkout for checkout in args.checkout}}
     for command in COMMANDS:
         runs: dict[str, list[tuple[float, float]]] = {label: [] for label in versions}
         for label, root in versions.items():

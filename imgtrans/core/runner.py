@@ -158,9 +158,8 @@ class TranslatorRunner:
         tile = self.tile if tile is None else tile
         if tile and not self.can_tile:
             raise UsageError(f"translator {self.translator.name!r} cannot be run in tiles")
-        batch = to_float_batch(arrays, bit_depth, self.device)
         levels = 65535 if bit_depth == 16 else 255
-        prepared = prepare(batch, self.prep, levels)
+        prepared = prepare(to_float_batch(arrays, bit_depth, self.device), self.prep, levels)
         if tile and self.prep.resize == "pad" and prepared.alpha is None:
             output = self._tiles_to_canvas(prepared, names, out_bit_depth or bit_depth, tile)
         else:

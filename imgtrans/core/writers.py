@@ -166,14 +166,24 @@ def _for_opencv(pixels: np.ndarray, ext: str, quality: int,
         raise ValueError(f"quality must be between 1 and 100, not {quality}")
     if channels >= 3:  # OpenCV wants BGR(A)
         code = cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA
-        in_place = reuse_pixels and pixels.flags.c_contiguous and pixels.flags.writeable
-        pixels = cv2.cvtColor(pixels, code, dst=pixels) if in_place else cv2.cvtColor(pixels, code)
+        if reuse_pixels and pixels.flags.c_contiguous and pixels.flags.writeable:
+            _convert_in_place(pixels, code)
+        else:
+            pixels = cv2.cvtColor(pixels, code)
     params: list[int] = []
     if ext in ("jpg", "jpeg"):
         params = [cv2.IMWRITE_JPEG_QUALITY, quality]
     elif ext == "webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, quality]
     return np.ascontiguousarray(pixels), params
+
+
+def _convert_in_place(pixels: np.ndarray, code: int, rows: int = 256) -> None:
+    """``cv2.cvtColor`` into ``pixels`` itself, a band of rows at a time: OpenCV given
+    ``dst=src`` still allocates a whole temporary image."""
+    for start in range(0, pixels.shape[0], rows):
+        band = pixels[start:start + rows]
+        band[...] = cv2.cvtColor(band, code)
 
 
 STREAM_FROM_BYTES = 64 * 2**20

@@ -278,11 +278,15 @@ class _Translate:
         self.sizer = BatchSizer(settings.batch_size, self.runner.device,
                                 self.runner.translator.capabilities.cpu_batch_size)
         self.read_input = None if self.runner.takes_images else self.runner.translator.read_input
+        self._thread = threading.local()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = _rows(batch)
         if self.failure is not None:
             return _batch([(i, self.failure) for i, _ in rows])
+        if not getattr(self._thread, "casts_kept", False):  # the actor's threads end with the run
+            self.runner.keep_weight_casts()
+            self._thread.casts_kept = True
         stopping = _stopped(self.flag)
         outcomes: dict[int, Any] = {}
         groups: dict[tuple, list[tuple[int, stages.Loaded]]] = {}
