@@ -33,7 +33,7 @@ def convert(
     report: Annotated[Optional[Path], typer.Option(help="Write a JSON report (per-file status, timing, settings).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed for stochastic translators (default: random, recorded in the report).")] = None,
     precision: Annotated[str, typer.Option(help="exact (fp32, the default) or fast (bf16/fp16 where the device runs it natively; the error per translator is in `imgtrans info`).")] = "exact",
-    compile: Annotated[Optional[bool], typer.Option("--compile/--no-compile", help="Run the translator through torch.compile: the first batch of each size compiles (time reported once), later ones run faster; compiled kernels are cached across runs. Default: only with --precision fast on runs long enough to repay it (see bench/RESULTS.md).", show_default=False)] = None,
+    compile: Annotated[Optional[bool], typer.Option("--compile/--no-compile", help="Run the translator through torch.compile: the first batch of each size compiles (time reported once), later ones run faster; compiled kernels are cached across runs. Default: only with --precision fast on CUDA, on runs long enough to repay it (bench/RESULTS.md).", show_default=False)] = None,
     tile: Annotated[int, typer.Option(min=0, help="Tile size in input pixels (0: whole image); fully convolutional translators only.")] = 0,
     tile_pad: Annotated[int, typer.Option(min=0, help="Context each tile borrows from its neighbours, in input pixels.")] = 10,
     workers: Annotated[int, typer.Option(min=1, help="Threads for reading and for writing.")] = 4,

@@ -10,8 +10,8 @@ same network and shapes start much faster.
 without generating code: the tests use it, since inductor's C++ compilation of even a tiny
 network takes a minute on 2 cores).
 
-Without ``--compile``/``--no-compile``, a run compiles by itself only in fast mode and from
-:data:`AUTO_COMPILE_IMAGES` images (:func:`worth_compiling`).
+Without ``--compile``/``--no-compile``, a run compiles by itself only in fast mode on CUDA
+and from :data:`AUTO_COMPILE_IMAGES` images (:func:`worth_compiling`).
 """
 
 from __future__ import annotations
@@ -23,19 +23,24 @@ from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
-AUTO_COMPILE_IMAGES = 1000
-"""Images from which a run compiles by itself (fast mode only). Measured break-even of a
-cold inductor cache (bench/compile_break_even.py, bench/RESULTS.md); a warm cache repays far
-sooner, which is what ``--compile`` is for."""
+AUTO_COMPILE_IMAGES = 2000
+"""Images from which a run compiles by itself: fast mode on CUDA only. On this project's
+2-core CPU (bench/compile_break_even.py, bench/RESULTS.md) compiling repaid itself only in
+exact mode (1.32x per image, after about 1,800 images with a cold cache, 470 warm), where
+it cannot be automatic because inductor's fused kernels are not bit-identical to eager
+fp32; in fast mode it gained nothing (0.91x) or recompiled at every call. GPUs could not
+be measured here: the threshold is the CPU's cold break-even, rounded up."""
 
 
-def worth_compiling(images: int, precision: str) -> bool:
-    """Whether a run of ``images`` should compile when the user did not say: only in fast mode
-    (exact promises fp32 results bit for bit, and inductor's fused kernels round differently)
-    and only when the run is long enough to repay a cold compilation."""
-    worth = precision == "fast" and images >= AUTO_COMPILE_IMAGES
+def worth_compiling(images: int, precision: str, device: Any) -> bool:
+    """Whether a run of ``images`` should compile when the user did not say (see
+    :data:`AUTO_COMPILE_IMAGES` for why only fast mode on CUDA)."""
+    import torch
+
+    worth = (precision == "fast" and torch.device(device).type == "cuda"
+             and images >= AUTO_COMPILE_IMAGES)
     if worth:
-        log.info("--compile chosen: %d images in fast mode (from %d it repays compiling; "
+        log.info("--compile chosen: %d images in fast mode on CUDA (from %d it repays compiling; "
                  "--no-compile turns it off)", images, AUTO_COMPILE_IMAGES)
     return worth
 
@@ -49,6 +54,12 @@ def compiled(call: Callable[..., Any], name: str) -> Callable[..., Any]:
 
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir() / "inductor"))
     backend = os.environ.get("IMGTRANS_COMPILE_BACKEND", "inductor")
+    if backend == "inductor":
+        import torch._inductor.config as inductor_config
+
+        # Weights become constants of the compiled graph: folded into its kernels, and in
+        # fast mode cast to bf16 once at compile time instead of at every call.
+        inductor_config.freezing = True
     fn = torch.compile(call, dynamic=False, backend=backend)
     reported = False
 

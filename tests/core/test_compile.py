@@ -57,17 +57,23 @@ def test_compiled_run_matches_eager(tiny_sr, tmp_path, monkeypatch, caplog):
         assert np.abs(a[name].astype(int) - b[name].astype(int)).max() <= 1, name
 
 
-def test_worth_compiling_only_fast_and_long_runs():
+def test_worth_compiling_only_fast_on_cuda_and_long_runs():
     many = compiling.AUTO_COMPILE_IMAGES
-    assert compiling.worth_compiling(many, "fast")
-    assert not compiling.worth_compiling(many - 1, "fast")
-    assert not compiling.worth_compiling(10 * many, "exact")  # exact stays bit for bit
+    assert compiling.worth_compiling(many, "fast", "cuda")
+    assert not compiling.worth_compiling(many - 1, "fast", "cuda")
+    assert not compiling.worth_compiling(10 * many, "exact", "cuda")  # exact stays bit for bit
+    assert not compiling.worth_compiling(10 * many, "fast", "cpu")  # measured not to pay
 
 
-@pytest.mark.parametrize("precision, expected", [("exact", False), ("fast", True)])
-def test_run_decides_when_not_told(tiny_sr, tmp_path, monkeypatch, precision, expected):
+@pytest.mark.parametrize("precision, cuda, expected",
+                         [("exact", True, False), ("fast", True, True), ("fast", False, False)])
+def test_run_decides_when_not_told(tiny_sr, tmp_path, monkeypatch, precision, cuda, expected):
+    """The decision alone: the device is only pretended for it (the run itself is on CPU)."""
     weights, inputs = tiny_sr
     calls = []
+    real = compiling.worth_compiling
+    monkeypatch.setattr(compiling, "worth_compiling",
+                        lambda n, p, device: real(n, p, "cuda" if cuda else device))
 
     def spy(call, name):
         calls.append(name)
