@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from imgtrans.cli import app, ui
 
@@ -49,6 +48,8 @@ def evaluate(
     if json_output:
         ui.out.print_json(json.dumps({"scale": int(factor), "y_channel": not rgb, "mean": mean, "files": scores.files}))
         return
+    from rich.table import Table
+
     table = Table(title=f"{plugin} x{int(factor)} on {len(paths)} image(s), "
                         f"{'RGB' if rgb else 'Y channel'}, border {crop_border if crop_border is not None else int(factor)}")
     for column in ("", "PSNR (dB)", "SSIM"):

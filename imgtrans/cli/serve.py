@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from imgtrans.cli import app, ui
+
+if TYPE_CHECKING:
+    import socket
 
 DEFAULT_PORT = 8765
 
@@ -62,6 +64,8 @@ def serve(
 def _listen(host: str, port: int) -> socket.socket:
     """Bind before anything is printed, so the address shown is one that works (and a busy
     port is one clear line, not a traceback from the server)."""
+    import socket
+
     from imgtrans.errors import UsageError
 
     try:

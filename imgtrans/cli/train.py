@@ -10,22 +10,14 @@ import logging
 import os
 import signal
 import threading
-import time
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
-from rich.text import Text
 
 from imgtrans.cli import app, ui
 
 log = logging.getLogger(__name__)
-
-PLAIN_EVERY = 30.0
-"""Without a terminal, a progress line at least this often (seconds)."""
 
 
 @app.command()
@@ -55,6 +47,8 @@ def train(
     if not main:
         logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
     stop = threading.Event()
+    from imgtrans.cli.train_display import TrainingDisplay  # rich's progress: only when training
+
     display = TrainingDisplay(ui.err, enabled=main)
     with ui.exit_on_errors():
         if on_bad_data not in (None, "stop", "skip"):
@@ -84,91 +78,3 @@ def train(
         if main:
             ui.err.print("interrupted: resume with --resume", style="yellow")
         raise typer.Exit(130)
-
-
-class LossesColumn(ProgressColumn):
-    """The latest losses, cut with an ellipsis where the line ends (80 columns)."""
-
-    def render(self, task: Any) -> Text:
-        return Text(task.fields.get("losses", ""), no_wrap=True, overflow="ellipsis")
-
-
-class TrainingDisplay:
-    """Progress of a run: a bar on a terminal; otherwise plain lines at the first and last
-    step and at least every :data:`PLAIN_EVERY` seconds (a heartbeat covers slow steps),
-    each with the losses averaged since the line before."""
-
-    def __init__(self, console: Console, enabled: bool = True, every: float = PLAIN_EVERY) -> None:
-        self.console, self.enabled, self.every = console, enabled, every
-        self.terminal = enabled and console.is_terminal
-        self.bar = Progress(TextColumn("ep {task.fields[epoch]}"), BarColumn(bar_width=16),
-                            MofNCompleteColumn(), TimeElapsedColumn(),
-                            TimeRemainingColumn(compact=True), LossesColumn(),
-                            console=console, disable=not self.terminal)
-        # hidden until the loop knows the totals: never "0/?"
-        self.task_id = self.bar.add_task("train", total=None, epoch="-", losses="", visible=False)
-        self.first: Any = None
-        self.latest: Any = None
-        self.sums: dict[str, float] = {}
-        self.count = 0
-        self.last_line = time.monotonic()
-        self.owed = False
-        self.lock = threading.Lock()
-        self.done = threading.Event()
-        self.heartbeat = threading.Thread(target=self._beat, daemon=True)
-
-    @property
-    def finished_already(self) -> bool:
-        """True when a resumed run had nothing left to do."""
-        return self.first is not None and self.latest is None and self.first.step >= self.first.total_steps
-
-    def __enter__(self) -> "TrainingDisplay":
-        self.bar.__enter__()
-        if self.enabled and not self.terminal:
-            self.heartbeat.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.done.set()
-        self.bar.__exit__(*exc)
-
-    def start(self, p: Any) -> None:
-        self.first = p
-        self.bar.update(self.task_id, completed=p.step, total=p.total_steps,
-                        epoch=f"{p.epoch}/{p.epochs}", visible=True)
-        if self.enabled and not self.terminal and p.step < p.total_steps:
-            verb = "resuming at" if p.step else "starting:"
-            self._line(f"{verb} step {p.step}/{p.total_steps} epoch {p.epoch}/{p.epochs}")
-
-    def step(self, p: Any) -> None:
-        self.latest = p
-        for key, value in p.losses.items():
-            self.sums[key] = self.sums.get(key, 0.0) + value
-        self.count += 1
-        if self.terminal:
-            self.bar.update(self.task_id, completed=p.step, total=p.total_steps,
-                            epoch=f"{p.epoch}/{p.epochs}", losses=_losses(p.losses))
-            return
-        due = self.owed or time.monotonic() - self.last_line >= self.every
-        if self.enabled and (due or p.step == p.total_steps or p.step == self.first.step + 1):
-            self.owed = False
-            means = {k: v / self.count for k, v in self.sums.items()}
-            self.sums, self.count = {}, 0
-            self._line(f"step {p.step}/{p.total_steps} epoch {p.epoch}/{p.epochs} {_losses(means)}")
-
-    def _line(self, text: str) -> None:
-        with self.lock:
-            self.console.print(text, highlight=False, soft_wrap=True)
-            self.last_line = time.monotonic()
-
-    def _beat(self) -> None:
-        while not self.done.wait(min(self.every, 5.0)):
-            if time.monotonic() - self.last_line >= self.every and self.first is not None:
-                p = self.latest or self.first
-                self._line(f"step {p.step}/{p.total_steps} epoch {p.epoch}/{p.epochs}: "
-                           f"step {p.step + 1} running")
-                self.owed = True  # the step that ends it gets its line with the losses
-
-
-def _losses(losses: dict[str, float]) -> str:
-    return " ".join(f"{k} {v:.3g}" for k, v in losses.items())

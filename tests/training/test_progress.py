@@ -8,7 +8,7 @@ import time
 
 from rich.console import Console
 
-from imgtrans.cli.train import TrainingDisplay
+from imgtrans.cli.train_display import TrainingDisplay
 from imgtrans.training.task import Progress
 
 LOSSES = {"D": 5.06, "G": 13.5, "img_rec": 0.762, "z_rec": 0.908, "kl": 3.63, "G_img_adv": 0.832,
