@@ -24,7 +24,7 @@ def main() -> None:
                         extra=source.extra)
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
-        shutil.copy2(source.path / f"{name}.safetensors", out / f"{name}.safetensors")
+        shutil.copyfile(source.path / f"{name}.safetensors", out / f"{name}.safetensors")
     (out / META_FILE).write_text(json.dumps(document, indent=2))
     print(f"bundled {', '.join(names)} from {source.path} into {out}; sha256 {sha256_path(out)}")
 

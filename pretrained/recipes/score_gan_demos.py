@@ -29,14 +29,21 @@ def _tensor(pixels: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(pixels[..., :3].astype(np.float32) / 255.0).permute(2, 0, 1)[None]
 
 
-def _scores(outputs: list[np.ndarray], targets: list[np.ndarray]) -> tuple[float, float, float]:
-    out = torch.cat([_tensor(o) for o in outputs])
-    tgt = torch.cat([_tensor(t) for t in targets])
-    return l1(out, tgt).mean().item(), psnr(out, tgt).mean().item(), ssim(out, tgt).mean().item()
+def image_scores(output: np.ndarray, target: np.ndarray) -> tuple[float, float, float]:
+    """(L1, PSNR in dB, SSIM) of one uint8 (H, W, C) image against its target, in [0, 1] units."""
+    out, tgt = _tensor(output), _tensor(target)
+    return l1(out, tgt).item(), psnr(out, tgt).item(), ssim(out, tgt).item()
 
 
-def _row(name: str, scores: tuple[float, float, float]) -> str:
-    return f"| {name} | {scores[0]:.4f} | {scores[1]:.2f} | {scores[2]:.4f} |"
+def scores(outputs: list[np.ndarray], targets: list[np.ndarray]) -> tuple[float, float, float]:
+    """Means over the images of :func:`image_scores` (the images may differ in size)."""
+    per_image = [image_scores(o, t) for o, t in zip(outputs, targets, strict=True)]
+    l1s, psnrs, ssims = zip(*per_image)
+    return float(np.mean(l1s)), float(np.mean(psnrs)), float(np.mean(ssims))
+
+
+def table_row(name: str, values: tuple[float, float, float]) -> str:
+    return f"| {name} | {values[0]:.4f} | {values[1]:.2f} | {values[2]:.4f} |"
 
 
 def score_pix2pix(data: Path, seed: int) -> list[str]:
@@ -48,9 +55,9 @@ def score_pix2pix(data: Path, seed: int) -> list[str]:
     mean_photo = np.mean([p[:, p.shape[1] // 2:] for p in train], axis=0).round().astype(np.uint8)
     outputs = model(labels, names=[f"{i}" for i in range(len(labels))])
     return [f"pix2pix facades_synth, {len(pairs)} held-out pairs (labels -> photo)",
-            _row("pix2pix (bundled)", _scores(outputs, photos)),
-            _row("baseline: input copy", _scores(labels, photos)),
-            _row("baseline: mean training photo", _scores([mean_photo] * len(photos), photos))]
+            table_row("pix2pix (bundled)", scores(outputs, photos)),
+            table_row("baseline: input copy", scores(labels, photos)),
+            table_row("baseline: mean training photo", scores([mean_photo] * len(photos), photos))]
 
 
 def score_cyclegan(data: Path, seed: int) -> list[str]:
@@ -62,9 +69,9 @@ def score_cyclegan(data: Path, seed: int) -> list[str]:
     mean_night = np.mean(train_b, axis=0).round().astype(np.uint8)
     outputs = model(days, names=[f"{i}" for i in range(len(days))])
     return [f"CycleGAN day2night_synth, {len(days)} held-out scenes (day -> night, trained unpaired)",
-            _row("CycleGAN G_A (bundled)", _scores(outputs, nights)),
-            _row("baseline: input copy", _scores(days, nights)),
-            _row("baseline: mean training night image", _scores([mean_night] * len(nights), nights))]
+            table_row("CycleGAN G_A (bundled)", scores(outputs, nights)),
+            table_row("baseline: input copy", scores(days, nights)),
+            table_row("baseline: mean training night image", scores([mean_night] * len(nights), nights))]
 
 
 def main() -> None:

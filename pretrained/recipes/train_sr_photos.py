@@ -51,14 +51,22 @@ def read_bgr(path: Path) -> np.ndarray:
     return image
 
 
-def tiles(image: np.ndarray) -> list[np.ndarray]:
-    """Overlapping TILE x TILE tiles (the whole side when shorter) covering the image, the
-    last row and column flush with the border; nearly flat tiles (std < MIN_STD levels)
-    teach nothing and are dropped."""
+def training_photo(name: str) -> np.ndarray:
+    """A training photo as BGR uint8, at the size the recipes tile it (HALVED ones halved)."""
+    image = read_bgr(skimage_data_dir() / name)
+    if name in HALVED:
+        image = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    return image
+
+
+def tiles(image: np.ndarray, size: int = TILE, stride: int = STRIDE) -> list[np.ndarray]:
+    """Overlapping ``size`` x ``size`` tiles (the whole side when shorter) covering the image,
+    the last row and column flush with the border; nearly flat tiles (std < MIN_STD levels)
+    teach nothing and are dropped. Also used by ``train_gan_photos.py``."""
     height, width = image.shape[:2]
-    tile_h, tile_w = min(TILE, height), min(TILE, width)  # text.png is only 172 px high
-    tops = sorted({*range(0, height - tile_h + 1, STRIDE), height - tile_h})
-    lefts = sorted({*range(0, width - tile_w + 1, STRIDE), width - tile_w})
+    tile_h, tile_w = min(size, height), min(size, width)  # text.png is only 172 px high
+    tops = sorted({*range(0, height - tile_h + 1, stride), height - tile_h})
+    lefts = sorted({*range(0, width - tile_w + 1, stride), width - tile_w})
     found = [image[t:t + tile_h, l:l + tile_w] for t in tops for l in lefts]
     return [t for t in found if t.std() >= MIN_STD]
 
@@ -69,10 +77,7 @@ def build_dataset(out: Path) -> None:
     (out / "test").mkdir(parents=True, exist_ok=True)
     count = 0
     for name in TRAIN:
-        image = read_bgr(src / name)
-        if name in HALVED:
-            image = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-        for i, tile in enumerate(tiles(image)):
+        for i, tile in enumerate(tiles(training_photo(name))):
             cv2.imwrite(str(out / "train" / f"{Path(name).stem}_{i:03d}.png"), tile)
             count += 1
     for name in HELD_OUT:

@@ -60,4 +60,5 @@ def test_weights_list_shows_them():
     assert result.exit_code == 0, result.output
     listed = json.loads(result.stdout)
     assert {e["name"].split(".", 1)[1] for e in listed if e["url"]} == CYCLEGAN
-    assert [e["name"] for e in listed if e["file"]] == ["cyclegan.day2night_synth"]  # bundled demo
+    assert [e["name"] for e in listed if e["file"]] == ["cyclegan.day2night_synth",  # bundled demos
+                                                        "cyclegan.photos_stylize"]
