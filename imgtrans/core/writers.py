@@ -18,6 +18,7 @@ import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -203,10 +204,9 @@ def write_pixels(path: Path, pixels: np.ndarray, *, quality: int = 95,
         write_atomic(path, encode_buffer(pixels, ext, quality=quality, reuse_pixels=reuse_pixels))
         return
     pixels, params = _for_opencv(pixels, ext, quality, reuse_pixels)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp, fd = _create_temp(path, "." + ext)  # OpenCV picks the encoder by the suffix
-    os.close(fd)
-    try:
+
+    def encode_into(temp: Path, fd: int) -> None:
+        os.close(fd)  # OpenCV opens the file by its name (and picks the encoder by its suffix)
         try:
             ok = cv2.imwrite(str(temp), pixels, params)
         except cv2.error as exc:
@@ -218,14 +218,8 @@ def write_pixels(path: Path, pixels: np.ndarray, *, quality: int = 95,
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    _sync_folder(path.parent)
+
+    _replace_atomically(path, encode_into, "." + ext)
 
 
 def _opencv_can_name(path: Path) -> bool:
@@ -238,16 +232,27 @@ def _opencv_can_name(path: Path) -> bool:
 
 
 def write_atomic(path: Path, data: bytes | np.ndarray) -> None:
-    """Write ``data`` (bytes or a contiguous array) to ``path`` so that readers see the old file or the whole new one,
-    never a partial file; the temporary file is removed on any failure, even Ctrl-C."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp, fd = _create_temp(path)
-    try:
+    """Write ``data`` (bytes or a contiguous array) to ``path`` so that readers see the old
+    file or the whole new one, never a partial file; the temporary file is removed on any
+    failure, even Ctrl-C."""
+
+    def write_into(temp: Path, fd: int) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+
+    _replace_atomically(Path(path), write_into)
+
+
+def _replace_atomically(path: Path, fill: Callable[[Path, int], None], suffix: str = "") -> None:
+    """``fill(temp, fd)`` writes (and syncs, and closes ``fd``) a new temporary file beside
+    ``path``, which then replaces ``path`` in one rename; on any failure the temporary file
+    is removed and ``path`` is untouched."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp, fd = _create_temp(path, suffix)
+    try:
+        fill(temp, fd)
         os.replace(temp, path)
     except BaseException:
         try:
