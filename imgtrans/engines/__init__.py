@@ -4,7 +4,7 @@ Each engine is one module with the same function::
 
     run(items, recipe, settings, *, on_start, on_result, stop) -> list[ItemResult]
 
-``recipe`` (:class:`imgtrans.api.TranslatorRecipe`) loads the translator wherever the engine
+``recipe`` (:class:`imgtrans.loading.TranslatorRecipe`) loads the translator wherever the engine
 runs it; ``on_start`` gets the translator's settings once it is ready, ``on_result`` each
 item's result as soon as the item is finished, and ``stop`` (a ``threading.Event``) ends
 the run early: the batch in flight is finished and written, the rest is "interrupted".

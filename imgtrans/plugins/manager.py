@@ -36,8 +36,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import logging
-import os
-import re
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -48,6 +46,7 @@ import pluggy
 from imgtrans.errors import PluginError
 from imgtrans.plugins import hookspecs
 from imgtrans.plugins.commands import AppCommands, commands_of
+from imgtrans.plugins.selection import DISABLE_VAR, OWN_DISTRIBUTION, normalise, read_selection
 from imgtrans.translators.base import Translator, WeightSpec
 
 log = logging.getLogger(__name__)
@@ -63,10 +62,6 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "sdedit": "imgtrans_sdedit.translator",
     "srgan": "imgtrans_srgan.translator",
 }
-OWN_DISTRIBUTION = "imgtrans"
-LOAD_VAR = "IMGTRANS_LOAD_PLUGINS"
-DISABLE_VAR = "IMGTRANS_DISABLE_PLUGINS"
-MODULES_VAR = "IMGTRANS_PLUGINS"
 
 
 @dataclass
@@ -130,55 +125,36 @@ class PluginHost:
     # -- loading -----------------------------------------------------------------------
     def load_all(self) -> None:
         entry_points = _entry_points()
-        allowed = _env_list(LOAD_VAR)
-        disabled = _env_list(DISABLE_VAR) or []
-        modules = _env_list(MODULES_VAR) or []
-        self._check_env_names(entry_points, allowed, disabled, modules)
-        allowed_set = None if allowed is None else {_normalise(n) for n in allowed}
-        blocked = {_normalise(n) for n in disabled}
+        selection = read_selection(
+            sorted({ep.name for ep in entry_points} | set(BUILTIN_PLUGINS)),
+            sorted({ep.dist.name for ep in entry_points
+                    if ep.dist and normalise(ep.dist.name) != OWN_DISTRIBUTION}),
+            list(BUILTIN_PLUGINS))
+        for message in selection.warnings:
+            self.env_warnings.append(message)
+            log.warning("%s", message)
         for ep in entry_points:
             dist = ep.dist.name if ep.dist else "unknown"
-            own = _normalise(dist) == OWN_DISTRIBUTION
+            own = normalise(dist) == OWN_DISTRIBUTION
             # Built-ins answer to their plugin name only: blocking "imgtrans" must not block all.
-            names = {_normalise(ep.name)} if own else {_normalise(ep.name), _normalise(dist)}
-            if not own and allowed_set is not None and not names & allowed_set:
+            names = {normalise(ep.name)} if own else {normalise(ep.name), normalise(dist)}
+            if not selection.loads(names, own):
                 continue
             source = "builtin" if own else f"entrypoint:{dist}"
             version = ep.dist.version if ep.dist else "unknown"
             if own:
-                self._deferred.setdefault(ep.name, (ep.load, version, source, bool(names & blocked)))
+                self._deferred.setdefault(ep.name, (ep.load, version, source, selection.blocks(names)))
             else:
-                self._load(ep.name, ep.load, version, source, bool(names & blocked))
+                self._load(ep.name, ep.load, version, source, selection.blocks(names))
         own_version = _own_version()
         for name, module in BUILTIN_PLUGINS.items():
             if name not in self._records:
                 self._deferred.setdefault(name, (lambda m=module: importlib.import_module(m),
-                                                 own_version, "checkout", _normalise(name) in blocked))
-        for module in modules:
+                                                 own_version, "checkout",
+                                                 selection.blocks({normalise(name)})))
+        for module in selection.modules:
             self._load(module, lambda m=module: importlib.import_module(m), None, "env",
-                       _normalise(module) in blocked)
-
-    def _check_env_names(self, entry_points: list[metadata.EntryPoint], allowed: list[str] | None,
-                         disabled: list[str], modules: list[str]) -> None:
-        """Warn about names that select nothing: a typo would otherwise be silently ignored."""
-        plugins = sorted({ep.name for ep in entry_points} | set(BUILTIN_PLUGINS))
-        dists = sorted({ep.dist.name for ep in entry_points
-                        if ep.dist and _normalise(ep.dist.name) != OWN_DISTRIBUTION})
-        for name in allowed or []:
-            if _normalise(name) != OWN_DISTRIBUTION and not _matches(name, plugins + dists):
-                self._env_warning(_unknown_name_message(LOAD_VAR, name, plugins, dists))
-        for name in disabled:
-            if _normalise(name) == OWN_DISTRIBUTION and not _matches(name, plugins + modules):
-                self._env_warning(
-                    f"{DISABLE_VAR}: {name!r} is imgtrans itself and cannot be blocked as a whole; "
-                    f"built-in plugins are blocked by their own names ({', '.join(BUILTIN_PLUGINS)}); "
-                    "this name is ignored")
-            elif not _matches(name, plugins + modules + dists):
-                self._env_warning(_unknown_name_message(DISABLE_VAR, name, plugins + modules, dists))
-
-    def _env_warning(self, message: str) -> None:
-        self.env_warnings.append(message)
-        log.warning("%s", message)
+                       selection.blocks({normalise(module)}))
 
     def _load(self, name: str, importer: Any, version: str | None, source: str,
               blocked: bool) -> None:
@@ -331,7 +307,7 @@ class PluginHost:
         # A blocked plugin is never imported, so its translators are unknown; every built-in
         # names its plugin after its translator, so match on the plugin name.
         blocked = sorted(r.name for r in self._records.values() if r.status == "blocked")
-        owner = next((b for b in blocked if _normalise(b) == _normalise(name)), None)
+        owner = next((b for b in blocked if normalise(b) == normalise(name)), None)
         if owner is not None:
             raise PluginError(f"translator {name!r} is provided by plugin {owner!r}, which is "
                               f"blocked by {DISABLE_VAR}")
@@ -359,20 +335,6 @@ class PluginHost:
         return list(specs.values())
 
 
-def _matches(name: str, candidates: list[str]) -> bool:
-    return _normalise(name) in {_normalise(c) for c in candidates}
-
-
-def _unknown_name_message(var: str, name: str, plugins: list[str], dists: list[str]) -> str:
-    by_norm = {_normalise(c): c for c in plugins + dists}
-    close = [by_norm[c] for c in difflib.get_close_matches(_normalise(name), list(by_norm), n=3)]
-    msg = f"{var}: no installed plugin or distribution is named {name!r}"
-    if close:
-        msg += f" (did you mean {', '.join(close)}?)"
-    msg += f"; plugins: {', '.join(plugins) or 'none'}; distributions: {', '.join(dists) or 'none'}"
-    return msg + "; this name is ignored"
-
-
 def _check_translator_class(cls: Any) -> None:
     if not (isinstance(cls, type) and issubclass(cls, Translator)):
         raise PluginError(f"{cls!r} is not a Translator subclass")
@@ -382,18 +344,6 @@ def _check_translator_class(cls: Any) -> None:
 
 def _entry_points() -> list[metadata.EntryPoint]:
     return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
-
-
-def _env_list(var: str) -> list[str] | None:
-    value = os.environ.get(var)
-    if value is None:
-        return None
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def _normalise(name: str) -> str:
-    """Compare names the way pip compares distribution names (PEP 503)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _own_version() -> str:

@@ -46,13 +46,12 @@ import imgtrans
 from imgtrans.api import ConvertSettings
 from imgtrans.errors import ImgtransError, InputError, UsageError
 from imgtrans.web.jobs import (Job, JobQueue, Session, Sessions, Upload, display_name, link_or_copy,
-                               new_id, run_convert, run_labels, safe_stem, write_zip)
+                               new_id, safe_stem, write_zip)
+from imgtrans.web.responses import SecurityHeaders, http_error, json_response, read_json, usage_error
+from imgtrans.web.work import run_convert, run_labels
 
 STATIC = Path(__file__).parent / "static"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-_JSON_LIMIT = 1 << 20
-_CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
 
 @dataclass(frozen=True)
@@ -87,15 +86,15 @@ class WebApp:
                 "limits": {"max_upload_bytes": self.upload_limit,
                            "max_pixels": self.settings.max_pixels,
                            "max_inputs": self.settings.max_inputs}}
-        return data if request is None else _json(data)
+        return data if request is None else json_response(data)
 
     # -- sessions and uploads -------------------------------------------------------------
     async def new_session(self, request: Request) -> Response:
-        return _json({"id": self.sessions.create().id}, 201)
+        return json_response({"id": self.sessions.create().id}, 201)
 
     async def ping(self, request: Request) -> Response:
         self._session(request)
-        return _json({"ok": True})
+        return json_response({"ok": True})
 
     async def close_session(self, request: Request) -> Response:
         self.sessions.remove(request.path_params["sid"], self.queue)
@@ -135,7 +134,7 @@ class WebApp:
             raise HTTPException(400, f"{name}: {getattr(exc, 'reason', exc)}") from None
         session.uploads[uid] = upload
         session.upload_bytes += size
-        return _json({"id": uid, "name": name, "width": upload.width, "height": upload.height,
+        return json_response({"id": uid, "name": name, "width": upload.width, "height": upload.height,
                       "url": f"/api/s/{session.id}/uploads/{uid}"}, 201)
 
     def _decode(self, part: Path, uid: str, name: str) -> Upload:
@@ -156,7 +155,7 @@ class WebApp:
     # -- jobs -----------------------------------------------------------------------------
     async def create_job(self, request: Request) -> Response:
         session = self._session(request)
-        body = await _read_json(request)
+        body = await read_json(request)
         kind = body.get("kind", "convert")
         if kind not in ("convert", "labels"):
             raise UsageError(f"unknown job kind {kind!r}: convert or labels")
@@ -179,16 +178,16 @@ class WebApp:
                               urls=f"/api/s/{session.id}")
         session.jobs[jid] = job
         self.queue.submit(job)
-        return _json({"id": jid}, 202)
+        return json_response({"id": jid}, 202)
 
     async def job_status(self, request: Request) -> Response:
         job = self._job(request)
-        return _json(job.snapshot(self.queue.ahead(job)))
+        return json_response(job.snapshot(self.queue.ahead(job)))
 
     async def cancel_job(self, request: Request) -> Response:
         job = self._job(request)
         self.queue.cancel(job)
-        return _json(job.snapshot(self.queue.ahead(job)))
+        return json_response(job.snapshot(self.queue.ahead(job)))
 
     async def job_file(self, request: Request) -> Response:
         job = self._job(request)
@@ -334,59 +333,13 @@ def create_app(settings: WebSettings | None = None, *,
         Route("/api/s/{sid}/jobs/{jid}/files/{n:int}", web.job_file),
         Route("/api/s/{sid}/jobs/{jid}/zip", web.job_zip),
     ]
-    middleware = [Middleware(_SecurityHeaders)]
+    middleware = [Middleware(SecurityHeaders)]
     if allowed_hosts is not None:
         middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                    exception_handlers={HTTPException: _http_error, ImgtransError: _usage_error})
+                    exception_handlers={HTTPException: http_error, ImgtransError: usage_error})
     app.state.web = web
     return app
-
-
-class _SecurityHeaders:
-    """Pages may load only what this server serves (no CDN can sneak in), and are never framed."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        async def send_with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] += [(b"content-security-policy", _CSP.encode()),
-                                       (b"x-content-type-options", b"nosniff"),
-                                       (b"referrer-policy", b"no-referrer")]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data, default=str), status, media_type="application/json")
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return _json({"error": exc.detail}, exc.status_code)
-
-
-async def _usage_error(request: Request, exc: Exception) -> Response:
-    return _json({"error": " ".join(str(exc).split())}, 400)
-
-
-async def _read_json(request: Request) -> dict[str, Any]:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > _JSON_LIMIT:
-            raise HTTPException(413, f"request too large: more than {_JSON_LIMIT} bytes")
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise HTTPException(400, "the request is not JSON") from None
-    if not isinstance(data, dict):
-        raise HTTPException(400, "the request must be a JSON object")
-    return data
 
 
 def _entry(name: str) -> dict[str, Any]:

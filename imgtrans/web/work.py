@@ -1,0 +1,95 @@
+"""What the web app's worker runs: calls of the Python API (``imgtrans.convert``,
+``imgtrans.load``), nothing else, so the web app does exactly what the CLI does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from imgtrans.errors import UsageError
+from imgtrans.web.jobs import Job, Upload
+
+
+def run_convert(job: Job, settings: Any, sources: dict[str, tuple[str, Upload | None, int]],
+                urls: str) -> None:
+    """``imgtrans.convert`` of the job's ``in/`` folder into ``out/``, reporting each result
+    as it lands. ``sources`` maps input file names to (name the user knows, upload, order);
+    ``urls`` is the session's URL prefix."""
+    import imgtrans
+
+    job.update(stage="loading model", total=len(sources))
+
+    def on_plan(plan: Any) -> None:
+        job.update(total=len(plan.todo), stage="converting")
+
+    def on_result(item: Any) -> None:
+        name, upload, order = sources[Path(item.input).name]
+        if item.status == "failed":
+            job.add_error(f"{name}: {item.error}")
+        elif item.status == "done":
+            outputs = [_result_file(job, urls, Path(p)) for p in item.outputs or [item.output]]
+            job.add_result({"name": name, "order": order, "source": Path(item.input).name,
+                            "outputs": outputs, "bicubic": None,
+                            "input": f"{urls}/uploads/{upload.id}" if upload else None,
+                            "input_size": [upload.width, upload.height] if upload else None})
+        job.update(done=job.done + 1)
+
+    report = imgtrans.convert(job.folder / "in", job.folder / "out", settings, on_plan=on_plan,
+                              on_result=on_result, stop=job.stop)
+    with job.lock:
+        job.results.sort(key=lambda r: r["order"])
+        job.extra["seed"] = report.settings.get("seed")
+    if not job.stop.is_set():
+        _add_bicubic(job, settings, urls)
+
+
+def _add_bicubic(job: Job, settings: Any, urls: str) -> None:
+    """Super-resolution is judged against a bicubic enlargement by the same factor; the
+    ``resize`` translator makes it, through the same API."""
+    import imgtrans
+    from imgtrans.api import ConvertSettings
+
+    if settings.plugin == "resize" or "resize" not in {t["name"] for t in imgtrans.list_translators()}:
+        return
+    for index, result in enumerate(list(job.results)):
+        if not result["input_size"]:
+            continue
+        (w, h), out = result["input_size"], result["outputs"][0]
+        factor = out["width"] // w
+        if not 2 <= factor <= 16 or (out["width"], out["height"]) != (factor * w, factor * h):
+            continue
+        job.update(stage="bicubic baseline")
+        target = job.folder / "bicubic" / f"{Path(result['source']).stem}.png"
+        imgtrans.convert(job.folder / "in" / result["source"], target, ConvertSettings(
+            plugin="resize", options={"scale": str(factor), "interpolation": "bicubic"},
+            device=settings.device, overwrite=True, max_pixels=settings.max_pixels))
+        if target.is_file():
+            url = _result_file(job, urls, target)["url"]
+            with job.lock:
+                job.results[index] = dict(result, bicubic=url)
+
+
+def run_labels(job: Job, name: str, weights: str | None, device: str,
+               cache: dict[tuple[str, str | None], list[str]]) -> None:
+    """The label names of a layout model (``imgtrans.load`` once per weights)."""
+    import imgtrans
+
+    key = (name, weights)
+    if key not in cache:
+        job.update(stage="loading model")
+        loaded = imgtrans.load(name, weights, device=device, should_stop=job.stop.is_set)
+        labels = loaded.translator.labels()
+        if labels is None:
+            raise UsageError(f"translator {name!r} has no list of labels")
+        cache[key] = list(labels)
+    job.update(done=1, total=1, extra={"labels": cache[key]})
+
+
+def _result_file(job: Job, urls: str, path: Path) -> dict[str, Any]:
+    from PIL import Image
+
+    with Image.open(path) as image:  # reads the header only
+        width, height = image.size
+    index = job.add_file(path)
+    return {"url": f"{urls}/jobs/{job.id}/files/{index}", "name": path.name,
+            "width": width, "height": height}
