@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Callable
 
 import cv2
 import numpy as np
+
+from imgtrans.tempfiles import create_beside
 
 
 @dataclass(frozen=True)
@@ -270,15 +271,8 @@ a live writer holds its file for one write and fsync, far less than this."""
 
 
 def _create_temp(path: Path, suffix: str = "") -> tuple[Path, int]:
-    """Create ".imgtrans-<random>.tmp" (plus ``suffix``) beside ``path``. Mode 0o666 lets the umask decide the
-    final permissions (tempfile would leave the output readable by its owner only)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temp = path.with_name(f".imgtrans-{secrets.token_hex(4)}.tmp{suffix}")
-        try:
-            return temp, os.open(temp, flags, 0o666)
-        except FileExistsError:
-            continue
+    """Create ".imgtrans-<random>.tmp" (plus ``suffix``) beside ``path``."""
+    return create_beside(path, ".imgtrans-", f".tmp{suffix}")
 
 
 def remove_stale_temps(folder: Path, run_started: float) -> int:

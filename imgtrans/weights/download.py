@@ -12,7 +12,6 @@ import http.client
 import os
 import json
 import struct
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +20,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from imgtrans.errors import WeightsError
+from imgtrans.tempfiles import create_beside
 
 Progress = Callable[[int, "int | None"], None]
 """Called as ``progress(bytes_done, bytes_total_or_None)`` after each chunk (and once at 0)."""
@@ -85,7 +85,7 @@ def download(url: str, dest: Path, sha256: str | None = None,
                      deadline or _seconds(DEADLINE_ENV, DEADLINE_SECONDS), should_stop)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".dl-", suffix=".part")
+        tmp_name, fd = create_beside(dest, ".dl-", ".part")
     except OSError as exc:
         raise WeightsError(f"cannot write to the weights cache {dest.parent}: {exc}") from exc
     tmp = Path(tmp_name)

@@ -11,12 +11,13 @@ import json
 import os
 import pickle
 import re
+import stat
 import struct
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from imgtrans.errors import WeightsError
+from imgtrans.tempfiles import create_beside
 
 if TYPE_CHECKING:
     import torch
@@ -135,10 +136,12 @@ def save_state_dict(tensors: Mapping[str, "torch.Tensor"], path: Path,
         plain[name] = t
     meta = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp_name, fd = create_beside(path, f".{path.name}.", ".part")
+    mode = os.fstat(fd).st_mode  # what the umask gives; safetensors leaves the file 0o600
     os.close(fd)
     try:
         save_file(plain, tmp_name, metadata=meta or None)
+        os.chmod(tmp_name, stat.S_IMODE(mode))
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
