@@ -115,6 +115,11 @@ def _runs_unattended(host: Any, name: str) -> bool:
     has_default = any(s.default for s in host.known_weight_specs() if s.plugin == name)
     return has_default or not cls.requires_weights
 
+LAYOUT_SCALE = 4
+"""Layout translators' outputs enlarged this many times (nearest), so drawn labels are legible."""
+LAYOUT_SAMPLES = 3
+"""Samples per layout for a stochastic layout translator: one layout, different codes."""
+
 
 class _Demo:
     """One demo run: loads each translator, runs its samples, builds its sheet rows."""
@@ -135,8 +140,11 @@ class _Demo:
         fields = {f.name for f in dataclasses.fields(cls.Options)}
         layouts = cls.capabilities.input_kind == "layout"
         options: dict[str, Any] = {}
-        if layouts and "overlay" in fields:
-            options["overlay"] = True  # the translator draws its own layout
+        if layouts:  # the translator draws its own layout, large enough to read; several
+            # samples of one layout show what the per-object codes change
+            wanted = {"overlay": True, "scale": LAYOUT_SCALE,
+                      "samples": LAYOUT_SAMPLES if cls.capabilities.stochastic else 1}
+            options.update({k: v for k, v in wanted.items() if k in fields})
         if "mask" in fields and (folder / "masks").is_dir():
             options["mask"] = str(folder / "masks")
         facts: dict[str, Any] = {"name": name, "folder": str(folder), "weights": None,
@@ -178,29 +186,46 @@ class _Demo:
 
         sample: dict[str, Any] = {"input": str(path)}
         if model.translator.capabilities.input_kind == "layout":
-            result = model(path)[0]
-            if options.get("overlay"):  # [generated | generated with boxes]
-                half = result.shape[1] // 2
-                result, drawn = result[:, :half], result[:, half:]
-                panels = [Panel(drawn, "input: layout (boxes, labels)")]
-            else:
-                panels = [Panel(None, "input: layout file")]
-        else:
-            pixels = read_image(path).pixels
-            result = model(pixels)
-            result = result[0] if isinstance(result, list) else result
-            height, width = pixels.shape[:2]
-            scale = result.shape[0] / height
-            if scale >= 2 and float(scale).is_integer():
-                return self._upscaled(model, name, path, pixels, result, int(scale), sample)
-            panels = [Panel(pixels, f"input {width}x{height}")]
-            mask = _mask_for(path, options.get("mask"))
-            if mask is not None:
-                panels.append(Panel(read_image(mask).pixels, "mask (white: repaint)"))
+            return self._layout_sample(model, name, path, options, sample)
+        pixels = read_image(path).pixels
+        result = model(pixels)
+        result = result[0] if isinstance(result, list) else result
+        height, width = pixels.shape[:2]
+        scale = result.shape[0] / height
+        if scale >= 2 and float(scale).is_integer():
+            return self._upscaled(model, name, path, pixels, result, int(scale), sample)
+        panels = [Panel(pixels, f"input {width}x{height}")]
+        mask = _mask_for(path, options.get("mask"))
+        if mask is not None:
+            panels.append(Panel(read_image(mask).pixels, "mask (white: repaint)"))
         out_path = self.output / name / f"{path.stem}.png"
         write_atomic(out_path, encode_image(np.ascontiguousarray(result), "png"))
         sample["output"] = str(out_path)
         panels.append(Panel(result, f"output {result.shape[1]}x{result.shape[0]}"))
+        return panels, sample
+
+    def _layout_sample(self, model: Any, name: str, path: Path, options: dict[str, Any],
+                       sample: dict[str, Any]) -> tuple[list, dict[str, Any]]:
+        """Panels for a layout translator: the layout drawn by the translator (with
+        ``overlay``), then each sample; the first is ``<stem>.png``, others ``<stem>_s<k>.png``."""
+        import numpy as np
+
+        from imgtrans.core.contact_sheet import Panel
+        from imgtrans.core.writers import encode_image, write_atomic
+
+        results = model(path)
+        panels = [Panel(None, "input: layout file")]
+        if options.get("overlay"):  # each result is [generated | generated with boxes]
+            half = results[0].shape[1] // 2
+            panels = [Panel(results[0][:, half:], "input: layout (boxes, labels)")]
+            results = [r[:, :half] for r in results]
+        outputs = []
+        for k, result in enumerate(results):
+            outputs.append(self.output / name / (f"{path.stem}_s{k}.png" if k else f"{path.stem}.png"))
+            write_atomic(outputs[-1], encode_image(np.ascontiguousarray(result), "png"))
+            caption = f"output {result.shape[1]}x{result.shape[0]}"
+            panels.append(Panel(result, caption if len(results) == 1 else f"sample {k + 1}: {caption}"))
+        sample.update(output=str(outputs[0]), outputs=[str(p) for p in outputs])
         return panels, sample
 
     def _upscaled(self, model: Any, name: str, path: Path, pixels: Any, result: Any, scale: int,

@@ -50,6 +50,9 @@ class Layout2ImTrainOptions:
     lambda_z_rec: float = field(default=10.0, metadata={"help": "latent regression L1 weight"})
     lambda_img_rec: float = field(default=1.0, metadata={"help": "image reconstruction L1 weight"})
     lambda_kl: float = field(default=0.01, metadata={"help": "KL weight of the crop encoder"})
+    lambda_ms: float = field(default=0.0, metadata={
+        "help": "mode-seeking weight (Mao et al. 2019; not in the reference, which has 0): rewards "
+                "object crops that differ between two random codes"})
     # -- optimiser ------------------------------------------------------------------------
     lr: float = field(default=1e-4, metadata={"help": "Adam learning rate (G and both Ds)"})
     beta1: float = field(default=0.5, metadata={"help": "Adam beta1"})
@@ -69,7 +72,7 @@ class Layout2ImTrainOptions:
                self.d_conv_dim) < 1 or self.n_residual < 0:
             raise ValueError("model sizes must be positive (n_residual >= 0)")
         weights = (self.lambda_img_adv, self.lambda_obj_adv, self.lambda_obj_cls,
-                   self.lambda_z_rec, self.lambda_img_rec, self.lambda_kl)
+                   self.lambda_z_rec, self.lambda_img_rec, self.lambda_kl, self.lambda_ms)
         if min(weights) < 0:
             raise ValueError("loss weights must be >= 0")
         if not self.lr > 0 or not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):

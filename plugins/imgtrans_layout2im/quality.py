@@ -11,7 +11,8 @@ two samples of the same layout; layout2im.md §7). Here, for the synthetic shape
 * ``object_accuracy``: the fraction of a layout's objects whose crop in a generated image
   the classifier labels as the layout says;
 * ``diversity``: mean per-pixel L1 distance (in [0, 1] RGB) between two samples of the same
-  layouts. LPIPS, the paper's diversity measure, needs pretrained AlexNet/VGG weights that
+  layouts, and ``object_diversity``, the same distance between the 32x32 crops of each box
+  (how much the objects themselves change, not only the background). LPIPS, the paper's diversity measure, needs pretrained AlexNet/VGG weights that
   are not available offline, so this is a plain pixel distance: comparable between models
   evaluated here, not with the paper's numbers.
 
@@ -19,7 +20,7 @@ Script::
 
     python -m imgtrans_layout2im.quality --weights RUN [--layouts N] [--seed S]
 
-prints a Markdown table: object accuracy and diversity of the model, of real renderings of
+prints a Markdown table: object accuracy, image and object diversity of the model, of real renderings of
 the same layouts (upper bound) and of two trivial baselines (the mean rendering of random
 layouts; each box filled with the average colour of all classes on the mean background).
 """
@@ -165,6 +166,15 @@ def diversity(images_a: torch.Tensor, images_b: torch.Tensor) -> float:
     return float((images_a.float() - images_b.float()).abs().mean())
 
 
+def object_diversity(images_a: torch.Tensor, images_b: torch.Tensor,
+                     layouts: Sequence[Layout]) -> float:
+    """``diversity`` of the 32x32 crops of every box of ``layouts``: how much the objects'
+    appearance differs between two samples, whatever the background does."""
+    crops_a, _ = object_crops(images_a, layouts)
+    crops_b, _ = object_crops(images_b, layouts)
+    return diversity(crops_a, crops_b)
+
+
 # ---------------------------------------------------------------------------------------
 # Trivial baselines
 # ---------------------------------------------------------------------------------------
@@ -209,28 +219,33 @@ def evaluate(net: Any, vocab: Vocabulary, *, layouts: int = 200, seed: int = 0,
     fake_a = generate_images(net, evaluation, seed)
     fake_b = generate_images(net, evaluation, seed + 1)
     mean = mean_image()
+
+    def row(name: str, a: torch.Tensor, b: torch.Tensor | None = None) -> tuple[str, float, float, float]:
+        b = a if b is None else b  # a deterministic image: no diversity
+        return (name, object_accuracy(classifier, a, evaluation), diversity(a, b),
+                object_diversity(a, b, evaluation))
+
     rows = [
-        ("real renderings (upper bound)", object_accuracy(classifier, real_a, evaluation),
-         diversity(real_a, real_b)),
-        ("model, z ~ N(0, I)", object_accuracy(classifier, fake_a, evaluation),
-         diversity(fake_a, fake_b)),
-        ("baseline: mean image", object_accuracy(
-            classifier, mean[None].repeat(len(evaluation), 1, 1, 1), evaluation), 0.0),
-        ("baseline: boxes in the average class colour", object_accuracy(
-            classifier, average_colour_boxes(evaluation, mean), evaluation), 0.0),
+        row("real renderings (upper bound)", real_a, real_b),
+        row("model, z ~ N(0, I)", fake_a, fake_b),
+        row("baseline: mean image", mean[None].repeat(len(evaluation), 1, 1, 1)),
+        row("baseline: boxes in the average class colour", average_colour_boxes(evaluation, mean)),
     ]
     return {"classifier_accuracy": classifier_accuracy, "layouts": len(evaluation),
             "objects": sum(len(layout) for layout in evaluation), "rows": rows}
 
 
 def markdown(result: dict[str, Any]) -> str:
-    lines = ["| images | object accuracy | diversity (pixel L1) |", "|---|---|---|"]
-    lines += [f"| {name} | {acc:.3f} | {div:.3f} |" for name, acc, div in result["rows"]]
+    lines = ["| images | object accuracy | diversity (pixel L1) | object diversity (crop L1) |",
+             "|---|---|---|---|"]
+    lines += [f"| {name} | {acc:.3f} | {div:.3f} | {obj:.3f} |"
+              for name, acc, div, obj in result["rows"]]
     lines.append("")
     lines.append(f"{result['layouts']} held-out layouts, {result['objects']} objects; crop "
                  f"classifier accuracy on held-out real crops: "
                  f"{result['classifier_accuracy']:.3f}. Diversity: mean |a - b| over pixels "
-                 f"of two samples per layout (not LPIPS, which is unavailable offline).")
+                 f"of two samples per layout, over whole images and over the 32x32 crops of "
+                 f"the boxes (not LPIPS, which is unavailable offline).")
     return "\n".join(lines)
 
 

@@ -22,7 +22,10 @@ One step follows the reference ``train.py`` (layout2im.md §4):
    z_rand) + ``lambda_img_adv`` image-adv + ``lambda_obj_adv`` object-adv +
    ``lambda_obj_cls`` object-classification (each averaged 0.5/0.5 over the reconstruction
    and the random image) + ``lambda_kl`` KL(N(mu, sigma) || N(0, I)) summed over all
-   elements.
+   elements; with ``lambda_ms`` > 0 (our addition, off by default) also the mode-seeking
+   term of Mao et al. 2019, ``lambda_ms / (ratio + 1e-5)`` with ``ratio`` = mean |crops of
+   img_rand - crops of a second random image| / mean |z_rand - z_rand2|: the latent
+   regression alone did not keep the generator from ignoring z in short CPU runs.
 
 Generator forward for the G step: the reference runs the generator forward a second time
 after the D step (same z). By default (``recompute_g=false``) we reuse the first forward:
@@ -54,7 +57,7 @@ from imgtrans.plugin import (
 )
 from imgtrans_layout2im.coco import read_coco
 from imgtrans_layout2im.config import Layout2ImConfig
-from imgtrans_layout2im.networks import imagenet_normalize, to_unit_range
+from imgtrans_layout2im.networks import crop_boxes, imagenet_normalize, to_unit_range
 from imgtrans_layout2im.options import NAME, Layout2ImTrainOptions
 
 log = logging.getLogger(__name__)
@@ -277,6 +280,14 @@ class Layout2ImTask(TrainingTask):
         g_loss = (o.lambda_img_rec * img_rec + o.lambda_z_rec * z_rec + o.lambda_kl * kl
                   + o.lambda_img_adv * g_img_adv + o.lambda_obj_adv * g_obj_adv
                   + o.lambda_obj_cls * g_obj_cls)
+        extra: dict[str, float] = {}
+        if o.lambda_ms > 0:  # no extra draw from the global RNG when off (reference runs)
+            z2 = torch.randn(objs.shape[0], self.config.z_dim).to(self.device)
+            crops2 = crop_boxes(self.G.generate(objs, masks, obj_to_img, z2), boxes, obj_to_img,
+                                self.G.object_size)
+            ratio = (out.crops_rand - crops2).abs().mean() / (z - z2).abs().mean()
+            g_loss = g_loss + o.lambda_ms / (ratio + 1e-5)
+            extra["ms_ratio"] = ratio.item()
         g_loss.backward()
         opt_g.step()
         for net in (self.D_img, self.D_obj):
@@ -284,7 +295,7 @@ class Layout2ImTask(TrainingTask):
         return {"D": d_loss.item(), "G": g_loss.item(), "img_rec": img_rec.item(),
                 "z_rec": z_rec.item(), "kl": kl.item(), "G_img_adv": g_img_adv.item(),
                 "G_obj_adv": g_obj_adv.item(), "G_obj_cls": g_obj_cls.item(),
-                "D_obj_cls": d_obj_cls.item()}
+                "D_obj_cls": d_obj_cls.item(), **extra}
 
     def sample_grid(self, batch):
         """One row per preview item: the real image | a layout-only sample (z ~ N(0, I),

@@ -140,7 +140,8 @@ class Layout2ImTranslator(Translator):
 
     def _draw(self, image: Any, layout: Any) -> Any:
         """The image with each object's box and label drawn on it (OpenCV, on the CPU).
-        Labels sit on a dark band inside the image, shifted left or shortened to fit."""
+        Labels sit on a dark band, shortened to fit the image, at the first place along
+        their box that no earlier label covers (see ``_label_place``)."""
         import cv2
         import numpy as np
         import torch
@@ -148,20 +149,43 @@ class Layout2ImTranslator(Translator):
         rows, cols = image.shape[-2:]
         canvas = np.ascontiguousarray((image.permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
         font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(max(rows, cols) / 320, 0.25)
-        for obj in layout.objects:
-            x0, x1 = (int(round(v * (cols - 1))) for v in obj.box[0::2])
-            y0, y1 = (int(round(v * (rows - 1))) for v in obj.box[1::2])
+        boxes = [(int(round(obj.box[0] * (cols - 1))), int(round(obj.box[1] * (rows - 1))),
+                  int(round(obj.box[2] * (cols - 1))), int(round(obj.box[3] * (rows - 1))))
+                 for obj in layout.objects]
+        for x0, y0, x1, y1 in boxes:
             cv2.rectangle(canvas, (x0, y0), (x1, y1), (255, 255, 255), 1)
+        taken: list[tuple[int, int, int, int]] = []
+        for obj, box in zip(layout.objects, boxes):
             name = label = self.vocab.name(obj.label)
             while len(label) > 2 and cv2.getTextSize(label, font, scale, 1)[0][0] > cols - 2:
                 name = name[:-1]
                 label = name + "."  # Hershey fonts are ASCII only: no ellipsis character
             (width, height), base = cv2.getTextSize(label, font, scale, 1)
-            x = min(max(x0 + 1, 0), max(cols - width - 1, 0))
-            y = min(max(y0 + height + 2, height + 1), rows - base - 1)
-            cv2.rectangle(canvas, (x - 1, y - height - 1), (x + width, y + base), (0, 0, 0), -1)
+            x, y = _label_place(box, width, height, base, cols, rows, taken)
+            taken.append((x - 1, y - height - 1, x + width, y + base))
+            cv2.rectangle(canvas, taken[-1][:2], taken[-1][2:], (0, 0, 0), -1)
             cv2.putText(canvas, label, (x, y), font, scale, (255, 255, 0), 1, cv2.LINE_AA)
         return torch.from_numpy(canvas).permute(2, 0, 1).float().div(255).to(image.device)
+
+
+def _label_place(box: tuple[int, int, int, int], width: int, height: int, base: int, cols: int,
+                 rows: int, taken: list[tuple[int, int, int, int]]) -> tuple[int, int]:
+    """Text origin of a ``width`` x ``height`` (+ ``base``) label for ``box``: inside its top
+    edge, inside its bottom edge, just above it or just below it, each kept inside the image;
+    the first place whose band overlaps no ``taken`` band, else the one overlapping least."""
+    x0, y0, _, y1 = box
+    x = min(max(x0 + 1, 0), max(cols - width - 1, 0))
+
+    def fit(y: int) -> int:
+        return min(max(y, height + 1), rows - base - 1)
+
+    def overlap(y: int) -> int:
+        left, top, right, bottom = x - 1, y - height - 1, x + width, y + base
+        return sum(max(0, min(right, r) - max(left, l)) * max(0, min(bottom, b) - max(top, t))
+                   for l, t, r, b in taken)
+
+    places = [fit(y0 + height + 2), fit(y1 - base - 1), fit(y0 - base - 2), fit(y1 + height + 2)]
+    return x, min(places, key=overlap)  # min keeps the first of equal overlaps
 
 
 def _keep_aspect(batch: Any, aspect: float) -> Any:

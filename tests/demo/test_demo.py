@@ -62,6 +62,18 @@ def test_contact_sheet_has_one_row_per_translator(demo_run):
         assert Path(facts["translators"][BUILTIN.index(name)]["samples"][0]["output"]).is_file()
 
 
+def test_layout_row_shows_the_layout_and_several_samples_of_it(demo_run):
+    from imgtrans.cli.demo import LAYOUT_SAMPLES, LAYOUT_SCALE
+
+    _, _, facts = demo_run
+    (sample,) = facts["translators"][BUILTIN.index("layout2im")]["samples"]
+    images = [_rgb(path) for path in sample["outputs"]]
+    assert sample["output"] == sample["outputs"][0] and len(images) == LAYOUT_SAMPLES
+    assert {image.shape for image in images} == {(64 * LAYOUT_SCALE, 64 * LAYOUT_SCALE, 3)}
+    for a, b in zip(images, images[1:]):  # one layout, other codes: visibly other images
+        assert np.abs(a.astype(int) - b.astype(int)).mean() > 4
+
+
 def test_sr_psnr_matches_an_independent_computation(demo_run):
     _, output, facts = demo_run
     sr = facts["translators"][BUILTIN.index("srgan")]

@@ -87,18 +87,20 @@ def test_masks_from_boxes_match_box_masks():
 
 # -- training --------------------------------------------------------------------------------
 
-def test_reconstruction_loss_falls(host, data, tmp_path):
+def test_reconstruction_loss_falls(host, tmp_path):
     # Adversarial, object-classification and latent-regression weights are 0 in this test:
     # at the high learning rate that makes 40 steps enough, the GAN terms make the
     # reconstruction L1 swing by +-30 % between steps and the test would be flaky. The
-    # other tests train with the reference weights.
+    # other tests train with the reference weights. One batch of 4 images, seen at every
+    # step: with 2 batches of patterned objects the fall in 40 steps is within the noise.
+    make_dataset(tmp_path / "data", 4, seed=0, min_objects=1, max_objects=3)
     losses = []
     options = {**TINY, "lr": 2e-3, "n_epochs": 100, "lambda_img_adv": 0, "lambda_obj_adv": 0,
                "lambda_obj_cls": 0, "lambda_z_rec": 0}
-    imgtrans.train("layout2im", data, tmp_path / "run", options=options, max_steps=40, batch_size=4,
-                   on_progress=lambda p: losses.append(p.losses["img_rec"]))
+    imgtrans.train("layout2im", tmp_path / "data", tmp_path / "run", options=options, max_steps=40,
+                   batch_size=4, on_progress=lambda p: losses.append(p.losses["img_rec"]))
     assert len(losses) == 40 and all(np.isfinite(losses))
-    assert np.mean(losses[-6:]) < 0.8 * np.mean(losses[:4]), losses
+    assert np.mean(losses[-6:]) < 0.75 * np.mean(losses[:4]), losses
 
 
 def test_resume_continues_exactly_with_the_reference_losses(host, data, tmp_path):
@@ -180,7 +182,14 @@ def test_classifier_and_object_accuracy_separate_real_from_baseline():
     baseline = quality.average_colour_boxes(layouts)
     assert quality.object_accuracy(classifier, baseline, layouts) < 0.35
     assert quality.diversity(real, real) == 0.0
-    assert quality.diversity(real, quality.render_batch(layouts, np.random.default_rng(2))) > 0.01
+    other = quality.render_batch(layouts, np.random.default_rng(2))
+    assert quality.diversity(real, other) > 0.01
+    assert quality.object_diversity(real, real, layouts) == 0.0
+    boxes_only = real.clone()  # the same objects on another background: no object diversity
+    outside = quality.average_colour_boxes(layouts, torch.zeros(3, 64, 64)) == 0
+    boxes_only[outside] = other[outside]
+    assert quality.diversity(real, boxes_only) > 0.01
+    assert quality.object_diversity(real, boxes_only, layouts) < quality.object_diversity(real, other, layouts) / 3
 
 
 def test_quality_script_reports_a_table(host, data, tmp_path):
@@ -190,4 +199,35 @@ def test_quality_script_reports_a_table(host, data, tmp_path):
                         out=lines.append) == 0
     table = lines[0]
     assert "| real renderings (upper bound) |" in table and "| model, z ~ N(0, I) |" in table
-    assert "baseline" in table and "LPIPS" in table
+    assert "baseline" in table and "LPIPS" in table and "object diversity" in table
+
+
+# -- the optional mode-seeking term (lambda_ms): off by default (the reference losses, no extra
+# random draw); when on, it makes the object crops differ more between two codes -------------
+
+ONLY_MS = {"lambda_img_adv": 0, "lambda_obj_adv": 0, "lambda_obj_cls": 0, "lambda_z_rec": 0,
+           "lambda_img_rec": 0, "lambda_kl": 0}
+
+
+def _losses(data, out, options, steps):
+    losses = []
+    imgtrans.train("layout2im", data, out, options=options, max_steps=steps, batch_size=4,
+                   seed=0, on_progress=lambda p: losses.append(dict(p.losses)))
+    return losses
+
+
+def test_mode_seeking_is_off_by_default(host, data, tmp_path):
+    losses = _losses(data, tmp_path / "run", TINY, 2)
+    assert all("ms_ratio" not in step for step in losses)
+
+
+def test_mode_seeking_alone_spreads_the_samples(host, data, tmp_path):
+    options = {**TINY, **ONLY_MS, "lambda_ms": 1.0, "lr": 2e-3}
+    ratios = [step["ms_ratio"] for step in _losses(data, tmp_path / "run", options, 16)]
+    assert len(ratios) == 16 and all(np.isfinite(ratios)) and min(ratios) > 0
+    assert np.mean(ratios[-4:]) > 1.5 * np.mean(ratios[:2]), ratios
+
+
+def test_negative_mode_seeking_weight_is_refused():
+    with pytest.raises(ValueError, match="loss weights"):
+        Layout2ImTrainOptions(lambda_ms=-1.0)

@@ -56,3 +56,42 @@ def test_convert_batches_layouts_by_shape(tmp_path):
 
     shapes = [cv2.imread(str(tmp_path / "out" / f"l{i}.png")).shape[:2] for i in range(4)]
     assert shapes == [(32, 64), (64, 64), (32, 64), (64, 64)]
+
+
+def _band(x, y, width, height, base):
+    return (x - 1, y - height - 1, x + width, y + base)
+
+
+def _overlap(a, b):
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def test_a_label_moves_off_the_label_it_would_cover():
+    from imgtrans_layout2im.translator import _label_place
+
+    size = (40, 8, 3)  # label width, height, baseline
+    first = _band(*_label_place((2, 10, 30, 40), *size, 64, 64, []), *size)
+    assert first[1] >= 10  # inside the top edge of its box
+    # the neighbour's top edge is level with the first box's: its label goes to the bottom
+    x, y = _label_place((20, 10, 60, 44), *size, 64, 64, [first])
+    assert _overlap(first, _band(x, y, *size)) == 0 and y <= 44
+    # nowhere free: the least covered place, inside the image
+    crowded = [(0, 0, 64, 64)]
+    x, y = _label_place((20, 10, 60, 44), *size, 64, 64, crowded)
+    band = _band(x, y, *size)
+    assert band[0] >= -1 and band[2] <= 64 and band[1] >= 0 and band[3] <= 64
+
+
+def test_overlay_labels_of_touching_boxes_do_not_overlap(tmp_path):
+    """Drawn labels: with two side-by-side boxes, each label's dark band is found whole."""
+    data = {"objects": [{"label": "red circle", "box": [0.05, 0.3, 0.45, 0.7]},
+                        {"label": "blue square", "box": [0.4, 0.3, 0.9, 0.75]}]}
+    (tmp_path / "two.json").write_text(json.dumps(data))
+    model = imgtrans.load("layout2im", options={"overlay": True, "scale": 4})
+    [image] = model(tmp_path / "two.json")
+    drawn = image[:, image.shape[1] // 2:].astype(int)
+    black = (drawn.max(axis=-1) == 0)
+    rows = np.flatnonzero(black.sum(axis=1) > 20)  # rows crossed by a label band
+    # two bands at different heights: rows with band pixels form two separate runs
+    runs = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+    assert len(runs) == 2, [(r[0], r[-1]) for r in runs]
