@@ -24,7 +24,7 @@ Environment (comma-separated lists; names compare case-insensitively with ``-``,
 
 A name in the first two variables that matches no installed plugin or plugin distribution is
 logged once as a warning with the close matches and the available names. A translator whose
-plugin is blocked is reported as blocked, not as unknown.
+plugin is blocked, or left out by ``IMGTRANS_LOAD_PLUGINS``, is reported as such, not as unknown.
 
 A plugin that fails on import or inside a hook is recorded as failed with its error; the
 others keep working. Hook implementations that return a value, or whose name matches no hook,
@@ -46,7 +46,7 @@ import pluggy
 from imgtrans.errors import PluginError
 from imgtrans.plugins import hookspecs
 from imgtrans.plugins.commands import AppCommands, commands_of
-from imgtrans.plugins.selection import DISABLE_VAR, OWN_DISTRIBUTION, normalise, read_selection
+from imgtrans.plugins.selection import DISABLE_VAR, LOAD_VAR, OWN_DISTRIBUTION, normalise, read_selection
 from imgtrans.translators.base import Translator, WeightSpec
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,8 @@ class PluginHost:
         self._loading = threading.RLock()
         self.env_warnings: list[str] = []
         """Unknown names in the environment variables; logged once, when loading."""
+        self.not_selected: list[str] = []
+        """Installed third-party plugins that ``IMGTRANS_LOAD_PLUGINS`` leaves out."""
         self._commands_registered = False
 
     # -- what plugins registered (built-ins are imported on first access) ---------------
@@ -139,6 +141,7 @@ class PluginHost:
             # Built-ins answer to their plugin name only: blocking "imgtrans" must not block all.
             names = {normalise(ep.name)} if own else {normalise(ep.name), normalise(dist)}
             if not selection.loads(names, own):
+                self.not_selected.append(ep.name)
                 continue
             source = "builtin" if own else f"entrypoint:{dist}"
             version = ep.dist.version if ep.dist else "unknown"
@@ -311,6 +314,10 @@ class PluginHost:
         if owner is not None:
             raise PluginError(f"translator {name!r} is provided by plugin {owner!r}, which is "
                               f"blocked by {DISABLE_VAR}")
+        left_out = next((p for p in self.not_selected if normalise(p) == normalise(name)), None)
+        if left_out is not None:
+            raise PluginError(f"translator {name!r} is provided by plugin {left_out!r}, which "
+                              f"{LOAD_VAR} leaves out: add it there")
         known = sorted(self._translators)
         close = difflib.get_close_matches(name, known, n=3)
         msg = f"no translator named {name!r}"
@@ -322,6 +329,8 @@ class PluginHost:
             msg += f"; plugins that failed to load: {', '.join(failed)} (see `imgtrans plugins`)"
         if blocked:
             msg += f"; plugins blocked by {DISABLE_VAR}: {', '.join(blocked)}"
+        if self.not_selected:
+            msg += f"; plugins {LOAD_VAR} leaves out: {', '.join(sorted(self.not_selected))}"
         raise PluginError(msg)
 
     def known_weight_specs(self) -> list[WeightSpec]:

@@ -142,6 +142,19 @@ def test_unknown_translator_lists_blocked_plugins(fake_dists, monkeypatch):
     assert "blocked by IMGTRANS_DISABLE_PLUGINS: flipper" in str(exc.value)
 
 
+def test_translator_left_out_by_load_plugins_says_so(fake_dists, monkeypatch):
+    _host(monkeypatch, IMGTRANS_LOAD_PLUGINS="imgtrans-multi")
+    with pytest.raises(PluginError) as exc:
+        manager.get_translator("invert")  # plugin named like its translator
+    assert str(exc.value) == ("translator 'invert' is provided by plugin 'invert', which "
+                              "IMGTRANS_LOAD_PLUGINS leaves out: add it there")
+    _host(monkeypatch, IMGTRANS_LOAD_PLUGINS="invert")
+    with pytest.raises(PluginError) as exc:
+        manager.get_translator("mirror")  # plugin and translator names differ
+    assert "no translator named 'mirror'" in str(exc.value)
+    assert "plugins IMGTRANS_LOAD_PLUGINS leaves out: flipper" in str(exc.value)
+
+
 # --- hooks that return values or are misnamed ----------------------------------------------
 
 class _Returning:
