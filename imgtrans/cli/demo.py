@@ -165,8 +165,10 @@ class _Demo:
         except (ImgtransError, OSError, RuntimeError, ValueError) as exc:
             facts["error"] = str(exc)
             return [SheetRow(f"{name}   failed", str(exc), [Panel(None, "no result")])], facts
+        # the main sheet's row: a sample with a ground truth, else the busiest layout
         with_truth = [i for i, s in enumerate(facts["samples"]) if "psnr" in s]
-        facts["featured"] = with_truth[0] if with_truth else 0
+        objects = [s.get("objects", 0) for s in facts["samples"]]
+        facts["featured"] = with_truth[0] if with_truth else objects.index(max(objects))
         return rows, facts
 
     def _sample_files(self, folder: Path, cls: Any) -> list[Path]:
@@ -213,6 +215,7 @@ class _Demo:
         from imgtrans.core.contact_sheet import Panel
         from imgtrans.core.writers import encode_image, write_atomic
 
+        sample["objects"] = len(getattr(model.translator.read_input(path), "objects", ()))
         results = model(path)
         panels = [Panel(None, "input: layout file")]
         if options.get("overlay"):  # each result is [generated | generated with boxes]

@@ -74,6 +74,16 @@ def test_layout_row_shows_the_layout_and_several_samples_of_it(demo_run):
         assert np.abs(a.astype(int) - b.astype(int)).mean() > 4
 
 
+def test_main_sheet_features_the_busiest_layout(tmp_path):
+    result = CliRunner().invoke(app, ["demo", "--output", str(tmp_path), "--device", "cpu",
+                                      "--translators", "layout2im"])
+    assert result.exit_code == 0, result.output
+    (facts,) = json.loads((tmp_path / "demo.json").read_text())["translators"]
+    counts = [len(json.loads(Path(s["input"]).read_text())["objects"]) for s in facts["samples"]]
+    assert len(counts) > 1 and counts == [s["objects"] for s in facts["samples"]]
+    assert counts[facts["featured"]] == max(counts) > min(counts)
+
+
 def test_sr_psnr_matches_an_independent_computation(demo_run):
     _, output, facts = demo_run
     sr = facts["translators"][BUILTIN.index("srgan")]
