@@ -48,7 +48,7 @@ def test_compiled_run_matches_eager(tiny_sr, tmp_path, monkeypatch, caplog):
     with caplog.at_level(logging.INFO, logger="imgtrans.core.compiling"):
         compiled = imgtrans.convert(inputs, tmp_path / "compiled", plugin="srgan",
                                     weights=str(weights), compile=True, seed=0)
-    assert [r.status for r in eager.items + compiled.items] == ["done"] * 4
+    assert [r.status for r in eager.items + compiled.items] == ["done"] * 4, [r.error for r in compiled.items]
     assert any("compiled in" in r.getMessage() for r in caplog.records)
     a, b = _outputs(tmp_path / "eager"), _outputs(tmp_path / "compiled")
     assert list(a) == ["0.png", "1.png"] and list(a) == list(b)

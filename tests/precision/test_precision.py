@@ -153,7 +153,7 @@ def test_norm_layers_compute_in_fp32_under_fast_scope():
     conv = torch.nn.Conv2d(4, 4, 1)
     with precision_module.autocast("cpu", torch.bfloat16):
         norm(conv(torch.rand(1, 4, 8, 8)))
-    norm(conv(torch.rand(1, 4, 8, 8)))  # outside the scope: the hook is gone
+    norm(conv(torch.rand(1, 4, 8, 8)))  # outside the scope: the hook (kept) does nothing
     assert seen == [(torch.float32, torch.float32), (torch.float32, torch.float32)]
 
 
@@ -212,3 +212,42 @@ def test_kept_weight_casts_are_not_made_again():
     assert counts["False"] == [3, 3]  # input, weight, bias at every call
     assert counts["True"] == [3, 1]  # the weight copies made once
     assert not torch.is_autocast_enabled("cpu")  # this thread untouched
+
+
+def test_norm_hook_is_installed_once_and_kept():
+    """torch.compile guards on torch's global hook table: a hook registered per call (a new
+    key each time) made every fast-mode call recompile."""
+    table = torch.nn.modules.module._global_forward_pre_hooks
+    keys = []
+    for _ in range(3):
+        with precision_module.autocast("cpu", torch.bfloat16):
+            keys.append(list(table))
+    assert keys[0] == keys[1] == keys[2] == list(table) and len(keys[0]) >= 1
+
+
+def test_fast_compiled_runs_do_not_recompile(tmp_path, monkeypatch):
+    if not cpu_has_bf16():
+        pytest.skip("fast mode runs exact on this CPU (no AVX-512 BF16/AMX): no autocast to test")
+    import cv2
+    from imgtrans_srgan.archs import SRVGGNetCompact
+    from torch._dynamo.utils import counters
+
+    torch.manual_seed(0)
+    torch.save(SRVGGNetCompact(3, 3, num_feat=8, num_conv=2, upscale=2).state_dict(), tmp_path / "w.pth")
+    (tmp_path / "in").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / "in" / f"{i}.png"), rng.integers(0, 256, (24, 24, 3), dtype=np.uint8))
+    monkeypatch.setenv("IMGTRANS_COMPILE_BACKEND", "aot_eager")
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
+    torch._dynamo.reset()  # no cache entries of earlier tests
+    counters.clear()
+    try:
+        report = imgtrans.convert(tmp_path / "in", tmp_path / "out", plugin="srgan",
+                                  weights=str(tmp_path / "w.pth"), precision="fast",
+                                  compile=True, batch_size=1)
+        graphs = counters["stats"]["unique_graphs"]
+    finally:
+        torch._dynamo.reset()
+    assert [item.status for item in report.items] == ["done"] * 3, [item.error for item in report.items]
+    assert graphs == 1  # compiled once for 3 calls (it was 3 with a hook registered per call)
