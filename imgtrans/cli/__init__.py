@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Annotated, Optional
 
@@ -33,6 +34,30 @@ def root(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
 ) -> None:
     ui.setup_logging(-1 if quiet else verbose)
+    _held.replay()
+
+
+class _HeldRecords(logging.Handler):
+    """Log records of plugin loading, which happens when this module is imported (plugins
+    may add commands), before the command line has said how to log; they are logged again
+    once it has, so they look like every other message and obey -q/-v."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def replay(self) -> None:
+        records, self.records = self.records, []
+        for record in records:
+            logger = logging.getLogger(record.name)
+            if logger.isEnabledFor(record.levelno):
+                logger.handle(record)
+
+
+_held = _HeldRecords()
 
 
 def _register_commands() -> None:
@@ -42,7 +67,12 @@ def _register_commands() -> None:
     from imgtrans.plugins.manager import get_host
 
     app.add_typer(weights.weights_app, name="weights")
-    get_host().register_commands(app)
+    root_logger = logging.getLogger()
+    root_logger.addHandler(_held)
+    try:
+        get_host().register_commands(app)
+    finally:
+        root_logger.removeHandler(_held)
 
 
 def main() -> None:

@@ -122,6 +122,8 @@ def test_unknown_name_warning_shown_once_by_imgtrans_plugins():
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("'resise'") == 1 and proc.stderr.count("'nosuchdist'") == 1
     assert "IMGTRANS_DISABLE_PLUGINS" in proc.stderr and "IMGTRANS_LOAD_PLUGINS" in proc.stderr
+    # logged through the command line's handler (level shown), not Python's bare fallback
+    assert proc.stderr.count("WARNING") == 2, proc.stderr
 
 
 # --- blocked translators ------------------------------------------------------------------
