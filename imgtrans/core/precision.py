@@ -128,7 +128,10 @@ def keep_weight_casts(device: Any) -> None:
 def _norm_in_fp32(module: nn.Module, args: tuple) -> tuple | None:
     """Global pre-hook: under autocast (thread-local, so other threads are untouched) a norm
     layer gets fp32 input, so its statistics and output are fp32."""
-    if not isinstance(module, _NORMS) or not torch.is_autocast_enabled(_autocast_type(args)):
+    if not isinstance(module, _NORMS):
+        return None
+    device_type = _autocast_type(args)  # e.g. "meta" (the training probes' tensors) has no autocast
+    if device_type not in ("cpu", "cuda") or not torch.is_autocast_enabled(device_type):
         return None
     return tuple(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args)
 

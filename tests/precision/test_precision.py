@@ -251,3 +251,13 @@ def test_fast_compiled_runs_do_not_recompile(tmp_path, monkeypatch):
         torch._dynamo.reset()
     assert [item.status for item in report.items] == ["done"] * 3, [item.error for item in report.items]
     assert graphs == 1  # compiled once for 3 calls (it was 3 with a hook registered per call)
+
+
+def test_kept_norm_hook_leaves_other_devices_alone():
+    """The hook stays installed after a fast run: norm layers on tensors of a device without
+    autocast (the training checks probe networks with meta tensors) must still run."""
+    with precision_module.autocast("cpu", torch.bfloat16):
+        pass
+    norm = torch.nn.InstanceNorm2d(4)
+    out = norm(torch.empty(1, 4, 8, 8, device="meta"))
+    assert out.device.type == "meta" and out.shape == (1, 4, 8, 8)
