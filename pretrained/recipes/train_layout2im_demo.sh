@@ -12,6 +12,6 @@ PYTHONPATH=plugins python -c "from pathlib import Path; from imgtrans_layout2im.
 OMP_NUM_THREADS=1 imgtrans train layout2im "$work/data" --out "$work/run" --batch-size 8 --epochs 18 --seed 0 \
     --opt conv_dim=16 --opt d_conv_dim=16 --opt clstm_layers=1 --opt n_residual=2 \
     --opt z_dim=16 --opt embedding_dim=16 --opt min_objects=1 --opt max_objects=4 --opt lr=2e-4 \
-    --opt lambda_ms=0.3 > "$work/train.log" 2>&1
+    --opt lambda_ms=0.3 --opt lambda_obj_cls=2 > "$work/train.log" 2>&1
 python pretrained/recipes/bundle_checkpoint.py "$work/run" pretrained/layout2im_shapes_synth G
 PYTHONPATH=plugins python -m imgtrans_layout2im.quality --weights pretrained/layout2im_shapes_synth

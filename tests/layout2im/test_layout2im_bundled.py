@@ -36,7 +36,7 @@ def test_bundled_model_beats_the_baseline(host):
     b = quality.generate_images(model.translator, layouts, seed=2)
     # different codes, visibly different objects: the model bundled before the appearance
     # model and mode-seeking training gave 0.027 here (pretrained/RESULTS.md has the figures)
-    assert quality.diversity(a, b) > 0.045
+    assert quality.diversity(a, b) > 0.04
     assert quality.object_diversity(a, b, layouts) > 0.05
 
 
