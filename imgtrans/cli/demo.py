@@ -115,6 +115,7 @@ def _runs_unattended(host: Any, name: str) -> bool:
     has_default = any(s.default for s in host.known_weight_specs() if s.plugin == name)
     return has_default or not cls.requires_weights
 
+
 LAYOUT_SCALE = 4
 """Layout translators' outputs enlarged this many times (nearest), so drawn labels are legible."""
 LAYOUT_SAMPLES = 3
@@ -215,8 +216,9 @@ class _Demo:
         from imgtrans.core.contact_sheet import Panel
         from imgtrans.core.writers import encode_image, write_atomic
 
-        sample["objects"] = len(getattr(model.translator.read_input(path), "objects", ()))
-        results = model(path)
+        layout = model.translator.read_input(path)
+        sample["objects"] = len(getattr(layout, "objects", ()))
+        results = model(layout)
         panels = [Panel(None, "input: layout file")]
         if options.get("overlay"):  # each result is [generated | generated with boxes]
             half = results[0].shape[1] // 2
