@@ -38,7 +38,7 @@ from torch import nn
 
 from imgtrans_layout2im.layouts import Layout, box_masks
 from imgtrans_layout2im.loading import load_model
-from imgtrans_layout2im.networks import crop_boxes, to_unit_range
+from imgtrans_layout2im.tensors import crop_boxes, to_unit_range
 from imgtrans_layout2im.synthetic import COLOURS, VOCAB, random_layout, render
 from imgtrans_layout2im.vocabulary import Vocabulary
 

@@ -57,7 +57,7 @@ from imgtrans.plugin import (
 )
 from imgtrans_layout2im.coco import read_coco
 from imgtrans_layout2im.config import Layout2ImConfig
-from imgtrans_layout2im.networks import crop_boxes, imagenet_normalize, to_unit_range
+from imgtrans_layout2im.tensors import crop_boxes, imagenet_normalize, to_unit_range
 from imgtrans_layout2im.options import NAME, Layout2ImTrainOptions
 
 log = logging.getLogger(__name__)

@@ -111,7 +111,7 @@ class Layout2ImTranslator(Translator):
         import torch.nn.functional as F
 
         from imgtrans_layout2im.layouts import box_masks
-        from imgtrans_layout2im.networks import to_unit_range
+        from imgtrans_layout2im.tensors import to_unit_range
 
         objs, _, masks, obj_to_img = (t.to(self.device) for t in box_masks(inputs, self.net.image_size))
         passes = []

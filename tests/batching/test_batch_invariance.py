@@ -89,7 +89,7 @@ def reference_layout2im(translator, layouts, generators):
     """Layout2ImTranslator.generate before batching: one layout and sample per pass."""
     import torch.nn.functional as F
     from imgtrans_layout2im.layouts import box_masks
-    from imgtrans_layout2im.networks import to_unit_range
+    from imgtrans_layout2im.tensors import to_unit_range
 
     images = []
     for layout, generator in zip(layouts, generators):

@@ -6,14 +6,8 @@ import pytest
 import torch
 from imgtrans_layout2im.config import Layout2ImConfig, infer_config, load_generator
 from imgtrans_layout2im.discriminators import ImageDiscriminator, ObjectDiscriminator
-from imgtrans_layout2im.networks import (
-    COCO_VOCAB_SIZE,
-    Layout2ImGenerator,
-    crop_boxes,
-    imagenet_normalize,
-    object_counts,
-    to_unit_range,
-)
+from imgtrans_layout2im.networks import COCO_VOCAB_SIZE, Layout2ImGenerator
+from imgtrans_layout2im.tensors import crop_boxes, imagenet_normalize, object_counts, to_unit_range
 from torch import nn
 
 from imgtrans.errors import WeightsError
