@@ -56,7 +56,7 @@ class GeneratorTranslator(Translator):
     @classmethod
     def load(cls, weights: Path | None, options: GeneratorOptions, device: Any) -> "GeneratorTranslator":
         from imgtrans_gan.inference import load_generator_weights
-        from imgtrans_gan.networks import set_pix2pix_test_mode
+        from imgtrans_gan.modes import set_pix2pix_test_mode
 
         net, config = load_generator_weights(weights, options.direction, cls.name,  # type: ignore[arg-type]
                                              cls.checkpoint_network(options))

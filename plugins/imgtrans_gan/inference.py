@@ -18,7 +18,8 @@ from torch import nn
 
 from imgtrans.plugin import WeightsError, find_checkpoint, load_state_dict, read_checkpoint
 from imgtrans_gan.layout import load_generator
-from imgtrans_gan.networks import GeneratorConfig, per_image
+from imgtrans_gan.modes import per_image
+from imgtrans_gan.networks import GeneratorConfig
 
 
 def _reference_file(folder: Path, direction: str) -> Path | None:

@@ -321,7 +321,7 @@ def test_a_batch_runs_in_as_many_forward_passes_as_one_image(host, weights, name
 def test_per_image_batch_norm_and_dropout_are_exact_in_any_batch():
     """pix2pix's default test mode: statistics and dropout masks per image, bit for bit what
     each image gets alone from the global RNG seeded from its generator (the reference)."""
-    from imgtrans_gan.networks import PerImageBatchNorm2d, PerImageDropout, per_image, set_pix2pix_test_mode
+    from imgtrans_gan.modes import PerImageBatchNorm2d, PerImageDropout, per_image, set_pix2pix_test_mode
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(PerImageBatchNorm2d(6), PerImageDropout(0.5), PerImageBatchNorm2d(6))
@@ -345,7 +345,7 @@ def test_per_image_batch_norm_and_dropout_are_exact_in_any_batch():
 
 
 def test_per_image_refuses_layers_it_cannot_split():
-    from imgtrans_gan.networks import per_image
+    from imgtrans_gan.modes import per_image
 
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1), torch.nn.BatchNorm2d(3))
     with pytest.raises(TypeError, match="BatchNorm2d"):

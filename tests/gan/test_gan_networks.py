@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from imgtrans_gan.modes import set_pix2pix_test_mode
 from imgtrans_gan.networks import (
     DiscriminatorConfig, GeneratorConfig, NLayerDiscriminator, PixelDiscriminator,
-    ResnetGenerator, UnetGenerator, UnetSkipConnectionBlock, init_weights,
-    set_pix2pix_test_mode)
+    ResnetGenerator, UnetGenerator, UnetSkipConnectionBlock, init_weights)
 
 
 def n_params(model: nn.Module) -> int:
@@ -258,7 +258,7 @@ def test_batch_statistics_mix_images():
 
 
 def test_restore_train_mode_tracks_again():
-    from imgtrans_gan.networks import restore_train_mode
+    from imgtrans_gan.modes import restore_train_mode
 
     model = ResnetGenerator(3, 3, 4, "batch", False, 1)
     set_pix2pix_test_mode(model, False)
