@@ -9,7 +9,8 @@ inductor cache folder: ``eager`` (no compile), ``cold`` (compile into the empty 
 ``warm`` (compile again, the cache now filled). Each loads the translator, times its first
 call (compilation included), then the best of ``--calls`` single-image calls. The break-even
 is the number of images after which compiling has cost less than it saved:
-first-call overhead / (eager seconds per image - compiled seconds per image).
+first-call overhead / (eager seconds per image - compiled seconds per image). The last column
+compares the cold-compiled outputs of all calls with the eager ones (8-bit levels).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,16 +44,21 @@ def child(args: argparse.Namespace) -> None:
     model.runner.keep_weight_casts()
     inputs = work.make(args.calls + 1, 0)
 
+    outputs = []
+
     def call(i: int) -> float:
         began = time.perf_counter()
         if model.runner.takes_images:
-            model.runner.run_arrays([inputs[i]], 8, [f"{i}.png"])
+            out = model.runner.run_arrays([inputs[i]], 8, [f"{i}.png"])
         else:
-            model.runner.run_inputs([inputs[i]], [f"{i}.png"])
-        return time.perf_counter() - began
+            out = model.runner.run_inputs([inputs[i]], [f"{i}.png"])
+        elapsed = time.perf_counter() - began
+        outputs.append(np.asarray(out[0]))
+        return elapsed
 
     first = call(0)
     rest = [call(i) for i in range(1, args.calls + 1)]
+    np.save(Path(args.tmp) / f"{args.mode}.npy", np.stack(outputs))  # compared with eager's
     print(json.dumps({"first": first, "per_image": min(rest)}))
 
 
@@ -83,8 +90,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} threads, load average {os.getloadavg()[0]:.1f}; "
           f"best of {args.calls} single-image calls after the first")
     print("| workload | precision | eager s/image | compiled s/image | speed-up | cold first call | "
-          "warm first call | break-even cold | break-even warm |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "warm first call | break-even cold | break-even warm | compiled - eager, max / mean levels |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for work in workloads(args.quick):
         if args.only not in work.name:
             continue
@@ -93,6 +100,8 @@ def main() -> None:
                 eager = run_child(args, work.name, precision, "eager", cache, tmp)
                 cold = run_child(args, work.name, precision, "cold", cache, tmp)
                 warm = run_child(args, work.name, precision, "warm", cache, tmp)
+                diff = np.abs(np.load(Path(tmp) / "cold.npy").astype(np.int64)
+                              - np.load(Path(tmp) / "eager.npy").astype(np.int64))
             gain = eager["per_image"] - cold["per_image"]
 
             def even(result: dict) -> str:
@@ -101,7 +110,8 @@ def main() -> None:
 
             print(f"| {work.name} | {precision} | {eager['per_image']:.3f} | {cold['per_image']:.3f} | "
                   f"{eager['per_image'] / cold['per_image']:.2f}x | {cold['first']:.1f} s | "
-                  f"{warm['first']:.1f} s | {even(cold)} | {even(warm)} |", flush=True)
+                  f"{warm['first']:.1f} s | {even(cold)} | {even(warm)} | "
+                  f"{diff.max()} / {diff.mean():.2f} |", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f}")
 
 

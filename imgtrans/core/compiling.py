@@ -28,7 +28,7 @@ AUTO_COMPILE_IMAGES = 2000
 2-core CPU (bench/compile_break_even.py, bench/RESULTS.md) compiling repays itself in exact
 mode (1.32x per image, after about 1,800 images with a cold cache), where it cannot be
 automatic because inductor's fused kernels are not bit-identical to eager fp32, and in fast
-mode (1.28x on the bundled CycleGAN, 2.9x on ResNet-9 ngf 64, after 800-3,700 images cold);
+mode (1.1-2.9x on the bundled CycleGAN and ResNet-9 ngf 64, after 800-3,700 images cold);
 it is not chosen on CPUs because inductor needs a C++ compiler there, and a missing one would
 fail the images. GPUs could not be measured here: the threshold is the CPU's cold
 break-even, rounded up."""
