@@ -6,10 +6,10 @@ is decided here, once, so that skipping existing outputs (resume) and refusing c
 work on the real names. The rules:
 
 * Inputs are names with an image extension, never hidden ones (our temporary files are
-  hidden). A folder walk does not follow symlinked folders; a glob does, entering each
-  folder once, so folder loops cannot trap either. An input that is not a regular file
-  (FIFO, device, socket, symlink loop, broken link) stays in the plan and fails alone, with
-  its reason, when read.
+  hidden). A folder walk (:func:`walk_image_files`, shared with training data and the demo)
+  does not follow symlinked folders; a glob does, entering each folder once, so folder
+  loops cannot trap either. An input that is not a regular file (FIFO, device, socket,
+  symlink loop, broken link) stays in the plan and fails alone, with its reason, when read.
 * Outputs are never read back: an output folder inside the input tree is left out of the
   walk or glob, and an input that is itself an output of this plan (same-folder runs,
   ``--format png``, a previous run's results) is left out and listed in ``Plan.excluded``.
@@ -37,7 +37,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from imgtrans.core.display import shown
 from imgtrans.core.readers import IMAGE_EXTENSIONS, probe_image
@@ -96,6 +96,7 @@ def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
     prune = _identity(output)
     if in_path.is_dir():
         root = in_path
+        # the walk of walk_image_files, with the output folder left out
         found = list(_walk(root, extensions, 1 if not recursive else None, prune))
     elif in_path.is_file() or (os.path.lexists(in_path) and not glob.has_magic(input_str)):
         root, found = in_path.parent, [(in_path, in_path.name)]
@@ -222,6 +223,23 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except (OSError, ValueError):  # missing, loop, name too long, NUL byte...
         return None
     return st.st_dev, st.st_ino
+
+
+def walk_image_files(folder: str | Path, *, recursive: bool = True,
+                     extensions: Iterable[str] = IMAGE_EXTENSIONS) -> Iterator[tuple[Path, str]]:
+    """(path, POSIX path relative to ``folder``) of every file below ``folder`` whose
+    extension (any case, with or without the dot in ``extensions``) is wanted: the one walk
+    that convert, training data, evaluation and the demo share, so they see the same files.
+
+    Rules: names starting with "." (files and folders) are skipped, as our temporary files
+    are hidden; symlinked files are listed (and broken links, FIFOs... too: they fail when
+    read, with their reason); symlinked folders are not entered, so a walk never loops or
+    leaves the tree; an unlistable folder is logged and skipped. Order: each folder's files
+    by name, then its sub-folders by name, each walked whole. ``recursive=False`` lists
+    ``folder`` only.
+    """
+    wanted = frozenset(e.lstrip(".").lower() for e in extensions)
+    return _walk(Path(folder), wanted, None if recursive else 1, None)
 
 
 def _walk(root: Path, extensions: frozenset[str], max_depth: int | None,

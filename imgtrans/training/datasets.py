@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from imgtrans.core.discover import walk_image_files
 from imgtrans.core.preprocess import resize
-from imgtrans.core.readers import IMAGE_EXTENSIONS, read_image
+from imgtrans.core.readers import read_image
 from imgtrans.errors import DataError, InputError
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,9 @@ class Sample:
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files below ``folder``, sorted, hidden files skipped."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lstrip(".").lower() in IMAGE_EXTENSIONS)
+    """Image files below ``folder``, sorted: the files convert would find there (same
+    walk, :func:`~imgtrans.core.discover.walk_image_files`, same hidden and symlink rules)."""
+    return sorted(path for path, _ in walk_image_files(folder))
 
 
 def _phase_root(root: Path, phase: str) -> Path:
