@@ -19,7 +19,7 @@ from typing import Any, Callable
 from imgtrans.core.discover import Plan, discover_inputs
 from imgtrans.core.report import ItemResult, RunReport
 from imgtrans.errors import PluginError, UsageError
-from imgtrans.loading import LoadedTranslator, translator_for_weights, translator_recipe
+from imgtrans.loading import LoadedTranslator, resolve_weights_for, translator_for_weights, translator_recipe
 from imgtrans.plugins import manager
 from imgtrans.translators.options import build_options, describe_options
 
@@ -170,9 +170,10 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
         raise UsageError("--ray-address is for --engine ray")
     if settings.precision not in ("exact", "fast"):
         raise UsageError(f"--precision {settings.precision!r}: choose exact or fast")
-    if settings.plugin is None:
-        settings = dataclasses.replace(settings, plugin=translator_for_weights(
-            settings.weights, should_stop=stop.is_set if stop else None))
+    weights = None
+    if settings.plugin is None:  # resolved once: identification and loading share what it read
+        weights = resolve_weights_for(settings.weights, None, should_stop=stop.is_set if stop else None)
+        settings = dataclasses.replace(settings, plugin=weights.owner if weights else None)
     if settings.seed is None:
         settings = dataclasses.replace(settings, seed=random.SystemRandom().randrange(2**31))
     started = time.perf_counter()
@@ -197,7 +198,7 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
             settings = dataclasses.replace(settings, compile=worth_compiling(
                 len(work.todo), settings.precision, resolve_device(settings.device)))
             report.settings["compile"] = settings.compile
-        recipe = translator_recipe(settings.plugin, settings.weights, device=settings.device,
+        recipe = translator_recipe(settings.plugin, weights or settings.weights, device=settings.device,
                                    options=settings.options, tile=settings.tile,
                                    tile_pad=settings.tile_pad, seed=settings.seed,
                                    precision=settings.precision, compile=settings.compile,

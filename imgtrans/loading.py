@@ -12,6 +12,7 @@ from imgtrans.errors import ImgtransError, PluginError, UsageError, WeightsError
 from imgtrans.plugins import manager
 from imgtrans.translators.base import WeightSpec
 from imgtrans.translators.options import build_options
+from imgtrans.weights.resolved import ResolvedWeights
 
 
 class LoadedTranslator:
@@ -25,11 +26,11 @@ class LoadedTranslator:
     list of uint8 images.
     """
 
-    def __init__(self, runner: Any, weights: Path | None, spec: WeightSpec | None) -> None:
+    def __init__(self, runner: Any, weights: ResolvedWeights | None) -> None:
         self.runner = runner
         self.translator = runner.translator
         self.weights = weights
-        self.weight_spec = spec
+        self.weight_spec = weights.spec if weights is not None else None
 
     def __call__(self, images: Any, names: list[str] | None = None) -> Any:
         import numpy as np
@@ -71,8 +72,7 @@ class LoadedTranslator:
 
     def config(self) -> dict[str, Any]:
         cfg = self.translator.config()
-        cfg["weights"] = str(self.weights) if self.weights else None
-        cfg["weight_name"] = self.weight_spec.name if self.weight_spec else None
+        cfg.update(_weights_facts(self.weights))
         cfg["device"] = str(self.runner.device)
         cfg["precision"] = self.runner.precision.description
         return cfg
@@ -80,14 +80,13 @@ class LoadedTranslator:
 
 @dataclass(frozen=True)
 class TranslatorRecipe:
-    """A translator resolved here (its class, weights file and checked options) but not yet
-    loaded. It pickles, so an engine can load it where it runs, e.g. once per Ray actor, with
-    the same code and error messages as :func:`load`; plugin modules and weights files must
-    then exist there too."""
+    """A translator resolved here (its class, resolved weights and checked options) but not
+    yet loaded. It pickles (without any state dict read while resolving), so an engine can
+    load it where it runs, e.g. once per Ray actor, with the same code and error messages as
+    :func:`load`; plugin modules and weights files must then exist there too."""
 
     cls: type
-    weights: Path | None
-    spec: WeightSpec | None
+    weights: ResolvedWeights | None
     options: Any
     device: Any = "auto"
     tile: int = 0
@@ -96,12 +95,14 @@ class TranslatorRecipe:
     precision: str = "exact"
     compile: bool = False
 
+    @property
+    def spec(self) -> WeightSpec | None:
+        return self.weights.spec if self.weights is not None else None
+
     def describe(self, device: str) -> dict[str, Any]:
         """What the loaded translator's ``config()`` reports, without loading it."""
         return {"translator": self.cls.name, "options": dataclasses.asdict(self.options),
-                "weights": str(self.weights) if self.weights else None,
-                "weight_name": self.spec.name if self.spec else None, "device": device,
-                "precision": self.precision}
+                **_weights_facts(self.weights), "device": device, "precision": self.precision}
 
     def load(self, device: Any = None) -> LoadedTranslator:
         """Load on ``device`` (default: the recipe's); errors are imgtrans errors."""
@@ -110,8 +111,8 @@ class TranslatorRecipe:
 
         name = self.cls.name
         torch_device = resolve_device(self.device if device is None else device)
-        if self.weights is not None and not self.weights.exists():
-            raise WeightsError(f"{self.weights}: weights not found on this machine; fetch them "
+        if self.weights is not None and not self.weights.path.exists():
+            raise WeightsError(f"{self.weights.path}: weights not found on this machine; fetch them "
                                f"here (imgtrans weights fetch) or share IMGTRANS_CACHE_DIR")
         try:
             translator = self.cls.load(self.weights, self.options, torch_device)
@@ -124,51 +125,72 @@ class TranslatorRecipe:
             where = f" with weights {self.weights}" if self.weights else ""
             raise PluginError(f"translator {name!r} failed to load{where}: "
                               f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            if self.weights is not None:
+                self.weights.release()  # the network holds what it needs
         runner = TranslatorRunner(translator, torch_device, tile=self.tile, tile_pad=self.tile_pad,
                                   seed=self.seed, precision=self.precision, compile=self.compile)
-        return LoadedTranslator(runner, self.weights, self.spec)
+        return LoadedTranslator(runner, self.weights)
 
 
-def translator_recipe(name: str | None = None, weights: str | Path | None = None, *,
+def translator_recipe(name: str | None = None, weights: str | Path | ResolvedWeights | None = None, *,
                       device: Any = "auto", options: dict[str, Any] | None = None,
                       tile: int = 0, tile_pad: int = 10, seed: int = 0, precision: str = "exact",
                       compile: bool = False, progress: Callable[[int, int | None], None] | None = None,
                       should_stop: Callable[[], bool] | None = None) -> TranslatorRecipe:
     """Everything :func:`load` decides before loading (same arguments): the translator,
-    its weights (downloaded if need be) and its options."""
-    from imgtrans.weights.resolve import resolve_weights
-
+    its weights (resolved once, downloaded if need be) and its options. ``weights`` may
+    already be resolved (:func:`resolve_weights_for`)."""
     if precision not in ("exact", "fast"):
         raise UsageError(f"--precision {precision!r}: choose exact or fast")
     host = manager.get_host()
     if weights is None and name is not None and name not in host.translators and _names_weights(name):
         name, weights = None, name
-    name = name or translator_for_weights(weights, progress=progress, should_stop=should_stop)
+    if not isinstance(weights, ResolvedWeights):
+        weights = resolve_weights_for(weights, name, progress=progress, should_stop=should_stop)
+    if name is None:
+        name = weights.owner if weights is not None else None
+    if name is None:
+        raise UsageError("name a translator (--plugin) or weights (--weights) that identify one")
     cls = host.get_translator(name)
-    path, spec = resolve_weights(None if weights is None else str(weights), name,
-                                 host.known_weight_specs(), progress=progress,
-                                 should_stop=should_stop)
-    if path is None and cls.requires_weights:
+    if weights is not None and weights.checkpoint is not None:
+        weights.checkpoint.expect(name)
+    if weights is None and cls.requires_weights:
         raise WeightsError(f"translator {name!r} needs weights: pass --weights "
                            f"(see `imgtrans info {name}` for known ones)")
-    if path is not None:
-        _check_checkpoint_owner(path, name)
+    spec = weights.spec if weights is not None else None
     opts = build_options(cls.Options, {**(spec.options if spec else {}), **(options or {})},
                          translator=name)
-    return TranslatorRecipe(cls, path, spec, opts, device, tile, tile_pad, seed, precision, compile)
+    return TranslatorRecipe(cls, weights, opts, device, tile, tile_pad, seed, precision, compile)
+
+
+def resolve_weights_for(weights: str | Path | None, name: str | None = None, *,
+                        progress: Callable[[int, int | None], None] | None = None,
+                        should_stop: Callable[[], bool] | None = None) -> ResolvedWeights | None:
+    """``weights`` resolved once for translator ``name`` (or, without one, identified: the
+    result's ``owner`` says whose they are); None for a translator without default weights."""
+    from imgtrans.weights.identify import resolve_for
+
+    host = manager.get_host()
+    if name is not None:
+        host.get_translator(name)  # an unknown translator is named before weights are looked at
+    return resolve_for(None if weights is None else str(weights), name, host.translators,
+                       host.known_weight_specs(), progress=progress, should_stop=should_stop)
 
 
 def translator_for_weights(weights: str | Path | None,
                            progress: Callable[[int, int | None], None] | None = None,
                            should_stop: Callable[[], bool] | None = None) -> str:
     """The translator ``weights`` belong to (``--weights`` without ``--plugin``)."""
-    from imgtrans.weights.identify import identify_translator
+    resolved = resolve_weights_for(weights, None, progress=progress, should_stop=should_stop)
+    assert resolved is not None and resolved.owner is not None
+    return resolved.owner
 
-    if weights is None:
-        raise UsageError("name a translator (--plugin) or weights (--weights) that identify one")
-    host = manager.get_host()
-    return identify_translator(str(weights), host.translators, host.known_weight_specs(),
-                               progress=progress, should_stop=should_stop)
+
+def _weights_facts(weights: ResolvedWeights | None) -> dict[str, Any]:
+    """What run reports and ``config()`` say about the weights."""
+    return {"weights": str(weights.path) if weights is not None else None,
+            "weight_name": weights.spec.name if weights is not None and weights.spec else None}
 
 
 def _names_weights(value: str) -> bool:
@@ -183,25 +205,16 @@ def _names_weights(value: str) -> bool:
         return True  # an ambiguous weights name: identification explains it
 
 
-def _check_checkpoint_owner(path: Path, name: str) -> None:
-    """imgtrans checkpoints say whose they are: refuse another translator's before loading."""
-    from imgtrans.checkpoints import find_checkpoint, read_checkpoint
-
-    checkpoint = find_checkpoint(path)
-    if checkpoint is not None:
-        read_checkpoint(checkpoint, name)
-
-
-def _explain_weights_error(exc: WeightsError, path: Path | None, name: str,
+def _explain_weights_error(exc: WeightsError, weights: ResolvedWeights | None, name: str,
                            translators: dict[str, Any]) -> WeightsError:
     """Name the weights in the message, and say which translator they fit if not this one."""
     from imgtrans.weights.identify import recognisers
 
     message = str(exc)
-    if path is not None and str(path) not in message:
-        message = f"{path}: {message}"
+    if weights is not None and str(weights.path) not in message:
+        message = f"{weights.path}: {message}"
     try:
-        others = [t for t in recognisers(path, translators) if t != name] if path is not None else []
+        others = [t for t in recognisers(weights, translators) if t != name] if weights is not None else []
     except ImgtransError:
         others = []
     if others:

@@ -27,7 +27,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping
+
+if TYPE_CHECKING:
+    from imgtrans.weights.resolved import ResolvedWeights
 
 InputKind = Literal["image", "image+mask", "layout"]
 ResizePolicy = Literal["pad", "resize", "fixed"]
@@ -223,9 +226,14 @@ class Translator:
         self.device = device
 
     @classmethod
-    def load(cls, weights: Path | None, options: Any, device: Any) -> "Translator":
-        """Build a ready translator. ``weights`` is a local file or folder (already resolved
-        and downloaded by the pipeline) or None; ``device`` is a ``torch.device``."""
+    def load(cls, weights: "ResolvedWeights | None", options: Any, device: Any) -> "Translator":
+        """Build a ready translator. ``weights`` were resolved once by the pipeline (local,
+        downloaded if need be): a :class:`~imgtrans.weights.resolved.ResolvedWeights`
+        carrying its ``path``, ``kind``, registry ``spec``, a checkpoint's parsed
+        description and a foreign file's state dict (``weights.state_dict()``, read once),
+        or None. Use what it carries rather than reading the files again; it is also an
+        ``os.PathLike``. ``device`` is a ``torch.device``. Pass everything the instance
+        needs to its constructor: a translator gets no attributes after construction."""
         return cls(options, device)
 
     @classmethod
@@ -255,9 +263,11 @@ class Translator:
         return False
 
     @classmethod
-    def recognises_folder(cls, folder: Path) -> bool:
+    def recognises_folder(cls, folder: Path) -> Any:
         """Like :meth:`recognises`, for a weights folder that is not an imgtrans checkpoint
-        (e.g. a reference training folder or a diffusers model folder)."""
+        (e.g. a reference training folder or a diffusers model folder). A truthy value other
+        than True (e.g. the folder's parsed description) reaches :meth:`load` as
+        ``weights.found``, so the folder need not be parsed twice."""
         return False
 
     def preprocessing(self) -> Preprocessing:

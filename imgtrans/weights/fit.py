@@ -78,7 +78,48 @@ def describe_keys(keys: list[str], state_dict: Mapping[str, Any] | None = None, 
 def strict_load(model: "nn.Module", state_dict: Mapping[str, Any], what: str) -> None:
     """``load_state_dict(strict=True)`` raising :class:`WeightsError` that names missing,
     unexpected, mis-shaped and wrongly typed keys; ``what`` describes the model."""
+    _check_fit(model.state_dict(), state_dict, what)
+    try:
+        model.load_state_dict(dict(state_dict), strict=True)
+    except RuntimeError as exc:  # e.g. a dtype that cannot be copied
+        raise WeightsError(f"the weights could not be loaded into the {what}: {exc}") from exc
+
+
+def build_network(config: Any, state_dict: Mapping[str, Any], what: str | None = None) -> "nn.Module":
+    """The network ``config.build()`` describes, holding the tensors of ``state_dict``, in
+    eval mode on the CPU: the one way from a checkpoint to a network.
+
+    The network is built on the ``meta`` device (no memory, no random initialisation, which
+    for a large network costs several times the file's reading) and is given the state
+    dict's tensors themselves, cast to the dtypes the network declares. The load is strict,
+    with :func:`strict_load`'s errors; ``what`` describes the network in them (default:
+    ``config.describe()`` when it has one). A network whose construction computes tensors
+    that are not in a state dict (non-persistent buffers) is built the ordinary way instead.
+    ``state_dict`` must be plain (see :func:`unwrap_state_dict`) and its tensors finite
+    (:func:`~imgtrans.weights.safe_load.load_state_dict` checks that).
+    """
+    import torch
+
+    what = what or (config.describe() if hasattr(config, "describe") else type(config).__name__)
+    with torch.device("meta"):
+        model = config.build()
     expected = model.state_dict()
+    _check_fit(expected, state_dict, what)
+    tensors = {k: v if v.dtype == expected[k].dtype else v.to(expected[k].dtype)
+               for k, v in state_dict.items()}
+    try:
+        model.load_state_dict(tensors, strict=True, assign=True)
+    except RuntimeError as exc:
+        raise WeightsError(f"the weights could not be loaded into the {what}: {exc}") from exc
+    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+        model = config.build()  # tensors made in __init__ that no state dict holds
+        strict_load(model, state_dict, what)
+    return model.eval()
+
+
+def _check_fit(expected: Mapping[str, Any], state_dict: Mapping[str, Any], what: str) -> None:
+    """Raise :class:`WeightsError` naming what in ``state_dict`` does not fit ``expected``
+    (a model's own state dict): missing, unexpected, mis-shaped and wrongly typed keys."""
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
     wrong = [f"{k} is {tuple(state_dict[k].shape)}, expected {tuple(v.shape)}"
@@ -97,7 +138,3 @@ def strict_load(model: "nn.Module", state_dict: Mapping[str, Any], what: str) ->
                         + (f" and {len(wrong) - 3} more" if len(wrong) > 3 else ""))
     if problems:
         raise WeightsError(f"the weights do not fit the {what} inferred from them: " + "; ".join(problems))
-    try:
-        model.load_state_dict(dict(state_dict), strict=True)
-    except RuntimeError as exc:  # e.g. a dtype that cannot be copied
-        raise WeightsError(f"the weights could not be loaded into the {what}: {exc}") from exc

@@ -53,18 +53,20 @@ class GeneratorTranslator(Translator):
             return False
         return is_generator(state_dict)
 
+    def __init__(self, options: GeneratorOptions, device: Any, net: Any, config: Any) -> None:
+        super().__init__(options, device)
+        self.net, self.config_ = net, config
+
     @classmethod
-    def load(cls, weights: Path | None, options: GeneratorOptions, device: Any) -> "GeneratorTranslator":
+    def load(cls, weights: Any, options: GeneratorOptions, device: Any) -> "GeneratorTranslator":
+        from imgtrans.plugin import weights_at
         from imgtrans_gan.inference import load_generator_weights
         from imgtrans_gan.modes import set_pix2pix_test_mode
 
-        net, config = load_generator_weights(weights, options.direction, cls.name,  # type: ignore[arg-type]
+        net, config = load_generator_weights(weights_at(weights), options.direction, cls.name,
                                              cls.checkpoint_network(options))
-        self = cls(options, device)
-        self.config_ = config
-        self.net = set_pix2pix_test_mode(net.to(device), eval_mode=options.eval or not cls.per_image_statistics)
-        self.weights = weights
-        return self
+        eval_mode = options.eval or not cls.per_image_statistics
+        return cls(options, device, set_pix2pix_test_mode(net.to(device), eval_mode=eval_mode), config)
 
     def preprocessing(self) -> Preprocessing:
         o = self.options

@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from imgtrans.plugin import WeightsError, find_checkpoint, load_state_dict, read_checkpoint
+from imgtrans.plugin import ResolvedWeights, WeightsError, build_network, load_state_dict, read_checkpoint
 from imgtrans_gan.layout import load_generator
 from imgtrans_gan.modes import per_image
 from imgtrans_gan.networks import GeneratorConfig
@@ -30,28 +30,23 @@ def _reference_file(folder: Path, direction: str) -> Path | None:
     return None
 
 
-def load_generator_weights(path: Path, direction: str, translator: str,
+def load_generator_weights(weights: ResolvedWeights, direction: str, translator: str,
                            network: str) -> tuple[nn.Module, GeneratorConfig]:
-    """(generator module, GeneratorConfig) from any supported weights location; an imgtrans
-    checkpoint must belong to ``translator``, and gives its generator ``network``."""
-    path = Path(path)
-    if path.is_dir() and find_checkpoint(path) is not None:
-        checkpoint = read_checkpoint(path, translator)
-        saved = checkpoint.network_config(network)
-        if not saved:
-            raise WeightsError(f"{checkpoint.path}: the checkpoint does not say how generator "
-                               f"{network!r} is built (no configuration)")
+    """(generator module in eval mode, GeneratorConfig) from resolved weights: an imgtrans
+    checkpoint of ``translator`` (its generator ``network``), a reference folder
+    (``latest_net_G_A.pth``...; ``direction`` picks one) or a reference file."""
+    if weights.kind == "checkpoint":
+        weights.checkpoint.expect(translator)
+        saved, state = weights.network(network)
         config = GeneratorConfig.from_dict(saved)
-        net = config.build()
-        net.load_state_dict(checkpoint.state_dict(network))
-        return net, config
-    if path.is_dir():
-        found = _reference_file(path, direction)
+        return build_network(config, state), config
+    if weights.kind == "folder":
+        found = _reference_file(weights.path, direction)
         if found is None:
-            raise WeightsError(f"{path}: no latest_net_G_A.pth / latest_net_G_B.pth / latest_net_G.pth "
-                               "and no imgtrans checkpoint in this folder")
-        path = found
-    return load_generator(load_state_dict(path))
+            raise WeightsError(f"{weights.path}: no latest_net_G_A.pth / latest_net_G_B.pth / "
+                               "latest_net_G.pth and no imgtrans checkpoint in this folder")
+        return load_generator(load_state_dict(found))
+    return load_generator(weights.state_dict())
 
 
 def run_generator(net: nn.Module, images: torch.Tensor, batch_statistics: bool,

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from imgtrans.plugin import WeightsError, strict_load, unwrap_state_dict
+from imgtrans.plugin import WeightsError, build_network, unwrap_state_dict
 from imgtrans.plugin import describe_keys as _listing
 from imgtrans_gan.networks import DiscriminatorConfig, GeneratorConfig
 
@@ -220,9 +220,7 @@ def load_generator(state_dict: Mapping[str, Any], *,
     eval mode; use ``set_pix2pix_test_mode`` to pick the test behaviour."""
     sd = strip_wrappers(state_dict)
     config = infer_generator_config(sd, unet_dropout=unet_dropout)
-    model = config.build()
-    strict_load(model, drop_legacy_instance_norm_keys(sd, model), config.describe())
-    return model.eval(), config
+    return build_network(config, drop_legacy_instance_norm_keys(sd, config)), config
 
 
 def load_discriminator(state_dict: Mapping[str, Any]) -> tuple[nn.Module,
@@ -230,6 +228,4 @@ def load_discriminator(state_dict: Mapping[str, Any]) -> tuple[nn.Module,
     """Like ``load_generator``, for discriminators (e.g. to resume training)."""
     sd = strip_wrappers(state_dict)
     config = infer_discriminator_config(sd)
-    model = config.build()
-    strict_load(model, drop_legacy_instance_norm_keys(sd, model), config.describe())
-    return model.eval(), config
+    return build_network(config, drop_legacy_instance_norm_keys(sd, config)), config

@@ -10,7 +10,7 @@ from typing import Any
 
 from torch import nn
 
-from imgtrans.plugin import NetworkConfig, WeightsError, describe_keys, strict_load, unwrap_state_dict
+from imgtrans.plugin import NetworkConfig, WeightsError, describe_keys, build_network, unwrap_state_dict
 from imgtrans_layout2im.networks import Layout2ImGenerator
 
 
@@ -122,7 +122,4 @@ def load_generator(state_dict: Mapping[str, Any], image_size: int = 64
     """infer → build → strict load; the generator is returned in eval mode (running BN
     statistics), as the reference ``test.py`` runs it."""
     config = infer_config(state_dict, image_size)
-    sd = _unwrap(state_dict)
-    model = config.build()
-    strict_load(model, sd, config.describe())
-    return model.eval(), config
+    return build_network(config, _unwrap(state_dict)), config

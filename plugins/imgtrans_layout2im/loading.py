@@ -8,43 +8,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imgtrans.plugin import (
-    InputError,
-    WeightsError,
-    find_checkpoint,
-    load_state_dict,
-    read_checkpoint,
-    strict_load,
-)
+from imgtrans.plugin import InputError, ResolvedWeights, WeightsError, build_network, weights_at
 from imgtrans_layout2im.config import Layout2ImConfig, load_generator
 from imgtrans_layout2im.networks import Layout2ImGenerator
 from imgtrans_layout2im.options import NAME
 from imgtrans_layout2im.vocabulary import Vocabulary
 
 
-def load_model(weights: Path | str, vocab_path: str | None,
+def load_model(weights: ResolvedWeights | Path | str, vocab_path: str | None,
                translator: str = NAME) -> tuple[Layout2ImGenerator, Vocabulary]:
     """``(generator in eval mode, vocabulary)`` from an imgtrans checkpoint or run folder, a
     reference generator file (vocabulary from ``vocab_path``) or a folder holding one (and
     maybe ``vocab.json``). Raises ``WeightsError``."""
-    weights = Path(weights)
-    if weights.is_dir():
-        checkpoint = find_checkpoint(weights)
-        if checkpoint is not None:
-            return _load_checkpoint(checkpoint, vocab_path, translator)
-        files = sorted(p for p in weights.iterdir() if p.suffix in (".safetensors", ".pth", ".pkl", ".pt")
-                       and "netd" not in p.name.lower())
+    weights = weights_at(weights)
+    if weights.kind == "checkpoint":
+        return _load_checkpoint(weights, vocab_path, translator)
+    if weights.kind == "folder":
+        files = sorted(p for p in weights.path.iterdir()
+                       if p.suffix in (".safetensors", ".pth", ".pkl", ".pt") and "netd" not in p.name.lower())
         if not files:
-            raise WeightsError(f"{weights}: no generator weights (.safetensors/.pth/.pkl) in this folder")
-        vocab_path = vocab_path or (str(weights / "vocab.json") if (weights / "vocab.json").is_file() else None)
-        weights = files[0]
+            raise WeightsError(f"{weights.path}: no generator weights (.safetensors/.pth/.pkl) in this folder")
+        vocab_file = weights.path / "vocab.json"
+        vocab_path = vocab_path or (str(vocab_file) if vocab_file.is_file() else None)
+        weights = weights_at(files[0])
     if vocab_path is None:
-        raise WeightsError(f"{weights}: layout2im checkpoints do not contain their vocabulary; pass "
+        raise WeightsError(f"{weights.path}: layout2im checkpoints do not contain their vocabulary; pass "
                            "--opt vocab=PATH (the dataset's vocab.json) or put vocab.json next to the weights")
     vocab = _read_vocabulary(vocab_path)
-    net, config = load_generator(load_state_dict(weights))
+    net, config = load_generator(weights.state_dict())
     if config.vocab_size != len(vocab):
-        raise WeightsError(f"{weights} was trained with {config.vocab_size} classes, but {vocab_path} "
+        raise WeightsError(f"{weights.path} was trained with {config.vocab_size} classes, but {vocab_path} "
                            f"has {len(vocab)} names: not its vocabulary")
     return net, vocab
 
@@ -56,16 +49,17 @@ def _read_vocabulary(path: str) -> Vocabulary:
         raise WeightsError(str(exc)) from None
 
 
-def _load_checkpoint(folder: Path, vocab_path: str | None,
+def _load_checkpoint(weights: ResolvedWeights, vocab_path: str | None,
                      translator: str) -> tuple[Layout2ImGenerator, Vocabulary]:
     """A checkpoint written by ``imgtrans train layout2im``: the generator ``G``, its
     configuration and the vocabulary (``extra["vocab"]``) all come from the checkpoint."""
-    checkpoint = read_checkpoint(folder, translator)
+    checkpoint = weights.checkpoint.expect(translator)
     if "vocab" not in checkpoint.extra:
         raise WeightsError(f"{checkpoint.path}: a {translator} checkpoint without its vocabulary "
                            f"(no \"vocab\" in its description)")
+    saved, state = weights.network("G")
     try:
-        config = Layout2ImConfig.from_dict(checkpoint.network_config("G"))
+        config = Layout2ImConfig.from_dict(saved)
         vocab = Vocabulary.from_json(checkpoint.extra["vocab"])
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"{checkpoint.path}: bad layout2im description: {exc}") from None
@@ -75,6 +69,4 @@ def _load_checkpoint(folder: Path, vocab_path: str | None,
     if vocab_path is not None and _read_vocabulary(vocab_path) != vocab:
         raise WeightsError(f"{checkpoint.path} carries its own vocabulary, which differs from "
                            f"{vocab_path}; leave out --opt vocab")
-    net = config.build()
-    strict_load(net, checkpoint.state_dict("G"), config.describe())
-    return net.eval(), vocab
+    return build_network(config, state), vocab

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imgtrans.plugin import WeightsError, find_checkpoint, read_checkpoint
+from imgtrans.plugin import WeightsError
 from imgtrans_sdedit.options import NAME
 
 # Schedulers whose config describes a discrete beta schedule, so a DDPM or DDIM sampler can
@@ -38,13 +38,16 @@ CHECKPOINT_MODEL = "diffusers"
 
 @dataclass
 class ModelLayout:
-    """Where the parts of a diffusers model folder are."""
+    """Where the parts of a diffusers model folder are, and its parsed configurations (read
+    once, while checking the folder, and used again to build the model)."""
 
     folder: Path
     unet_dir: Path
     scheduler_dir: Path
     weights_file: Path
     pipeline: str
+    unet_config: dict[str, Any]
+    scheduler_config: dict[str, Any]
 
     @property
     def unet_subfolder(self) -> str | None:
@@ -123,32 +126,32 @@ def inspect_model_folder(folder: Path) -> ModelLayout:
     if scheduler_class is not None and scheduler_class not in _BETA_SCHEDULERS:
         raise WeightsError(f"{folder}: the model's scheduler is a {scheduler_class}, which has no "
                            "DDPM beta schedule; sdedit needs a DDPM-family (VP) model")
-    return ModelLayout(folder, unet_dir, scheduler_dir, weights, pipeline)
+    return ModelLayout(folder, unet_dir, scheduler_dir, weights, pipeline, unet_config, scheduler_config)
 
 
-def is_model_folder(folder: Path) -> bool:
-    """True when ``folder`` is a diffusers model folder sdedit can load (JSON checks only);
-    never raises."""
+def is_model_folder(folder: Path) -> ModelLayout | None:
+    """The layout of ``folder`` when it is a diffusers model folder sdedit can load (JSON
+    checks only), else None; never raises."""
     try:
-        inspect_model_folder(folder)
+        return inspect_model_folder(folder)
     except Exception:
-        return False
-    return True
+        return None
 
 
-def locate_model_folder(weights: Path, translator: str = NAME) -> Path:
-    """The model folder ``weights`` stands for: the ``diffusers/`` folder inside an imgtrans
-    checkpoint or run folder written by ``imgtrans train sdedit``, else ``weights`` itself.
-    Raises ``WeightsError`` for another translator's checkpoint and for a plain file
-    (diffusers models are folders)."""
-    weights = Path(weights)
-    checkpoint = find_checkpoint(weights)
-    if checkpoint is not None:
-        folder = read_checkpoint(checkpoint, translator).path / CHECKPOINT_MODEL
+def locate_model_folder(weights: Any, translator: str = NAME) -> ModelLayout:
+    """The model folder resolved weights stand for: the ``diffusers/`` folder inside an
+    imgtrans checkpoint written by ``imgtrans train sdedit``, else the folder itself (its
+    layout found while identifying it is reused). Raises ``WeightsError`` for another
+    translator's checkpoint and for a plain file (diffusers models are folders)."""
+    if isinstance(weights.found, ModelLayout):
+        return weights.found
+    if weights.kind == "checkpoint":
+        checkpoint = weights.checkpoint.expect(translator)
+        folder = checkpoint.path / CHECKPOINT_MODEL
         if not (folder / "model_index.json").is_file():
-            raise WeightsError(f"{checkpoint}: a {translator} checkpoint without its model folder "
+            raise WeightsError(f"{checkpoint.path}: a {translator} checkpoint without its model folder "
                                f"({CHECKPOINT_MODEL}/model_index.json)")
-        return folder
-    if weights.is_file():
-        raise WeightsError(f"{weights} is a file; sdedit needs a diffusers model folder: {EXPECTED_LAYOUT}")
-    return weights
+        return inspect_model_folder(folder)
+    if weights.kind == "file":
+        raise WeightsError(f"{weights.path} is a file; sdedit needs a diffusers model folder: {EXPECTED_LAYOUT}")
+    return inspect_model_folder(weights.path)

@@ -34,8 +34,8 @@ import torch
 from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
 from diffusers.utils.torch_utils import randn_tensor
 
-from imgtrans.plugin import WeightsError
-from imgtrans_sdedit.folders import ModelLayout, inspect_model_folder, read_json
+from imgtrans.plugin import WeightsError, build_network, load_state_dict
+from imgtrans_sdedit.folders import ModelLayout, inspect_model_folder
 
 log = logging.getLogger(__name__)
 
@@ -167,24 +167,36 @@ class DiffusionModel:
                 "parameters": sum(p.numel() for p in self.unet.parameters())}
 
 
-def load_model_folder(folder: Path, device: Any = None) -> DiffusionModel:
+@dataclass(frozen=True)
+class UNetRecipe:
+    """A diffusers ``UNet2DModel`` configuration, buildable by ``build_network``."""
+
+    config: dict[str, Any]
+
+    def build(self) -> Any:
+        return UNet2DModel.from_config(self.config)
+
+    def describe(self) -> str:
+        return f"UNet2DModel ({self.config.get('sample_size')} px)"
+
+
+def load_model_folder(folder: Path | ModelLayout, device: Any = None) -> DiffusionModel:
     """Load the UNet (in eval mode, float32, on ``device``) and the scheduler config of a
-    diffusers model folder, fully offline (``local_files_only``)."""
-    layout = inspect_model_folder(folder)
-    # low_cpu_mem_usage=False: the same loading, without diffusers' advice to install accelerate
-    kwargs: dict[str, Any] = {"local_files_only": True, "low_cpu_mem_usage": False}
-    if layout.unet_subfolder:
-        kwargs["subfolder"] = layout.unet_subfolder
-    if layout.variant:
-        kwargs["variant"] = layout.variant
+    diffusers model folder (or its layout, already inspected). The UNet is built from the
+    parsed config on the meta device and given the weights file's tensors (read once,
+    safely), with diffusers' renaming of pre-0.14 attention keys, as ``from_pretrained``."""
+    layout = folder if isinstance(folder, ModelLayout) else inspect_model_folder(folder)
+    recipe = UNetRecipe(layout.unet_config)
+    state = load_state_dict(layout.weights_file)
+    with torch.device("meta"):
+        skeleton = recipe.build()
+    if hasattr(skeleton, "_fix_state_dict_keys_on_load"):
+        skeleton._fix_state_dict_keys_on_load(state)
     try:
-        unet = UNet2DModel.from_pretrained(str(layout.folder), **kwargs)
-    except Exception as exc:
+        unet = build_network(recipe, state)
+    except WeightsError as exc:
         raise WeightsError(f"{layout.folder}: cannot load the UNet from {layout.weights_file.name}: "
-                           f"{type(exc).__name__}: {exc}") from exc
-    unet = unet.float().eval()
+                           f"{exc}") from exc
     if device is not None:
         unet = unet.to(device)
-    return DiffusionModel(unet, read_json(layout.scheduler_dir / "scheduler_config.json"), layout)
-
-
+    return DiffusionModel(unet, layout.scheduler_config, layout)

@@ -6,32 +6,28 @@ imgtrans checkpoint or run folder written by ``imgtrans train``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import nn
 
-from imgtrans.plugin import UsageError, WeightsError, load_state_dict, read_checkpoint
+from imgtrans.plugin import ResolvedWeights, UsageError, WeightsError, build_network, convert_channels
 from imgtrans_srgan.archs import SRConfig
 from imgtrans_srgan.layout import load_sr_model
 
 TRANSLATOR = "srgan"
 
 
-def load_sr_weights(path: Path, act_type: str | None) -> tuple[nn.Module, SRConfig]:
-    """(network in eval mode, SRConfig) from a checkpoint file or an imgtrans run/checkpoint."""
-    path = Path(path)
-    if path.is_dir():
-        checkpoint = read_checkpoint(path, TRANSLATOR)
-        saved = checkpoint.network_config("G")
-        if not saved:
-            raise WeightsError(f"{checkpoint.path}: the checkpoint does not say how network 'G' "
-                               f"is built (no configuration)")
+def load_sr_weights(weights: ResolvedWeights, act_type: str | None) -> tuple[nn.Module, SRConfig]:
+    """(network in eval mode, SRConfig) from resolved weights: an imgtrans checkpoint (its
+    saved configuration) or a published checkpoint file (architecture read off the keys)."""
+    if weights.kind == "checkpoint":
+        weights.checkpoint.expect(TRANSLATOR)
+        saved, state = weights.network("G")
         config = SRConfig.from_dict(saved)
-        net = config.build()
-        net.load_state_dict(checkpoint.state_dict("G"))
-        return net.eval(), config
-    return load_sr_model(load_state_dict(path), act_type=act_type)
+        return build_network(config, state), config
+    if weights.kind == "folder":
+        raise WeightsError(f"{weights.path}: a folder that is not an imgtrans checkpoint or run "
+                           f"folder; srgan needs a checkpoint file (.pth/.safetensors)")
+    return load_sr_model(weights.state_dict(), act_type=act_type)
 
 
 def place(net: nn.Module, device: torch.device, precision: str) -> tuple[nn.Module, torch.dtype]:
@@ -53,5 +49,5 @@ def upscale(net: nn.Module, images: torch.Tensor, dtype: torch.dtype) -> torch.T
         return rgb
     gray = images[:, 3:4].expand(-1, 3, -1, -1).contiguous().to(dtype)
     alpha = net(gray).float().clamp(0.0, 1.0)
-    alpha = 0.299 * alpha[:, 0:1] + 0.587 * alpha[:, 1:2] + 0.114 * alpha[:, 2:3]
+    alpha = convert_channels(alpha, 1)
     return torch.cat([rgb, alpha], dim=1)

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from torch import nn
 
-from imgtrans.plugin import WeightsError, strict_load, unwrap_state_dict
+from imgtrans.plugin import WeightsError, build_network, unwrap_state_dict
 from imgtrans.plugin import describe_keys as _few
 from imgtrans_srgan.archs import SRConfig
 
@@ -239,6 +239,4 @@ def load_sr_model(obj: Any, *, act_type: str | None = None) -> tuple[nn.Module, 
     Inputs are RGB in [0, 1]; H and W must be multiples of ``config.size_multiple``."""
     sd, naming = _prepare(obj)
     config = _infer(sd, naming, act_type)
-    model = config.build()
-    strict_load(model, sd, config.describe())
-    return model.eval(), config
+    return build_network(config, sd), config

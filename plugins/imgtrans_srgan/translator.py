@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from imgtrans.plugin import Capabilities, Preprocessing, TranslateContext, Translator, hookimpl
+from imgtrans_srgan.measures import register_measures  # noqa: F401  (the plugin's measure hook)
 from imgtrans_srgan.options import SROptions, SRTrainOptions
 
 
@@ -38,15 +39,18 @@ class SRTranslator(Translator):
             return False
         return is_sr_network(state_dict)
 
+    def __init__(self, options: SROptions, device: Any, net: Any, sr_config: Any, dtype: Any) -> None:
+        super().__init__(options, device)
+        self.net, self.sr_config, self.dtype = net, sr_config, dtype
+
     @classmethod
-    def load(cls, weights: Path | None, options: SROptions, device: Any) -> "SRTranslator":
+    def load(cls, weights: Any, options: SROptions, device: Any) -> "SRTranslator":
+        from imgtrans.plugin import weights_at
         from imgtrans_srgan.inference import load_sr_weights, place
 
-        net, config = load_sr_weights(weights, options.act_type)  # type: ignore[arg-type]
-        self = cls(options, device)
-        self.sr_config = config
-        self.net, self.dtype = place(net, device, options.precision)
-        return self
+        net, config = load_sr_weights(weights_at(weights), options.act_type)
+        net, dtype = place(net, device, options.precision)
+        return cls(options, device, net, config, dtype)
 
     def preprocessing(self) -> Preprocessing:
         o, scale = self.options, self.sr_config.scale

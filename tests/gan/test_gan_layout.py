@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from imgtrans.plugin import WeightsError
+from imgtrans.plugin import WeightsError, strict_load
 from imgtrans_gan.layout import (
     drop_legacy_instance_norm_keys, infer_discriminator_config, infer_generator_config,
-    load_discriminator, load_generator, strip_wrappers, strict_load)
+    load_discriminator, load_generator, strip_wrappers)
 from imgtrans_gan.networks import DiscriminatorConfig, GeneratorConfig, init_weights
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -165,7 +166,7 @@ def test_a_plugin_bundles_weights_inside_its_own_package(bundling_plugin, regist
 
     register_plugin(importlib.import_module("tinybundle"), "tinybundle")
     loaded = imgtrans.load("tiny")  # default weights, from the package folder
-    assert loaded.translator.loaded_from == bundling_plugin / "weights" / "w.bin"
+    assert Path(loaded.translator.loaded_from) == bundling_plugin / "weights" / "w.bin"
     assert imgtrans.load("tiny.w").translator.name == "tiny"  # the weights name the translator
 
 

@@ -7,7 +7,6 @@ weights, ``tone.warm``, inside the package. Nothing here imports torch at module
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping
 
 from imgtrans.plugin import (
@@ -16,12 +15,10 @@ from imgtrans.plugin import (
     TranslateContext,
     Translator,
     WeightSpec,
+    ResolvedWeights,
     WeightsError,
+    build_network,
     describe_keys,
-    find_checkpoint,
-    load_state_dict,
-    read_checkpoint,
-    strict_load,
     unwrap_state_dict,
 )
 from imgtrans_sketch.options import TONE, ToneOptions, ToneTrainOptions
@@ -48,25 +45,26 @@ class ToneTranslator(Translator):
         ),
     )
 
-    @classmethod
-    def load(cls, weights: Path | None, options: ToneOptions, device: Any) -> "ToneTranslator":
-        from imgtrans_sketch.tone_network import ToneConfig, ToneNet
+    def __init__(self, options: ToneOptions, device: Any, net: Any) -> None:
+        super().__init__(options, device)
+        self.net = net
 
-        if find_checkpoint(weights) is not None:  # weights is never None: requires_weights
-            checkpoint = read_checkpoint(weights, cls.name)  # refuses other translators' runs
-            config = ToneConfig.from_dict(checkpoint.network_config("net"))
-            state = checkpoint.state_dict("net")
+    @classmethod
+    def load(cls, weights: ResolvedWeights, options: ToneOptions, device: Any) -> "ToneTranslator":
+        """``weights`` arrive resolved: an imgtrans checkpoint (already parsed) or a bare
+        state dict file (already read, if identifying it needed that)."""
+        from imgtrans_sketch.tone_network import ToneConfig
+
+        if weights.checkpoint is not None:  # weights is never None: requires_weights
+            saved, state = weights.checkpoint.expect(cls.name) and weights.network("net")
+            config = ToneConfig.from_dict(saved)
         else:  # a bare state dict file, e.g. net.safetensors
-            state = unwrap_state_dict(load_state_dict(weights))
+            state = unwrap_state_dict(weights.state_dict())
             if not cls.recognises(state):
                 found = describe_keys(sorted(state), state)
-                raise WeightsError(f"{weights}: not tone weights (it holds {found})")
+                raise WeightsError(f"{weights.path}: not tone weights (it holds {found})")
             config = ToneConfig.from_state_dict(state)
-        net = ToneNet(config)
-        strict_load(net, state, f"tone network ({config.width} hidden units)")
-        self = cls(options, device)
-        self.net = net.to(device).eval()
-        return self
+        return cls(options, device, build_network(config, state).to(device))
 
     @classmethod
     def recognises(cls, state_dict: Mapping[str, Any]) -> bool:

@@ -26,6 +26,13 @@ class ToneConfig(NetworkConfig):
         """For a bare weights file, which has no ``imgtrans.json``: read the width off it."""
         return cls(width=int(state["tone_hidden.weight"].shape[0]))
 
+    def build(self) -> "ToneNet":
+        """The network (what ``imgtrans.plugin.build_network`` calls)."""
+        return ToneNet(self)
+
+    def describe(self) -> str:
+        return f"tone network ({self.width} hidden units)"
+
 
 class ToneNet(nn.Module):
     """``x + mlp(x)`` on each pixel (1x1 convolutions 3 -> width -> 3).
