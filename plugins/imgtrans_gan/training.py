@@ -4,6 +4,13 @@ pix2pix: Adam(2e-4, 0.5), vanilla GAN loss + 100 * L1, PatchGAN on (A, B), linea
 CycleGAN: two ResNet generators and two PatchGANs, LSGAN, cycle weight 10 per direction,
 identity weight 0.5, image pools of 50, Adam(2e-4, 0.5), linear LR decay.
 Shared: network construction from options, jitter to [-1, 1], the schedule, sample grids.
+
+Each step calls the networks in the reference's order (bench/reference_train.py checks three
+steps bit for bit): pix2pix's D sees the fake pair before the real one (with batch norm the
+order sets its running statistics); CycleGAN updates G, then D_A and D_B on real then pooled
+fake. Discriminators always get detached fakes, whatever the pool size. Every epoch trains at
+the reference's current learning rate (see :mod:`imgtrans.training.schedules` for the one
+epoch by which its 2020-2025 train.py differed).
 """
 
 from __future__ import annotations
@@ -138,8 +145,11 @@ class Pix2PixTask(GanTask):
         fake_b = self.G(real_a)
         self.D.requires_grad_(True)
         self.opt_D.zero_grad()
-        loss_d = discriminator_loss(self.D(torch.cat([real_a, real_b], 1)),
-                                    self.D(torch.cat([real_a, fake_b.detach()], 1)), self.options.gan_mode)
+        # fake pair first, as the reference's backward_D: with batch norm the order of the
+        # two calls decides D's running statistics
+        pred_fake = self.D(torch.cat([real_a, fake_b.detach()], 1))
+        pred_real = self.D(torch.cat([real_a, real_b], 1))
+        loss_d = discriminator_loss(pred_real, pred_fake, self.options.gan_mode)
         loss_d.backward()
         self.opt_D.step()
         self.D.requires_grad_(False)
@@ -219,13 +229,19 @@ class CycleGANTask(GanTask):
         self.D_A.requires_grad_(True)
         self.D_B.requires_grad_(True)
         self.opt_D.zero_grad()
-        loss_d_a = discriminator_loss(self.D_A(real_b), self.D_A(self.pool_B.query(fake_b)), o.gan_mode)
-        loss_d_a.backward()
-        loss_d_b = discriminator_loss(self.D_B(real_a), self.D_B(self.pool_A.query(fake_a)), o.gan_mode)
-        loss_d_b.backward()
+        loss_d_a = self._discriminator_step(self.D_A, real_b, self.pool_B.query(fake_b))
+        loss_d_b = self._discriminator_step(self.D_B, real_a, self.pool_A.query(fake_a))
         self.opt_D.step()
         return {"G_A": loss_g_a.item(), "G_B": loss_g_b.item(), "cyc_A": loss_cycle_a.item(),
                 "cyc_B": loss_cycle_b.item(), "D_A": loss_d_a.item(), "D_B": loss_d_b.item()}
+
+    def _discriminator_step(self, net: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """D's loss (real first, then fake, as the reference's backward_D_basic), backpropagated.
+        The fakes are detached here, whatever the pool returned: a pool of size 0 hands back
+        the generator's output itself, whose graph the G step has already freed."""
+        loss = discriminator_loss(net(real), net(fake.detach()), self.options.gan_mode)
+        loss.backward()
+        return loss
 
     def sample_grid(self, batch):
         real_a = self.center(batch[0], self.options.input_nc)
