@@ -7,7 +7,9 @@ PyTorch's wall of text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+import threading
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from imgtrans.errors import WeightsError
 
@@ -101,7 +103,7 @@ def build_network(config: Any, state_dict: Mapping[str, Any], what: str | None =
     import torch
 
     what = what or (config.describe() if hasattr(config, "describe") else type(config).__name__)
-    with torch.device("meta"):
+    with torch.device("meta"), _initialisers_skipped():
         model = config.build()
     expected = model.state_dict()
     _check_fit(expected, state_dict, what)
@@ -115,6 +117,40 @@ def build_network(config: Any, state_dict: Mapping[str, Any], what: str | None =
         model = config.build()  # tensors made in __init__ that no state dict holds
         strict_load(model, state_dict, what)
     return model.eval()
+
+
+# torch.nn.init's initialisers: on the meta device they compute nothing, but still cost
+# (through torch's device mode) about as much as reading the file.
+_INITIALISERS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
+                 "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+                 "kaiming_normal_", "orthogonal_", "sparse_")
+_skip_lock = threading.Lock()
+
+
+@contextmanager
+def _initialisers_skipped() -> Iterator[None]:
+    """On the calling thread only, ``torch.nn.init``'s initialisers return their tensor
+    untouched (other threads, e.g. one building a network to train, get the real ones)."""
+    from torch.nn import init
+
+    me = threading.get_ident()
+    with _skip_lock:
+        originals = {name: getattr(init, name) for name in _INITIALISERS if hasattr(init, name)}
+
+        def skipping(original: Any) -> Any:
+            def initialiser(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+                if threading.get_ident() == me:
+                    return tensor
+                return original(tensor, *args, **kwargs)
+            return initialiser
+
+        for name, original in originals.items():
+            setattr(init, name, skipping(original))
+        try:
+            yield
+        finally:
+            for name, original in originals.items():
+                setattr(init, name, original)
 
 
 def _check_fit(expected: Mapping[str, Any], state_dict: Mapping[str, Any], what: str) -> None:
