@@ -28,7 +28,9 @@ def plugins(json_output: Annotated[bool, typer.Option("--json", help="Print JSON
         table.add_column(column)
     for r in records:
         status = "[green]ok[/]" if r.status == "ok" else (
-            f"[red]failed[/]: {ui.escape(r.error or '')}" if r.status == "failed" else f"[yellow]{r.status}[/]")
+            f"[red]failed[/]: {ui.escape(r.error or '')}" if r.status == "failed" else
+            f"[yellow]partial[/]: {ui.escape(r.error or '')}" if r.status == "partial" else
+            f"[yellow]{r.status}[/]")
         if r.warnings:
             status += f" [yellow]({len(r.warnings)} warning{'s' if len(r.warnings) > 1 else ''})[/]"
         table.add_row(r.name, r.version, r.source, ", ".join(r.provides) or "-", status)

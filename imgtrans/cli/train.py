@@ -17,8 +17,6 @@ import typer
 
 from imgtrans.cli import app, ui
 
-log = logging.getLogger(__name__)
-
 
 @app.command()
 def train(
@@ -34,13 +32,14 @@ def train(
     save_every: Annotated[Optional[int], typer.Option(min=0, help="Also keep a checkpoint every N steps (default 0: per epoch and at the end).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out where it stopped, with its settings.")] = False,
     on_bad_data: Annotated[Optional[str], typer.Option(help="stop (default): list bad items and stop before training; skip: leave them out.")] = None,
+    progress: Annotated[str, typer.Option(help="auto (a bar on a terminal, plain lines otherwise), rich, plain or none.")] = "auto",
 ) -> None:
     """Train a translator. Checkpoints load in `imgtrans convert --weights RUN` with no other flag.
 
     Several GPUs or machines: `torchrun --nproc-per-node N -m imgtrans train ...`.
     """
     from imgtrans.api import train as run_train
-    from imgtrans.errors import ImgtransError, UsageError
+    from imgtrans.errors import UsageError
     from imgtrans.translators.options import parse_option_pairs
 
     main = os.environ.get("RANK", "0") == "0"
@@ -49,8 +48,8 @@ def train(
     stop = threading.Event()
     from imgtrans.cli.train_display import TrainingDisplay  # rich's progress: only when training
 
-    display = TrainingDisplay(ui.err, enabled=main)
     with ui.exit_on_errors():
+        display = TrainingDisplay(ui.err, enabled=main, mode=progress)
         if on_bad_data not in (None, "stop", "skip"):
             raise UsageError("--on-bad-data must be stop or skip")
         given = {"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "seed": seed,
@@ -63,9 +62,6 @@ def train(
                 last = run_train(plugin, data, out, options=parse_option_pairs(opt or []),
                                  resume=resume, on_start=display.start,
                                  on_progress=display.step, should_stop=stop.is_set, **given)
-        except ImgtransError:
-            log.debug("details", exc_info=True)  # -v: the traceback, before the one-line error
-            raise
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

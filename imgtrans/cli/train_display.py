@@ -14,6 +14,8 @@ from rich.text import Text
 
 PLAIN_EVERY = 30.0
 """Without a terminal, a progress line at least this often (seconds)."""
+MODES = ("auto", "rich", "plain", "none")
+"""``--progress``, as for ``imgtrans convert``."""
 
 
 class LossesColumn(ProgressColumn):
@@ -24,13 +26,24 @@ class LossesColumn(ProgressColumn):
 
 
 class TrainingDisplay:
-    """Progress of a run: a bar on a terminal; otherwise plain lines at the first and last
-    step and at least every :data:`PLAIN_EVERY` seconds (a heartbeat covers slow steps),
-    each with the losses averaged since the line before."""
+    """Progress of a run: a bar (``mode`` "rich"), or plain lines at the first and last step
+    and at least every :data:`PLAIN_EVERY` seconds (a heartbeat covers slow steps), each with
+    the losses averaged since the line before ("plain"), or nothing ("none", or not
+    ``enabled``: the other processes of a torchrun). "auto": a bar on a terminal, plain
+    lines otherwise (logs, CI)."""
 
-    def __init__(self, console: Console, enabled: bool = True, every: float = PLAIN_EVERY) -> None:
+    def __init__(self, console: Console, enabled: bool = True, every: float = PLAIN_EVERY,
+                 mode: str = "auto") -> None:
+        if mode not in MODES:
+            from imgtrans.errors import UsageError
+
+            raise UsageError(f"--progress {mode!r}: choose auto, rich, plain or none")
+        if mode == "auto":
+            mode = "rich" if console.is_terminal else "plain"
         self.console, self.enabled, self.every = console, enabled, every
-        self.terminal = enabled and console.is_terminal
+        self.mode = mode if enabled else "none"
+        self.terminal = self.mode == "rich"
+        self.plain = self.mode == "plain"
         self.bar = Progress(TextColumn("ep {task.fields[epoch]}"), BarColumn(bar_width=16),
                             MofNCompleteColumn(), TimeElapsedColumn(),
                             TimeRemainingColumn(compact=True), LossesColumn(),
@@ -54,7 +67,7 @@ class TrainingDisplay:
 
     def __enter__(self) -> "TrainingDisplay":
         self.bar.__enter__()
-        if self.enabled and not self.terminal:
+        if self.plain:
             self.heartbeat.start()
         return self
 
@@ -66,7 +79,7 @@ class TrainingDisplay:
         self.first = p
         self.bar.update(self.task_id, completed=p.step, total=p.total_steps,
                         epoch=f"{p.epoch}/{p.epochs}", visible=True)
-        if self.enabled and not self.terminal and p.step < p.total_steps:
+        if self.plain and p.step < p.total_steps:
             verb = "resuming at" if p.step else "starting:"
             self._line(f"{verb} step {p.step}/{p.total_steps} epoch {p.epoch}/{p.epochs}")
 
@@ -80,7 +93,7 @@ class TrainingDisplay:
                             epoch=f"{p.epoch}/{p.epochs}", losses=_losses(p.losses))
             return
         due = self.owed or time.monotonic() - self.last_line >= self.every
-        if self.enabled and (due or p.step == p.total_steps or p.step == self.first.step + 1):
+        if self.plain and (due or p.step == p.total_steps or p.step == self.first.step + 1):
             self.owed = False
             means = {k: v / self.count for k, v in self.sums.items()}
             self.sums, self.count = {}, 0

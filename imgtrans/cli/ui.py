@@ -30,7 +30,11 @@ def error(message: str) -> None:
 
 
 class exit_on_errors:
-    """Turn imgtrans errors into one red line and their exit code; Ctrl-C into 130."""
+    """Turn imgtrans errors into one red line and their exit code; Ctrl-C into 130.
+
+    With ``-v`` the error's traceback comes first, with the exceptions it was raised from: a
+    translator that fails to load is a ``PluginError`` raised from the plugin's own error,
+    and that traceback is what its author needs."""
 
     def __enter__(self) -> "exit_on_errors":
         return self
@@ -43,6 +47,9 @@ class exit_on_errors:
         if exc_type is None:
             return False
         if issubclass(exc_type, ImgtransError):
+            log = logging.getLogger("imgtrans.cli")
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("details", exc_info=(exc_type, exc, tb))
             error(str(exc))
             raise typer.Exit(exc.exit_code)
         if issubclass(exc_type, KeyboardInterrupt):

@@ -199,7 +199,7 @@ class TranslatorRunner:
                         ", ".join(context.names) or self.translator.name)
             context = self._context(context.names)  # fresh generators: the same noise again
         output = call(context)
-        return _finite(output.float(), self.translator.name) if isinstance(output, torch.Tensor) else output
+        return _finite(output.float(), self.translator) if isinstance(output, torch.Tensor) else output
 
     def _call(self, inputs: Any, context: TranslateContext) -> Any:
         if self._compiled is not None:
@@ -223,13 +223,30 @@ class TranslatorRunner:
         return generator
 
 
-def _finite(output: torch.Tensor, translator: str) -> torch.Tensor:
+def _finite(output: torch.Tensor, translator: Translator) -> torch.Tensor:
     """NaN or infinity would be written as black or saturated pixels with exit 0: fail the
-    batch instead (the engine retries its images one by one, so only the bad ones fail)."""
-    if not bool(torch.isfinite(output).all()):
-        raise RuntimeError(f"translator {translator!r} produced non-finite values (NaN or "
-                           f"infinity); its weights or this input make the network diverge")
-    return output
+    batch instead (the engine retries its images one by one, so only the bad ones fail).
+    The message blames a network only for translators that have one."""
+    if bool(torch.isfinite(output).all()):
+        return output
+    what = f"translator {translator.name!r} produced non-finite values (NaN or infinity)"
+    if _has_network(translator):
+        raise RuntimeError(f"{what}; its weights or this input make the network diverge")
+    raise RuntimeError(f"{what} on this input; it has no network, so its own arithmetic "
+                       "failed (a division by zero, a log or square root out of range...): "
+                       "a bug to report to the plugin's author")
+
+
+def _has_network(translator: Translator) -> bool:
+    """True when the translator holds a torch module (directly or in a list/dict attribute)
+    or uses weights; a filter such as a Kornia pipeline has neither."""
+    if translator.requires_weights or translator.known_weights:
+        return True
+    for value in vars(translator).values():
+        values = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, torch.nn.Module) for v in values):
+            return True
+    return False
 
 
 def image_seed(base_seed: int, name: str) -> int:

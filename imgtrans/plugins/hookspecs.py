@@ -4,11 +4,11 @@ A plugin is a module (or object) with functions whose names match the hooks belo
 with ``hookimpl``. Import it from the public plugin API, the only imgtrans module plugins
 should use::
 
-    from imgtrans.plugin import hookimpl, Translator
+    from imgtrans.plugin import hookimpl
 
     @hookimpl
     def register_translators(register):
-        register(MyTranslator)
+        register("imgtrans_mytranslator.translator:MyTranslator")  # imported on first lookup
 
 Register the module with an entry point in the ``imgtrans`` group of your package's
 ``pyproject.toml``; the entry-point name is the plugin's name (use your translator's name)::
@@ -69,27 +69,36 @@ hookimpl = pluggy.HookimplMarker("imgtrans")
 
 
 @hookspec
-def register_translators(register: Callable[["type[Translator]"], None]) -> None:
+def register_translators(register: Callable[["type[Translator] | str"], None]) -> None:
     """Register translator classes.
 
     When: once per plugin, right after imgtrans imports the plugin, while loading plugins (on
     the first CLI command or ``imgtrans.api`` call; also for ``imgtrans plugins``, so keep it
     fast and free of torch imports: register classes, do not build models).
 
-    Arguments: ``register(cls)``, a function to call once per translator class.
+    Arguments: ``register(cls)``, a function to call once per translator class, or
+    ``register("package.module:ClassName")`` with a reference to it.
 
-    What to do: call ``register(cls)`` for each class. ``cls`` subclasses
-    ``imgtrans.plugin.Translator`` and sets at least ``name`` (lower case, no dots, unique
-    across all plugins; by convention equal to the plugin's entry-point name, so that
-    ``IMGTRANS_DISABLE_PLUGINS`` messages can name it), ``summary`` and ``capabilities``; it
-    may set ``Options`` (a dataclass), ``known_weights`` (a tuple of ``WeightSpec``) and
-    ``requires_weights``. Return nothing.
+    What to do: call ``register`` for each translator, preferably with a reference:
+    imgtrans imports it on the first lookup of a translator, each reference on its own, so a
+    module that fails to import (a syntax error, a missing dependency) costs only its own
+    translator. A hook that imports its translator modules itself fails as a whole. The class
+    subclasses ``imgtrans.plugin.Translator`` and sets at least ``name`` (lower case, no
+    dots, unique across all plugins; by convention equal to the plugin's entry-point name, so
+    that ``IMGTRANS_DISABLE_PLUGINS`` messages can name it), ``summary`` and
+    ``capabilities``; it may set ``Options`` (a dataclass), ``known_weights`` (a tuple of
+    ``WeightSpec``) and ``requires_weights``. Return nothing.
 
     On failure: ``register`` raises ``PluginError`` for a class that is not a ``Translator``,
     has a bad ``name``, or whose name another plugin already registered (the message names
-    both plugins). If the hook raises anything, the plugin is recorded as failed with the
-    error, every translator it registered in this call is removed, and its
-    ``register_commands`` is not called; other plugins are unaffected.
+    both plugins), and for a string that is not ``module:Class``. If the hook raises
+    anything, the plugin is recorded as failed with the error, every translator it
+    registered in this call is removed, and its ``register_commands`` is not called; other
+    plugins are unaffected. A reference that fails to import or to register (the same
+    checks) is logged with the plugin and its distribution, ``imgtrans plugins`` lists the
+    plugin as ``partial`` with the error (``failed`` when nothing of it works), and looking
+    its translator up fails with that error (``-v`` shows the traceback); the plugin's other
+    translators work.
     """
 
 

@@ -27,7 +27,9 @@ logged once as a warning with the close matches and the available names. A trans
 plugin is blocked, or left out by ``IMGTRANS_LOAD_PLUGINS``, is reported as such, not as unknown.
 
 A plugin that fails on import or inside a hook is recorded as failed with its error; the
-others keep working. Hook implementations that return a value, or whose name matches no hook,
+others keep working. Translators registered by reference (``"module:Class"``, see
+:mod:`imgtrans.plugins.references`) are imported on first lookup, one by one: one that fails
+leaves its plugin ``partial`` (``failed`` if nothing of it works) and only it is missing. Hook implementations that return a value, or whose name matches no hook,
 are accepted but noted in the record's ``warnings`` and logged.
 """
 
@@ -45,7 +47,9 @@ import pluggy
 
 from imgtrans.errors import PluginError
 from imgtrans.plugins import hookspecs
-from imgtrans.plugins.commands import AppCommands, commands_of
+from imgtrans.plugins.commands import add_plugin_commands
+from imgtrans.plugins.references import (BrokenReference, Reference, check_reference,
+                                         check_translator_class, failure_message, import_reference)
 from imgtrans.plugins.selection import DISABLE_VAR, LOAD_VAR, OWN_DISTRIBUTION, normalise, read_selection
 from imgtrans.translators.base import Translator, WeightSpec
 
@@ -91,6 +95,10 @@ class PluginHost:
         self._deferred: dict[str, tuple[Any, str | None, str, bool]] = {}
         """Built-in plugins not imported yet: name -> ``_load`` arguments. They add no
         commands, so the CLI can register commands (and print ``--help``) without them."""
+        self._references: list[Reference] = []
+        """Translators registered as ``"module:Class"``, imported on first lookup."""
+        self.broken: list[BrokenReference] = []
+        """References that did not import or register; only their translator is missing."""
         self._loading = threading.RLock()
         self.env_warnings: list[str] = []
         """Unknown names in the environment variables; logged once, when loading."""
@@ -115,14 +123,40 @@ class PluginHost:
         return self._translator_plugin
 
     def load_builtins(self) -> None:
-        """Import the deferred built-in plugins (cheap when already done)."""
-        if not self._deferred:
+        """Import the deferred built-in plugins, then the translator references, one at a
+        time so that a broken module fails only its own translator (cheap when done)."""
+        if not self._deferred and not self._references:
             return
         with self._loading:  # engines and the web server look translators up from threads
             while self._deferred:
                 name = next(iter(self._deferred))
                 self._load(name, *self._deferred[name])
                 del self._deferred[name]
+            touched = {ref.plugin for ref in self._references}
+            while self._references:
+                self._resolve(self._references.pop(0))
+            for name in touched & {b.plugin for b in self.broken}:
+                record = self._records[name]
+                if record.status == "ok":  # some of it works: "partial"; nothing: "failed"
+                    record.status = "partial" if record.provides else "failed"
+
+    def _resolve(self, ref: Reference) -> None:
+        record = self._records.get(ref.plugin)
+        if record is None or record.status not in ("ok", "partial"):
+            return
+        try:
+            cls = import_reference(ref.reference)
+            self._add_translator(cls, ref.plugin)
+        except Exception as exc:  # this translator only: the plugin's others keep working
+            broken = BrokenReference(ref.reference, ref.plugin, record.source,
+                                     failure_message(exc), exc)
+            self.broken.append(broken)
+            record.error = "; ".join(filter(None, [record.error, f"{ref.reference}: {broken.error}"]))
+            log.warning("plugin %s (%s): translator %s failed: %s", record.name, record.source,
+                        ref.reference, broken.error)
+            log.debug("traceback of %s", ref.reference, exc_info=exc)
+            return
+        record.provides.append(f"translator:{cls.name}")
 
     # -- loading -----------------------------------------------------------------------
     def load_all(self) -> None:
@@ -172,7 +206,7 @@ class PluginHost:
         try:
             plugin = importer()
         except Exception as exc:  # a broken plugin must not break the others
-            self._fail(record, f"import failed: {type(exc).__name__}: {exc}")
+            self.fail(record, f"import failed: {failure_message(exc)}", exc)
             return
         if version is None:
             record.version = str(getattr(plugin, "__version__", "unknown"))
@@ -188,7 +222,7 @@ class PluginHost:
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:
-            self._fail(record, f"registration failed: {exc}")
+            self.fail(record, f"registration failed: {exc}")
             return record
         callers = self.pm.get_hookcallers(plugin) or []
         record.hooks = sorted(h.name for h in callers)
@@ -210,6 +244,7 @@ class PluginHost:
         for tname in [t for t, p in self._translator_plugin.items() if p == name]:
             del self._translators[tname]
             del self._translator_plugin[tname]
+        self.broken = [b for b in self.broken if b.plugin != name]
         self._records.pop(name, None)
 
     def _call_register_translators(self, plugin: object, record: PluginRecord) -> None:
@@ -218,17 +253,13 @@ class PluginHost:
         if impl is None:
             return
         added: list[str] = []
+        referenced: list[Reference] = []
 
-        def register(cls: type[Translator]) -> None:
-            _check_translator_class(cls)
-            # A built-in's translator carries its plugin's name; it keeps that name even
-            # before it is imported.
-            owner = self._translator_plugin.get(cls.name) or (
-                cls.name if cls.name in self._deferred else None)
-            if owner is not None and owner != record.name:
-                raise PluginError(f"translator {cls.name!r} is already provided by plugin {owner!r}")
-            self._translators[cls.name] = cls
-            self._translator_plugin[cls.name] = record.name
+        def register(cls: type[Translator] | str) -> None:
+            if isinstance(cls, str):  # "module:Class", imported on first lookup
+                referenced.append(Reference(check_reference(cls), record.name))
+                return
+            self._add_translator(cls, record.name)
             added.append(cls.name)
 
         try:
@@ -237,12 +268,24 @@ class PluginHost:
             for tname in added:
                 self._translators.pop(tname, None)
                 self._translator_plugin.pop(tname, None)
-            self._fail(record, f"register_translators failed: {type(exc).__name__}: {exc}")
+            self.fail(record, f"register_translators failed: {failure_message(exc)}", exc)
             return
+        self._references.extend(referenced)
         record.provides = [f"translator:{t}" for t in added]
-        self._check_returned(record, "register_translators", result)
+        self.check_returned(record, "register_translators", result)
 
-    def _check_returned(self, record: PluginRecord, hook: str, result: Any) -> None:
+    def _add_translator(self, cls: type[Translator], plugin: str) -> None:
+        check_translator_class(cls)
+        # A built-in's translator carries its plugin's name; it keeps that name even
+        # before it is imported.
+        owner = self._translator_plugin.get(cls.name) or (
+            cls.name if cls.name in self._deferred else None)
+        if owner is not None and owner != plugin:
+            raise PluginError(f"translator {cls.name!r} is already provided by plugin {owner!r}")
+        self._translators[cls.name] = cls
+        self._translator_plugin[cls.name] = plugin
+
+    def check_returned(self, record: PluginRecord, hook: str, result: Any) -> None:
         """Hooks use register callbacks; a returned value usually means a misunderstanding
         (e.g. returning the classes instead of registering them), so say so."""
         if result is not None:
@@ -253,54 +296,22 @@ class PluginHost:
         record.warnings.append(message)
         log.warning("plugin %s (%s): %s", record.name, record.source, message)
 
-    def _fail(self, record: PluginRecord, message: str) -> None:
+    def fail(self, record: PluginRecord, message: str, exc: BaseException | None = None) -> None:
         record.status = "failed"
         record.error = message
         log.warning("plugin %s (%s) failed: %s", record.name, record.source, message)
+        if exc is not None:
+            log.debug("traceback of plugin %s", record.name, exc_info=exc)  # -v shows it
 
     def register_commands(self, app: Any) -> None:
-        """Let plugins add CLI commands; a failing or clashing plugin is recorded, not fatal.
+        """Let plugins add CLI commands, once; see :func:`add_plugin_commands`."""
+        if not self._commands_registered:
+            self._commands_registered = True
+            add_plugin_commands(self, app)
 
-        Whatever ``app`` holds when this is called counts as built-in. Each plugin's hook runs
-        against the real app; afterwards the app's command lists are put back as they were and
-        only the plugin's new commands are re-added, and only if none of their names is taken
-        (by a built-in or an earlier plugin). So a plugin can neither replace nor remove a
-        built-in command."""
-        if self._commands_registered:
-            return
-        self._commands_registered = True
-        owners: dict[str, str | None] = {n: None for n in commands_of(app)}  # None: built-in
-        for impl in self.pm.hook.register_commands.get_hookimpls():
-            name = self.pm.get_name(impl.plugin) or "?"
-            record = self._records.get(name) or PluginRecord(name=name, version="unknown", source="?")
-            if record.status != "ok":  # failed in register_translators: add nothing more
-                continue
-            before = AppCommands.of(app)
-            try:
-                result = impl.function(**{arg: app for arg in impl.argnames if arg == "app"})
-            except Exception as exc:
-                before.restore(app)
-                self._fail(record, f"register_commands failed: {type(exc).__name__}: {exc}")
-                continue
-            new = before.taken_back_from(app)
-            added: list[str] = []
-            clashes: list[str] = []
-            for cname in new.names():
-                if cname in owners or cname in added:
-                    owner = owners.get(cname)
-                    clashes.append(f"command {cname!r} clashes with "
-                                   + ("a built-in command" if cname in owners and owner is None
-                                      else f"a command of plugin {owner or name!r}"))
-                else:
-                    added.append(cname)
-            if clashes:
-                self._fail(record, f"register_commands: {'; '.join(clashes)}; "
-                                   "none of its commands were added")
-                continue
-            before.plus(new).restore(app)
-            owners.update({cname: name for cname in added})
-            record.provides = record.provides + [f"command:{c}" for c in added]
-            self._check_returned(record, "register_commands", result)
+    def record_for(self, name: str) -> PluginRecord:
+        """The record of plugin ``name`` (a stand-in for a plugin registered around the host)."""
+        return self._records.get(name) or PluginRecord(name=name, version="unknown", source="?")
 
     # -- lookups -----------------------------------------------------------------------
     def get_translator(self, name: str) -> type[Translator]:
@@ -331,6 +342,9 @@ class PluginHost:
             msg += f"; plugins blocked by {DISABLE_VAR}: {', '.join(blocked)}"
         if self.not_selected:
             msg += f"; plugins {LOAD_VAR} leaves out: {', '.join(sorted(self.not_selected))}"
+        if self.broken:  # -v shows the traceback when there is one to show
+            msg += "; translators that failed: " + "; ".join(b.describe() for b in self.broken)
+            raise PluginError(msg) from (self.broken[0].exception if len(self.broken) == 1 else None)
         raise PluginError(msg)
 
     def known_weight_specs(self) -> list[WeightSpec]:
@@ -342,13 +356,6 @@ class PluginHost:
             for spec in plugin_specs(cls):
                 specs.setdefault(spec.name, spec)
         return list(specs.values())
-
-
-def _check_translator_class(cls: Any) -> None:
-    if not (isinstance(cls, type) and issubclass(cls, Translator)):
-        raise PluginError(f"{cls!r} is not a Translator subclass")
-    if not cls.name or cls.name != cls.name.lower() or "." in cls.name:
-        raise PluginError(f"{cls.__name__}: name must be a non-empty lower-case name without dots")
 
 
 def _entry_points() -> list[metadata.EntryPoint]:

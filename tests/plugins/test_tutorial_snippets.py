@@ -10,7 +10,9 @@ compared text) or in an HTML comment on the line before the fence
 
 from __future__ import annotations
 
+import ast
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +76,51 @@ def test_the_tutorial_covers_the_sample():
     """Guards the other tests against passing on nothing (a parser that finds no blocks)."""
     files = {b.file for b in MARKED}
     assert {"pyproject.toml", "imgtrans_sketch/__init__.py", "imgtrans_sketch/sketch.py",
-            "imgtrans_sketch/tone.py", "imgtrans_sketch/tone_training.py"} <= files
+            "imgtrans_sketch/tone.py", "imgtrans_sketch/tone_training.py", "tests/conftest.py",
+            "tests/test_imgtrans_sketch.py"} <= files
+
+
+PUBLIC = {"imgtrans", "imgtrans.plugin", "imgtrans.testing"}
+
+
+def test_blocks_use_only_public_imgtrans_modules():
+    """What the tutorial shows, a plugin author copies: no imgtrans internals (the plugin
+    host's manager, core modules...), only the plugin API, the test helpers and the API."""
+    found = set()
+    for block in (b for b in MARKED if b.lang == "python"):
+        for node in ast.walk(ast.parse(textwrap.dedent(block.text))):  # methods: indented
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add((node.module, block.line))
+            elif isinstance(node, ast.Import):
+                found.update((alias.name, block.line) for alias in node.names)
+    internal = sorted(f"line {line}: {m}" for m, line in found
+                      if m.split(".")[0] == "imgtrans" and m not in PUBLIC)
+    assert not internal, internal
+    assert {m for m, _ in found} >= {"imgtrans.plugin", "imgtrans.testing"}
+
+
+def test_documented_test_helpers_exist_and_every_one_is_documented():
+    import imgtrans.testing as testing
+
+    text = TUTORIAL.read_text(encoding="utf-8")
+    functions = [n for n in testing.__all__ if callable(getattr(testing, n)) and n[0].islower()]
+    assert functions, "imgtrans.testing exports no functions"
+    assert [n for n in functions if f"`{n}(" not in text] == []
+    mentioned = set(re.findall(r"`imgtrans\.testing\.(\w+)`", text))
+    assert mentioned <= set(testing.__all__), mentioned - set(testing.__all__)
+
+
+def test_translator_references_in_the_tutorial_name_translators(monkeypatch):
+    """``register("module:Class")`` references are strings: nothing else checks them."""
+    from imgtrans.plugin import Translator
+    from imgtrans.plugins.references import import_reference
+
+    monkeypatch.syspath_prepend(str(SAMPLE))
+    references = [r for b in MARKED for r in re.findall(r'register\("([\w.]+:[\w.]+)"\)', b.text)]
+    assert len(references) >= 2, references
+    for reference in references:
+        cls = import_reference(reference)
+        assert isinstance(cls, type) and issubclass(cls, Translator), reference
 
 
 @pytest.mark.parametrize("block", MARKED, ids=lambda b: f"line{b.line}-{b.file}")

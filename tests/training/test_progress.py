@@ -1,14 +1,18 @@
 """What ``imgtrans train`` shows: a bar that fits 80 columns on a terminal; without one,
-plain lines at the first and last step and at least every interval, even during a slow step."""
+plain lines at the first and last step and at least every interval, even during a slow step;
+``--progress`` chooses, as for ``imgtrans convert``."""
 
 from __future__ import annotations
 
 import io
 import time
 
+import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
 from imgtrans.cli.train_display import TrainingDisplay
+from imgtrans.errors import UsageError
 from imgtrans.training.task import Progress
 
 LOSSES = {"D": 5.06, "G": 13.5, "img_rec": 0.762, "z_rec": 0.908, "kl": 3.63, "G_img_adv": 0.832,
@@ -54,3 +58,41 @@ def test_a_line_at_least_every_interval_even_within_a_slow_step():
     assert lines[:2] == ["resuming at step 7/100 epoch 2/10", "step 8/100 epoch 2/10 mse 1"]
     assert "step 8/100 epoch 2/10: step 9 running" in lines
     assert lines[-1] == "step 9/100 epoch 2/10 mse 0.5"
+
+
+def test_progress_modes_choose_a_bar_lines_or_nothing():
+    terminal, pipe = Console(file=io.StringIO(), force_terminal=True), Console(file=io.StringIO())
+    assert TrainingDisplay(terminal).mode == "rich" and TrainingDisplay(pipe).mode == "plain"
+    assert TrainingDisplay(terminal, mode="plain").plain  # lines even on a terminal
+    assert TrainingDisplay(pipe, mode="rich").terminal  # a bar even in a pipe
+    assert TrainingDisplay(terminal, mode="rich", enabled=False).mode == "none"  # torchrun rank > 0
+    quiet = TrainingDisplay(pipe, mode="none", every=0.01)
+    with quiet:
+        quiet.start(Progress(0, 2, 1, 1, {}))
+        quiet.step(Progress(1, 2, 1, 1, {"mse": 1.0}))
+        time.sleep(0.05)
+        quiet.step(Progress(2, 2, 1, 1, {"mse": 0.5}))
+    assert pipe.file.getvalue() == ""
+    with pytest.raises(UsageError, match="--progress 'fancy': choose auto, rich, plain or none"):
+        TrainingDisplay(pipe, mode="fancy")
+
+
+def test_train_command_takes_progress_like_convert(tmp_path):
+    from imgtrans.cli import app
+    from imgtrans.testing import plugin_host
+
+    def train(run, *flags):
+        return CliRunner().invoke(app, ["train", "tally", str(tmp_path), "--out", str(tmp_path / run),
+                                        "--max-steps", "3", *flags])
+
+    with plugin_host("imgtrans_tally"):
+        plain = train("plain", "--progress", "plain")
+        none = train("none", "--progress", "none")
+        bad = train("bad", "--progress", "fancy")
+    assert plain.exit_code == 0, plain.output
+    assert "starting: step 0/3" in plain.output and "step 3/3" in plain.output
+    assert none.exit_code == 0, none.output
+    assert "step 3/3" not in none.output and "starting:" not in none.output
+    assert "checkpoint: " in none.output
+    assert bad.exit_code == 2 and "--progress 'fancy'" in bad.output
+    assert not (tmp_path / "bad").exists()

@@ -1,8 +1,9 @@
 """Example imgtrans plugin: the hook that registers its two translators.
 
-imgtrans imports this module whenever it lists plugins, so it stays cheap: the translator
-modules are imported inside the hook, and they import torch and kornia only when a
-translator is loaded or trained.
+imgtrans imports this module whenever it lists plugins, so it stays cheap: the translators
+are registered by reference, and imgtrans imports each one's module on its first lookup, on
+its own, so a module that fails to import costs only its own translator. Those modules
+import torch and kornia only when a translator is loaded or trained.
 """
 
 from __future__ import annotations
@@ -16,8 +17,5 @@ __version__ = "0.2.0"
 
 @hookimpl
 def register_translators(register: Any) -> None:
-    from imgtrans_sketch.sketch import SketchTranslator
-    from imgtrans_sketch.tone import ToneTranslator
-
-    register(SketchTranslator)
-    register(ToneTranslator)
+    register("imgtrans_sketch.sketch:SketchTranslator")
+    register("imgtrans_sketch.tone:ToneTranslator")

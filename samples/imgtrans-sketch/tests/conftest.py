@@ -1,7 +1,7 @@
 """Let the tests import the sample without installing it, and register it per test.
 
-Registering by hand (not through the entry point) keeps the tests working from a plain
-checkout, and with ``IMGTRANS_LOAD_PLUGINS=""`` no other installed plugin gets in.
+``imgtrans.testing.plugin_host`` registers the package by hand (not through the entry
+point), so the tests work from a plain checkout, and autoloads no other installed plugin.
 """
 
 from __future__ import annotations
@@ -17,14 +17,10 @@ if str(SAMPLE) not in sys.path:
 
 
 @pytest.fixture
-def sample_host(monkeypatch):
+def sample_host():
     """A fresh plugin host with the built-ins and this package's translators."""
     import imgtrans_sketch
-    from imgtrans.plugins import manager
+    from imgtrans.testing import plugin_host
 
-    monkeypatch.setenv("IMGTRANS_LOAD_PLUGINS", "")
-    manager.reset()
-    host = manager.get_host()
-    host.register(imgtrans_sketch, name="imgtrans_sketch", source="test")
-    yield host
-    manager.reset()
+    with plugin_host(imgtrans_sketch) as host:
+        yield host

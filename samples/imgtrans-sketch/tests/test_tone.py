@@ -54,7 +54,7 @@ def test_registered_with_default_weights(sample_host):
 
 
 def test_hook_and_translator_modules_do_not_import_torch():
-    code = ("import sys, imgtrans_sketch, imgtrans_sketch.tone, imgtrans_sketch.options\n"
+    code = ("import sys, imgtrans_sketch, imgtrans_sketch.sketch, imgtrans_sketch.tone, imgtrans_sketch.options\n"
             "imgtrans_sketch.register_translators(lambda cls: None)\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'kornia'))[:3])")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SAMPLE), *sys.path])}
