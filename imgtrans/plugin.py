@@ -14,8 +14,11 @@ The parts, and where ``docs/writing-a-plugin.md`` explains them:
 * errors: :class:`InputError` (one input is bad), :class:`WeightsError`, :class:`UsageError`,
   :class:`PluginError`, :class:`DataError` (training data unusable)
 * options: :func:`build_options`, :func:`describe_options`
-* weights: :func:`load_state_dict` / :func:`save_state_dict` (never execute code),
-  :func:`unwrap_state_dict`, :func:`strict_load`, :func:`describe_keys`,
+* weights: :class:`ResolvedWeights` (what ``Translator.load`` receives: resolved once, with
+  what identification read), :func:`build_network` (config + state dict -> network, built
+  on the meta device), :func:`weights_at` (a local path as resolved weights),
+  :func:`load_state_dict` / :func:`save_state_dict` (never execute
+  code), :func:`unwrap_state_dict`, :func:`strict_load`, :func:`describe_keys`,
   :func:`sha256_path` (the checksum a :class:`WeightSpec` gives, also ``imgtrans weights hash``)
 * checkpoints: :class:`Checkpoint`, :func:`read_checkpoint`, :func:`write_checkpoint`,
   :func:`find_checkpoint`
@@ -23,7 +26,11 @@ The parts, and where ``docs/writing-a-plugin.md`` explains them:
   schedules, the image pool
 * input files: :func:`read_json_file` (hostile JSON: size, depth and number limits)
 * images: :func:`read_image`, :data:`IMAGE_EXTENSIONS`, :func:`resize`,
-  :func:`convert_channels`, :func:`pad_to_multiple`, :func:`write_image`
+  :func:`convert_channels`, :func:`pad_to_multiple`, :func:`pad_right_bottom`,
+  :func:`pair_half` (one half of side-by-side A|B images), :func:`write_image`
+* evaluation (``register_measures``): :class:`Measure`, :class:`MeasureContext`,
+  :class:`EvalItem`, :class:`EvalSettings`, :func:`downscale` / :func:`bicubic_upscale` (the
+  super-resolution protocol's degradation and baseline)
 """
 
 from __future__ import annotations
@@ -57,6 +64,9 @@ _EXPORTS: dict[str, str] = {
     "save_state_dict": "imgtrans.weights.safe_load",
     "unwrap_state_dict": "imgtrans.weights.fit",
     "strict_load": "imgtrans.weights.fit",
+    "build_network": "imgtrans.weights.fit",
+    "ResolvedWeights": "imgtrans.weights.resolved",
+    "weights_at": "imgtrans.weights.resolved",
     "describe_keys": "imgtrans.weights.fit",
     "sha256_path": "imgtrans.weights.cache",
     # checkpoints
@@ -90,8 +100,17 @@ _EXPORTS: dict[str, str] = {
     "read_image": "imgtrans.core.readers",
     "convert_channels": "imgtrans.core.preprocess",
     "pad_to_multiple": "imgtrans.core.preprocess",
+    "pad_right_bottom": "imgtrans.core.preprocess",
+    "pair_half": "imgtrans.core.preprocess",
     "resize": "imgtrans.core.preprocess",
     "write_image": "imgtrans.core.writers",
+    # evaluation (torch-free contract; the helpers import torch)
+    "Measure": "imgtrans.eval.types",
+    "MeasureContext": "imgtrans.eval.types",
+    "EvalItem": "imgtrans.eval.types",
+    "EvalSettings": "imgtrans.eval.types",
+    "downscale": "imgtrans.eval.generate",
+    "bicubic_upscale": "imgtrans.eval.generate",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -114,9 +133,12 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from imgtrans.checkpoints import Checkpoint, find_checkpoint, read_checkpoint, write_checkpoint
     from imgtrans.core.jsonfile import read_json_file
     from imgtrans.core.precision import fast_scope
-    from imgtrans.core.preprocess import convert_channels, pad_to_multiple, resize
+    from imgtrans.core.preprocess import (
+        convert_channels, pad_right_bottom, pad_to_multiple, pair_half, resize)
     from imgtrans.core.readers import IMAGE_EXTENSIONS, DecodedImage, read_image
     from imgtrans.core.writers import write_image
+    from imgtrans.eval.generate import bicubic_upscale, downscale
+    from imgtrans.eval.types import EvalItem, EvalSettings, Measure, MeasureContext
     from imgtrans.errors import DataError, ImgtransError, InputError, PluginError, UsageError, WeightsError
     from imgtrans.plugins.hookspecs import hookimpl
     from imgtrans.training.augment import Jitter
@@ -132,6 +154,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
         Capabilities, NoOptions, Preprocessing, TranslateContext, Translator, WeightSpec)
     from imgtrans.translators.config import NetworkConfig
     from imgtrans.translators.options import build_options, describe_options
-    from imgtrans.weights.fit import describe_keys, strict_load, unwrap_state_dict
+    from imgtrans.weights.fit import build_network, describe_keys, strict_load, unwrap_state_dict
+    from imgtrans.weights.resolved import ResolvedWeights, weights_at
     from imgtrans.weights.cache import sha256_path
     from imgtrans.weights.safe_load import load_state_dict, save_state_dict

@@ -9,6 +9,7 @@ are in [0, 1] unless a function says otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from imgtrans.translators.base import Preprocessing
 
 # ITU-R BT.601 luma, the weights OpenCV and PIL use for RGB -> gray.
 _LUMA = (0.299, 0.587, 0.114)
+ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, torch.Tensor)
 
 
 @dataclass
@@ -53,9 +55,7 @@ def prepare(batch: torch.Tensor, prep: Preprocessing, levels: int | None = None)
     ``images`` have ``prep.channels`` channels, the size the policy asks for, and values in
     ``prep.value_range``.
     """
-    if prep.half is not None:
-        middle = batch.shape[-1] // 2
-        batch = batch[..., :middle] if prep.half == "left" else batch[..., middle:]
+    batch = prep.select(batch)
     _, channels, height, width = batch.shape
     alpha = None
     if prep.channels == 4:
@@ -74,16 +74,29 @@ def prepare(batch: torch.Tensor, prep: Preprocessing, levels: int | None = None)
     return Prepared(images.contiguous(), height, width, alpha, channels == 1)
 
 
+def pair_half(images: ArrayOrTensor, half: str, axis: int = -1) -> ArrayOrTensor:
+    """The ``"left"`` (A) or ``"right"`` (B) half of side-by-side A|B images (numpy array or
+    tensor), ``axis`` being the width: split at ``W // 2``, as the reference's aligned
+    dataset, so an odd width gives B the extra column. A view, not a copy. Raises
+    ``ValueError`` for an image narrower than 2 pixels or another ``half``."""
+    if half not in ("left", "right"):
+        raise ValueError(f"half must be 'left' or 'right', not {half!r}")
+    width = images.shape[axis]
+    if width < 2:
+        raise ValueError(f"cannot split a {width}-pixel-wide image into A|B halves")
+    index: list[slice] = [slice(None)] * images.ndim
+    index[axis] = slice(None, width // 2) if half == "left" else slice(width // 2, None)
+    return images[tuple(index)]
+
+
 def finish(output: torch.Tensor, prepared: Prepared, prep: Preprocessing) -> torch.Tensor:
     """Undo :func:`prepare` on a translator's output: back to [0, 1], the input's size times
     ``prep.scale``, alpha re-attached, gray kept gray when the input was gray and
     ``prep.keep_gray`` is set. Returns float (B, C, H*s, W*s), clamped to [0, 1]."""
     output = _unit_range(output, prep)
-    out_h, out_w = prepared.height * prep.scale, prepared.width * prep.scale
+    out_h, out_w = prep.result_size(prepared.height, prepared.width)
     if prep.resize == "pad":
         output = output[:, :, :out_h, :out_w]
-    elif not prep.restore_size:
-        out_h, out_w = output.shape[-2:]
     elif output.shape[-2:] != (out_h, out_w):
         output = resize(output, (out_h, out_w), prep.interpolation)
     output = _clamp_gray(output, prepared, prep)
@@ -114,7 +127,9 @@ def _clamp_gray(output: torch.Tensor, prepared: Prepared, prep: Preprocessing) -
 
 
 def convert_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
-    """Gray <-> RGB <-> RGBA. Adding alpha makes it opaque; dropping it just discards it."""
+    """Gray <-> RGB <-> RGBA. Adding alpha makes it opaque; dropping it just discards it.
+    RGB -> gray is the BT.601 luma ``0.299 R + 0.587 G + 0.114 B``, summed in that order (the
+    weights of OpenCV, PIL and Real-ESRGAN): the one RGB -> gray of imgtrans and its plugins."""
     have = images.shape[1]
     if have == channels:
         return images
@@ -155,11 +170,12 @@ def resize(images: torch.Tensor, size: tuple[int, int], interpolation: str = "bi
 def pad_to_multiple(images: torch.Tensor, multiple: int, mode: str = "reflect") -> torch.Tensor:
     """Pad right and bottom so H and W are multiples of ``multiple``."""
     height, width = images.shape[-2:]
-    return _pad_right_bottom(images, (-height % multiple, -width % multiple), mode)
+    return pad_right_bottom(images, (-height % multiple, -width % multiple), mode)
 
 
-def _pad_right_bottom(images: torch.Tensor, pad: int | tuple[int, int], mode: str) -> torch.Tensor:
-    """Pad ``pad`` = (bottom, right) pixels (or the same on both). Reflection needs the pad
+def pad_right_bottom(images: torch.Tensor, pad: int | tuple[int, int], mode: str) -> torch.Tensor:
+    """Pad float (B, C, H, W) ``images`` by ``pad`` = (bottom, right) pixels (or the same on
+    both) with ``mode`` (``"reflect"``, ``"replicate"``, ``"constant"``). Reflection needs the pad
     to be smaller than the side; beyond that the border is replicated (reflect as far as
     possible first, so small pads match the usual result)."""
     pad_h, pad_w = (pad, pad) if isinstance(pad, int) else pad
@@ -183,25 +199,10 @@ def quantize(images: torch.Tensor, bit_depth: int) -> np.ndarray:
     return values.numpy().astype(np.uint16 if bit_depth == 16 else np.uint8)
 
 
-def padded_size(height: int, width: int, multiple: int = 1,
-                min_size: tuple[int, int] = (1, 1)) -> tuple[int, int]:
-    """The (H, W) a ``"pad"`` policy pads to: at least ``min_size``, rounded up to ``multiple``."""
-    return (-(-max(height, min_size[0]) // multiple) * multiple,
-            -(-max(width, min_size[1]) // multiple) * multiple)
-
-
 def _fit_size(images: torch.Tensor, prep: Preprocessing, levels: int | None) -> torch.Tensor:
-    m = prep.size_multiple
     if prep.resize == "pad":
-        if prep.pre_pad:
-            images = _pad_right_bottom(images, prep.pre_pad, prep.pad_mode)
+        images = prep.pad_input(images)
         height, width = images.shape[-2:]
-        target = padded_size(height, width, m, prep.min_hw)
-        return _pad_right_bottom(images, (target[0] - height, target[1] - width), prep.pad_mode)
-    height, width = images.shape[-2:]
-    if prep.resize == "resize":
-        low_h, low_w = padded_size(1, 1, m, prep.min_hw)
-        target = (max(low_h, round(height / m) * m), max(low_w, round(width / m) * m))
-    else:
-        target = tuple(prep.fixed_size)  # type: ignore[arg-type]
-    return resize(images, target, prep.interpolation, levels)
+        target = prep.fitted_size(height, width)
+        return pad_right_bottom(images, (target[0] - height, target[1] - width), prep.pad_mode)
+    return resize(images, prep.fitted_size(*images.shape[-2:]), prep.interpolation, levels)

@@ -81,16 +81,19 @@ class TranslatorRunner:
     def run_float(self, batch: torch.Tensor, names: list[str],
                   levels: int | None = None) -> torch.Tensor:
         """float (B, C, H, W) in [0, 1], C in {1, 3, 4} -> float (B, C', H', W') in [0, 1],
-        where H' = H * scale (or int(H * output_scale)).
-        ``levels``: 255 or 65535 when the batch came from integer pixels."""
-        output = self._translated(prepare(batch.to(self.device), self.prep, levels), names, self.tile)
-        if self.prep.output_scale is not None:
-            images = output.permute(0, 2, 3, 1).cpu().numpy()
-            height, width = batch.shape[-2:]
-            resized = [self._output_resize(img, height, width) for img in images]
-            output = torch.from_numpy(np.stack([r if r.ndim == 3 else r[..., None] for r in resized]))
-            output = output.permute(0, 3, 1, 2).to(self.device).clamp(0.0, 1.0)
-        return output
+        where (H', W') is ``prep.output_size`` (H * scale, W * scale unless the translator's
+        preprocessing says otherwise). ``levels``: 255 or 65535 when the batch came from
+        integer pixels."""
+        prepared = prepare(batch.to(self.device), self.prep, levels)
+        output = self._translated(prepared, names, self.tile)
+        height, width = prepared.height, prepared.width
+        if tuple(output.shape[-2:]) == self.prep.output_size(height, width):
+            return output
+        # a translator's own last step on the result (e.g. Real-ESRGAN's outscale), on floats
+        images = output.permute(0, 2, 3, 1).cpu().numpy()
+        resized = [self.prep.resize_result(img, height, width) for img in images]
+        output = torch.from_numpy(np.stack([r if r.ndim == 3 else r[..., None] for r in resized]))
+        return output.permute(0, 3, 1, 2).to(self.device).clamp(0.0, 1.0)
 
     def _translated(self, prepared: Prepared, names: list[str], tile: int = 0) -> torch.Tensor:
         context = self._context(names)
@@ -164,20 +167,8 @@ class TranslatorRunner:
             output = self._tiles_to_canvas(prepared, names, out_bit_depth or bit_depth, tile)
         else:
             output = quantize(self._translated(prepared, names, tile), out_bit_depth or bit_depth)
-        images = [img[..., 0] if img.shape[-1] == 1 else img for img in output]
-        if self.prep.output_scale is not None:
-            height, width = arrays[0].shape[:2]
-            images = [self._output_resize(img, height, width) for img in images]
-        return images
-
-    def _output_resize(self, image: np.ndarray, height: int, width: int) -> np.ndarray:
-        """Real-ESRGAN's --outscale: Lanczos on the quantized result, to int(W * outscale)."""
-        import cv2
-
-        size = (int(width * self.prep.output_scale), int(height * self.prep.output_scale))
-        if (image.shape[1], image.shape[0]) == size:
-            return image
-        return cv2.resize(image, size, interpolation=cv2.INTER_LANCZOS4)
+        return [self.prep.resize_result(img[..., 0] if img.shape[-1] == 1 else img,
+                                        prepared.height, prepared.width) for img in output]
 
     def _translate(self, images: torch.Tensor, context: TranslateContext) -> torch.Tensor:
         return self._precise(lambda ctx: self._checked(self._call(images, ctx), images), context)

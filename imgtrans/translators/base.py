@@ -77,19 +77,16 @@ class Preprocessing:
     the output; ``"pass"`` gives the translator the input's alpha as an extra last channel
     (only when the input has one). ``channels=4`` always gives RGBA (opaque if needed).
     ``keep_gray``: a gray input gives a gray output even when the translator returns RGB.
-    ``restore_size``: with ``"resize"``/``"fixed"``, resize the output back to the input's
-    size (times ``scale``); False keeps the processed size, as reference test scripts do.
-    ``half``: the input is a side-by-side A|B pair; use only its left or right half (split at
-    ``W // 2``), before anything else.
-    ``pre_pad``: with ``"pad"``, first reflect-pad this many pixels on the right and bottom
-    (context for the border, as Real-ESRGAN's ``--pre_pad``); cropped off afterwards.
     ``min_size``: smallest H and W (one int for both, or (H, W)) the network can process; with
     ``"pad"``, smaller inputs are padded up to it (then to ``size_multiple``) and cropped back,
     with ``"resize"`` they are enlarged to it. E.g. a network that reflect-pads after two
     stride-2 downsamplings needs >= 2 px there, so >= 8 px in.
-    ``output_scale``: finally resize the result to ``int(W * output_scale)`` x
-    ``int(H * output_scale)`` with Lanczos (OpenCV's, after quantization, as Real-ESRGAN's
-    ``--outscale``); None keeps ``scale``.
+
+    A translator that must reproduce a reference's quirks subclasses this (a frozen
+    dataclass with its own fields) and overrides the hooks below, which the pipeline calls
+    in this order: :meth:`select`, (channels, alpha), :meth:`pad_input`, (fit to size and
+    range, translate, back to [0, 1] and :meth:`result_size`, quantize), :meth:`resize_result`.
+    The defaults do nothing, so the shared contract stays these fields.
     """
 
     value_range: tuple[float, float] = (0.0, 1.0)
@@ -102,10 +99,6 @@ class Preprocessing:
     pad_mode: str = "reflect"
     alpha: AlphaPolicy = "preserve"
     keep_gray: bool = False
-    restore_size: bool = True
-    half: Literal["left", "right"] | None = None
-    pre_pad: int = 0
-    output_scale: float | None = None
     min_size: int | tuple[int, int] = 1
 
     def __post_init__(self) -> None:
@@ -113,10 +106,8 @@ class Preprocessing:
             raise ValueError(f"channels must be 1, 3 or 4, not {self.channels}")
         if self.resize == "fixed" and self.fixed_size is None:
             raise ValueError('resize="fixed" needs fixed_size=(H, W)')
-        if self.scale < 1 or self.size_multiple < 1 or self.pre_pad < 0:
-            raise ValueError("scale and size_multiple must be positive, pre_pad not negative")
-        if self.output_scale is not None and self.output_scale <= 0:
-            raise ValueError("output_scale must be positive")
+        if self.scale < 1 or self.size_multiple < 1:
+            raise ValueError("scale and size_multiple must be positive")
         if min(self.min_hw) < 1:
             raise ValueError("min_size must be at least 1")
 
@@ -125,6 +116,49 @@ class Preprocessing:
         """``min_size`` as (H, W)."""
         size = self.min_size
         return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+    def fitted_size(self, height: int, width: int) -> tuple[int, int]:
+        """The (H, W) the translator receives for an image of this size (after
+        :meth:`select`, before :meth:`pad_input`'s pixels)."""
+        m, (min_h, min_w) = self.size_multiple, self.min_hw
+        if self.resize == "fixed":
+            return (int(self.fixed_size[0]), int(self.fixed_size[1]))  # type: ignore[index]
+        low_h, low_w = -(-min_h // m) * m, -(-min_w // m) * m
+        if self.resize == "resize":
+            return (max(low_h, round(height / m) * m), max(low_w, round(width / m) * m))
+        return (-(-max(height, min_h) // m) * m, -(-max(width, min_w) // m) * m)
+
+    # -- hooks for a translator's own preprocessing (defaults: nothing) -------------------
+
+    def select(self, images: Any) -> Any:
+        """The part of each decoded image the translator reads: float (B, C, H, W) in
+        [0, 1] -> (B, C, H', W'); the result then has the selected size (times ``scale``).
+        E.g. one half of a side-by-side A|B pair."""
+        return images
+
+    def pad_input(self, images: Any) -> Any:
+        """With ``resize="pad"``: pixels added on the right and bottom before the padding to
+        ``size_multiple`` (float (B, C, H, W) in [0, 1], colour and alpha as the translator
+        gets them); the output is cropped back to the input's region anyway. E.g.
+        Real-ESRGAN's ``--pre_pad`` context."""
+        return images
+
+    def result_size(self, height: int, width: int) -> tuple[int, int]:
+        """The (H, W) the pipeline crops or resizes the translator's output to, before
+        quantization, for an input (after :meth:`select`) of this size. Default: the
+        input's size times ``scale``; a reference test script may keep the processed size."""
+        return (height * self.scale, width * self.scale)
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """The (H, W) of the written result: :meth:`result_size` after
+        :meth:`resize_result`. Override both together."""
+        return self.result_size(height, width)
+
+    def resize_result(self, image: Any, height: int, width: int) -> Any:
+        """The quantized result (numpy (H, W) or (H, W, C), uint8 or uint16) brought to
+        :meth:`output_size` for an input of ``height`` x ``width``, e.g. Real-ESRGAN's
+        ``--outscale`` (Lanczos on the quantized image). Default: unchanged."""
+        return image
 
 
 @dataclass(frozen=True)

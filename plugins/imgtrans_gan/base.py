@@ -69,20 +69,23 @@ class GeneratorTranslator(Translator):
         return cls(options, device, set_pix2pix_test_mode(net.to(device), eval_mode=eval_mode), config)
 
     def preprocessing(self) -> Preprocessing:
+        from imgtrans_gan.preprocessing import ReferencePreprocessing
+
         o = self.options
         half = None if not o.aligned else ("left" if o.direction == "AtoB" else "right")
         common = dict(value_range=(-1.0, 1.0), channels=self.config_.input_nc, half=half,
                       interpolation="bicubic", keep_gray=self.config_.input_nc == 1)
         if o.preprocess == "resize_and_crop":
-            return Preprocessing(resize="fixed", fixed_size=(o.load_size, o.load_size),
-                                 restore_size=False, **common)
+            return ReferencePreprocessing(resize="fixed", fixed_size=(o.load_size, o.load_size),
+                                          restore_size=False, **common)
         if o.preprocess == "none":
-            return Preprocessing(resize="resize", size_multiple=4, restore_size=False, **common)
+            return ReferencePreprocessing(resize="resize", size_multiple=4, restore_size=False,
+                                          **common)
         # A ResNet generator's ReflectionPad2d(1) at the 4x-downsampled bottleneck needs more
         # than one pixel there: inputs below 8 px are padded up (U-Nets: the multiple suffices).
-        return Preprocessing(resize="pad", size_multiple=self.config_.size_multiple,
-                             min_size=8 if self.config_.arch == "resnet" else 1,
-                             pad_mode="reflect", **common)
+        return ReferencePreprocessing(resize="pad", size_multiple=self.config_.size_multiple,
+                                      min_size=8 if self.config_.arch == "resnet" else 1,
+                                      pad_mode="reflect", **common)
 
     def translate(self, images: Any, context: TranslateContext) -> Any:
         from imgtrans_gan.inference import run_generator

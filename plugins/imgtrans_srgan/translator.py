@@ -53,13 +53,17 @@ class SRTranslator(Translator):
         return cls(options, device, net, config, dtype)
 
     def preprocessing(self) -> Preprocessing:
+        from imgtrans_srgan.preprocessing import RealESRGANPreprocessing
+
         o, scale = self.options, self.sr_config.scale
         through_net = o.alpha_upsampler == "realesrgan"
         outscale = None if o.outscale is None or o.outscale == scale else o.outscale
-        return Preprocessing(value_range=(0.0, 1.0), channels=3,
-                             alpha="pass" if through_net else "preserve", interpolation="bilinear",
-                             scale=scale, size_multiple=self.sr_config.size_multiple, resize="pad",
-                             pad_mode="reflect", pre_pad=o.pre_pad, keep_gray=True, output_scale=outscale)
+        return RealESRGANPreprocessing(value_range=(0.0, 1.0), channels=3,
+                                       alpha="pass" if through_net else "preserve",
+                                       interpolation="bilinear", scale=scale,
+                                       size_multiple=self.sr_config.size_multiple, resize="pad",
+                                       pad_mode="reflect", keep_gray=True, pre_pad=o.pre_pad,
+                                       outscale=outscale)
 
     def translate(self, images: Any, context: TranslateContext) -> Any:
         """With ``--precision fast`` an fp32 network runs under the pipeline's autocast; one

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from imgtrans.core.preprocess import finish, padded_size, prepare
+from imgtrans.core.preprocess import finish, prepare
 from imgtrans.translators.base import Preprocessing
 
 
@@ -16,6 +16,9 @@ def _rand(h, w, c=3, seed=0):
 
 
 def test_padded_size_is_min_size_rounded_up_to_the_multiple():
+    def padded_size(height, width, multiple=1, min_size=(1, 1)):
+        return Preprocessing(size_multiple=multiple, min_size=min_size).fitted_size(height, width)
+
     assert padded_size(1, 1) == (1, 1)
     assert padded_size(1, 1, 4, (8, 8)) == (8, 8)
     assert padded_size(3, 5, 4, (8, 8)) == (8, 8)
