@@ -9,7 +9,8 @@ The parts, and where ``docs/writing-a-plugin.md`` explains them:
 
 * the contract: :class:`Translator`, :class:`Capabilities`, :class:`Preprocessing`,
   :class:`TranslateContext`, :class:`WeightSpec`, :class:`NoOptions`, :class:`NetworkConfig`,
-  :func:`fast_scope` (``--precision fast`` for the parts of a translator that allow it)
+  :func:`fast_scope` (``--precision fast`` for the parts of a translator that allow it;
+  imports torch when called, not when imported)
 * the hook marker :data:`hookimpl` (hooks are documented in ``imgtrans.plugins.hookspecs``)
 * errors: :class:`InputError` (one input is bad), :class:`WeightsError`, :class:`UsageError`,
   :class:`PluginError`, :class:`DataError` (training data unusable)
@@ -31,6 +32,14 @@ The parts, and where ``docs/writing-a-plugin.md`` explains them:
 * evaluation (``register_measures``): :class:`Measure`, :class:`MeasureContext`,
   :class:`EvalItem`, :class:`EvalSettings`, :func:`downscale` / :func:`bicubic_upscale` (the
   super-resolution protocol's degradation and baseline)
+
+A plugin's tests use :mod:`imgtrans.testing` (section 5 of the tutorial), public and kept
+stable like this module, and torch-free to import: :func:`~imgtrans.testing.plugin_host` (an
+isolated host with the built-ins and the plugins under test),
+:func:`~imgtrans.testing.sample_image`, :func:`~imgtrans.testing.run_translator` (through
+the whole pipeline, checking that batching changes no result) and
+:func:`~imgtrans.testing.measure_fast_mode` (the figures of a translator's
+``fast_mode_error``). They are not exported here: a plugin does not need them at run time.
 """
 
 from __future__ import annotations
@@ -48,7 +57,7 @@ _EXPORTS: dict[str, str] = {
     "NoOptions": "imgtrans.translators.base",
     "NetworkConfig": "imgtrans.translators.config",
     "hookimpl": "imgtrans.plugins.hookspecs",
-    "fast_scope": "imgtrans.core.precision",
+    "fast_scope": "imgtrans.core.fast_scope",  # imports torch when called
     # errors
     "ImgtransError": "imgtrans.errors",
     "DataError": "imgtrans.errors",
@@ -132,7 +141,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and editors; at run time names load on first use
     from imgtrans.checkpoints import Checkpoint, find_checkpoint, read_checkpoint, write_checkpoint
     from imgtrans.core.jsonfile import read_json_file
-    from imgtrans.core.precision import fast_scope
+    from imgtrans.core.fast_scope import fast_scope
     from imgtrans.core.preprocess import (
         convert_channels, pad_right_bottom, pad_to_multiple, pair_half, resize)
     from imgtrans.core.readers import IMAGE_EXTENSIONS, DecodedImage, read_image

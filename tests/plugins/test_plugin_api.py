@@ -69,6 +69,27 @@ def test_importing_the_api_and_every_builtin_entry_point_stays_torch_free():
     assert done.stdout.strip() == "[]"
 
 
+def test_fast_scope_imports_without_torch_and_autocasts_when_called():
+    """Translator modules may import fast_scope at the top with the rest of the API (listing
+    plugins imports them all): torch comes with the first call, in a running translator."""
+    code = ("import sys\n"
+            "from imgtrans.plugin import fast_scope\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))[:3])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=subprocess_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+    import torch
+
+    fast = plugin_api.TranslateContext(device=torch.device("cpu"), precision=torch.bfloat16)
+    with plugin_api.fast_scope(fast):
+        assert torch.is_autocast_enabled("cpu")
+        assert torch.get_autocast_dtype("cpu") == torch.bfloat16
+    with plugin_api.fast_scope(plugin_api.TranslateContext(device=torch.device("cpu"))):
+        assert not torch.is_autocast_enabled("cpu")  # exact: the scope does nothing
+
+
 def test_each_builtin_keeps_its_options_in_a_torch_free_module():
     for folder in PLUGIN_FOLDERS:
         options = folder / "options.py"

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from imgtrans.plugin import Capabilities, Preprocessing, TranslateContext, Translator
+from imgtrans.plugin import Capabilities, Preprocessing, TranslateContext, Translator, fast_scope
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,6 @@ class SketchTranslator(Translator):
     def translate(self, images: Any, context: TranslateContext) -> Any:
         """(B, 3, H, W) RGB in [0, 1] -> (B, 1, H, W) gray in [0, 1]."""
         import kornia
-
-        from imgtrans.plugin import fast_scope  # imports torch: here, not at module level
 
         gray = kornia.color.rgb_to_grayscale(images)
         sigma = self.options.sigma

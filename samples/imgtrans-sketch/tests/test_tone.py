@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 import imgtrans
 from imgtrans.cli import app
 from imgtrans.plugin import load_state_dict, read_checkpoint, read_image, write_image
+from imgtrans.testing import measure_fast_mode, sample_image
 from imgtrans_sketch.grades import smooth_images, to_uint8, warm_grade
 
 SAMPLE = Path(__file__).resolve().parents[1]
@@ -73,6 +74,15 @@ def test_bundled_weights_reproduce_the_warm_grade(sample_host):
     err, identity = _errors(tone(befores), befores)
     assert err < 2 * LEVEL, err * 255
     assert identity > 10 * LEVEL, identity * 255
+
+
+def test_fast_mode_errs_no_more_than_declared(sample_host):
+    """The figures of ToneTranslator.fast_mode_error (`imgtrans info tone`) come from these
+    inputs, with the bundled weights at the default strength."""
+    images = [sample_image(64, 64, seed=seed) for seed in range(4)]
+    measured = measure_fast_mode("tone", images)
+    assert measured.dtype == "bf16"
+    assert measured.mean <= 0.1 and measured.max <= 1, measured
 
 
 def test_recognises_only_tone_state_dicts(sample_host):
