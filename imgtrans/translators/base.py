@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, Mapping
 
 if TYPE_CHECKING:
     from imgtrans.weights.resolved import ResolvedWeights
@@ -155,9 +155,10 @@ class Preprocessing:
         return self.result_size(height, width)
 
     def resize_result(self, image: Any, height: int, width: int) -> Any:
-        """The quantized result (numpy (H, W) or (H, W, C), uint8 or uint16) brought to
-        :meth:`output_size` for an input of ``height`` x ``width``, e.g. Real-ESRGAN's
-        ``--outscale`` (Lanczos on the quantized image). Default: unchanged."""
+        """The result (numpy (H, W) or (H, W, C): uint8 or uint16 when quantized for a file,
+        float32 in [0, 1] for the Python API's tensors) brought to :meth:`output_size` for
+        an input of ``height`` x ``width``, e.g. Real-ESRGAN's ``--outscale`` (Lanczos on
+        the quantized image). Default: unchanged."""
         return image
 
 
@@ -226,6 +227,18 @@ class TranslateContext:
     """With ``--precision fast``: the autocast dtype (``torch.bfloat16``/``float16``); None: exact
     fp32. Only translators with ``autocast_scope = "parts"`` need it, through
     ``imgtrans.plugin.fast_scope(context)``."""
+    should_stop: Callable[[], bool] = lambda: False
+    """True once the run is asked to stop (the CLI's Ctrl-C, a web job's cancel)."""
+
+    def check_stop(self) -> None:
+        """Raise :class:`~imgtrans.errors.Stopped` if the run is asked to stop. A translator
+        whose call is long (diffusion steps, repeats, samples) calls it between them, so a
+        cancel takes effect within a step; the pipeline itself checks between batches and
+        tiles."""
+        if self.should_stop():
+            from imgtrans.errors import Stopped
+
+            raise Stopped("stopped")
 
 
 class Translator:
