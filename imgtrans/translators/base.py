@@ -252,6 +252,10 @@ class Translator:
     known_weights: ClassVar[tuple[WeightSpec, ...]] = ()
     requires_weights: ClassVar[bool] = False
     """True when the translator cannot run without ``--weights`` (or a default weight)."""
+    fallback: ClassVar[bool] = False
+    """True for a translator that loads what others do not (e.g. a library's model zoo): its
+    :meth:`recognises` is asked only when no other translator claims a file, so it never
+    takes over weights a translator of their own loads (it still loads them with --plugin)."""
     TrainOptions: ClassVar[type | None] = None
     """Options dataclass for ``imgtrans train`` (``capabilities.training`` must be True)."""
     input_extensions: ClassVar[frozenset[str] | None] = None
@@ -306,7 +310,11 @@ class Translator:
     def recognises(cls, state_dict: Mapping[str, Any]) -> bool:
         """True when a foreign checkpoint file (its state dict, as loaded, maybe wrapped) is
         one this translator loads. Lets ``--weights FILE`` pick the translator without
-        ``--plugin``; must be cheap and never build networks. Default: recognises nothing."""
+        ``--plugin``; must be cheap and never build networks. A truthy value other than True
+        (e.g. the architecture found) reaches :meth:`load` as ``weights.found``. A check that
+        cannot decide (e.g. its library is missing) may raise ``WeightsError`` saying why:
+        when no translator claims the file, that sentence is added to the error. Default:
+        recognises nothing."""
         return False
 
     @classmethod

@@ -5,7 +5,8 @@ translator; a URL is downloaded once (and names its translator when the registry
 an imgtrans checkpoint or run folder says whose it is in ``imgtrans.json`` (parsed here,
 once); any other file or folder is shown to every installed translator's
 ``recognises``/``recognises_folder`` check (the file read once), and exactly one must claim
-it. With a translator named (``--plugin``), nothing is read that loading will not need: a
+it; fallback translators (a model-zoo library's) are asked only when no other one does.
+With a translator named (``--plugin``), nothing is read that loading will not need: a
 foreign file is read when the translator loads it. The core knows no translator by name:
 the checks belong to the translators.
 """
@@ -41,7 +42,8 @@ def resolve_for(value: str | None, plugin: str | None, translators: Mapping[str,
     """Resolve ``value`` for translator ``plugin`` (or, with ``plugin=None``, find the
     translator: the result's ``owner``). ``value=None`` means ``plugin``'s default weights
     (None when it has none). Raises ``WeightsError`` for unknown values and another
-    translator's checkpoint, ``UsageError`` when no translator or several claim the weights."""
+    translator's checkpoint and weights no translator claims, ``UsageError`` when several claim
+    them."""
     fetch = dict(download_ok=download_ok, progress=progress, should_stop=should_stop)
     if plugin is not None:
         path, spec = resolve_weights(value, plugin, known, **fetch)
@@ -113,38 +115,53 @@ def _locate(value: str, known: list[WeightSpec], fetch: dict[str, Any]) -> tuple
 def _claimed_by(weights: ResolvedWeights, translators: Mapping[str, type[Translator]],
                 value: str) -> tuple[str, Any]:
     """(the one translator whose check claims the weights, what its check returned)."""
-    claims = recognisers(weights, translators)
+    notes: list[str] = []
+    claims = recognisers(weights, translators, notes)
     if len(claims) == 1:
         return next(iter(claims.items()))
     names = ", ".join(sorted(translators))
     if not claims:
-        raise UsageError(f"--weights {value}: no installed translator recognises these weights; "
-                         f"name one with --plugin ({names})")
+        # a weights problem (exit 5): nothing installed knows this layout
+        raise WeightsError(f"--weights {value}: no installed translator recognises these weights; "
+                           f"name one with --plugin ({names})"
+                           + "".join(f"; {note}" for note in dict.fromkeys(notes)))
     raise UsageError(f"--weights {value}: these weights fit several translators "
                      f"({', '.join(claims)}); choose one with --plugin")
 
 
-def recognisers(weights: ResolvedWeights, translators: Mapping[str, type[Translator]]) -> dict[str, Any]:
+def recognisers(weights: ResolvedWeights, translators: Mapping[str, type[Translator]],
+                notes: list[str] | None = None) -> dict[str, Any]:
     """``{translator: what its check returned}`` for the translators whose ``recognises``
     (files: the state dict, read once and kept in ``weights``) or ``recognises_folder``
-    check claims the weights; a broken check counts as "no" (logged)."""
+    check claims the weights. Fallback translators (``Translator.fallback``) are asked only
+    when no other one claims them. A broken check counts as "no" (logged); the message of a
+    check that raised ``WeightsError`` (it could not decide, and says why) goes to ``notes``."""
     if weights.kind == "checkpoint":
         return {weights.checkpoint.translator: True} if weights.checkpoint else {}
     if weights.kind == "folder":
         method, argument = "recognises_folder", weights.path
     else:
         method, argument = "recognises", weights.state_dict()
-    claims = {}
-    for name, cls in sorted(translators.items()):
-        answer = _asks(cls, method, argument)
-        if answer:
-            claims[name] = answer
+    claims: dict[str, Any] = {}
+    for fallback in (False, True):
+        for name, cls in sorted(translators.items()):
+            if bool(getattr(cls, "fallback", False)) == fallback:
+                answer = _asks(cls, method, argument, notes)
+                if answer:
+                    claims[name] = answer
+        if claims:
+            break
     return claims
 
 
-def _asks(cls: type[Translator], method: str, argument: Any) -> Any:
+def _asks(cls: type[Translator], method: str, argument: Any, notes: list[str] | None) -> Any:
     try:
         return getattr(cls, method)(argument)
+    except WeightsError as exc:  # the check could not decide, and says why
+        log.debug("%s.%s: %s", cls.name, method, exc)
+        if notes is not None:
+            notes.append(str(exc))
+        return False
     except Exception as exc:  # a plugin's check must not break identification
         log.debug("%s.%s failed: %s", cls.name, method, exc)
         return False

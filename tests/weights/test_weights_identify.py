@@ -105,8 +105,44 @@ def test_foreign_files_are_claimed_by_exactly_one_translator(tmp_path):
     assert identify_translator(str(only_a), translators, KNOWN) == "alpha"
     with pytest.raises(UsageError, match=r"several translators \(alpha, beta\)"):
         identify_translator(str(both), translators, KNOWN)
-    with pytest.raises(UsageError, match="no installed translator recognises.*alpha, beta, broken"):
+    with pytest.raises(WeightsError, match="no installed translator recognises.*alpha, beta, broken"):
         identify_translator(str(none), translators, KNOWN)
+
+
+def test_a_fallback_translator_is_asked_only_when_no_other_claims_a_file(tmp_path):
+    import torch
+
+    from imgtrans.weights import save_state_dict
+
+    asked = []
+
+    def everything(cls, state_dict):
+        asked.append(sorted(state_dict))
+        return "SomeArch"
+
+    zoo = type("zoo", (_Keys,), {"name": "zoo", "fallback": True, "recognises": classmethod(everything)})
+    translators = {"alpha": _translator("alpha", "a.weight"), "zoo": zoo}
+    only_a = save_state_dict({"a.weight": torch.zeros(2)}, tmp_path / "a.safetensors")
+    other = save_state_dict({"c.weight": torch.zeros(2)}, tmp_path / "c.safetensors")
+    assert identify_translator(str(only_a), translators, KNOWN) == "alpha"
+    assert asked == []  # alpha's file never reaches the fallback
+    assert identify_translator(str(other), translators, KNOWN) == "zoo"
+    assert asked == [["c.weight"]]
+
+
+def test_a_check_that_cannot_decide_adds_its_reason_to_the_error(tmp_path):
+    import torch
+
+    from imgtrans.weights import save_state_dict
+
+    def missing_library(cls, state_dict):
+        raise WeightsError("pip install 'imgtrans[zoo]' to load other architectures")
+
+    zoo = type("zoo", (_Keys,), {"name": "zoo", "fallback": True,
+                                 "recognises": classmethod(missing_library)})
+    other = save_state_dict({"c.weight": torch.zeros(2)}, tmp_path / "c.safetensors")
+    with pytest.raises(WeightsError, match=r"recognises these weights.*pip install 'imgtrans\[zoo\]'"):
+        identify_translator(str(other), {"zoo": zoo}, KNOWN)
 
 
 def test_folders_ask_recognises_folder_and_a_broken_check_counts_as_no(tmp_path):
