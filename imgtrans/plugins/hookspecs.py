@@ -19,7 +19,8 @@ Register the module with an entry point in the ``imgtrans`` group of your packag
 Life cycle. On first use (the CLI starting, or the first ``imgtrans.api`` call) imgtrans
 imports every plugin once, in entry-point name order, and right after importing a plugin
 calls its ``register_translators``. ``register_commands`` is called later and only by the
-command line, once per process, after all plugins are loaded. Hooks are never called again.
+command line, once per process, after all plugins are loaded; ``register_measures`` only
+when ``imgtrans eval`` needs measures.
 
 Rules that keep plugins working across imgtrans releases:
 
@@ -61,6 +62,7 @@ import pluggy
 if TYPE_CHECKING:
     import typer
 
+    from imgtrans.eval.types import Measure
     from imgtrans.translators.base import Translator
 
 hookspec = pluggy.HookspecMarker("imgtrans")
@@ -99,6 +101,35 @@ def register_translators(register: Callable[["type[Translator] | str"], None]) -
     plugin as ``partial`` with the error (``failed`` when nothing of it works), and looking
     its translator up fails with that error (``-v`` shows the traceback); the plugin's other
     translators work.
+    """
+
+
+@hookspec
+def register_measures(register: Callable[["Measure"], None]) -> None:
+    """Register evaluation measures: what ``imgtrans eval --metrics NAME`` can compute beyond
+    the built-in metrics (L1, PSNR, SSIM, LPIPS per pair; FID, KID over the sets).
+
+    When: when ``imgtrans eval`` (or ``imgtrans.plugins.measures.get_measures()``) collects
+    measures, after all plugins are loaded; never while listing or converting. Not called for
+    a plugin that failed or is blocked.
+
+    Arguments: ``register(measure)``, a function to call once per measure.
+
+    What to do: call ``register(Measure(name=..., summary=..., compute=...))`` (``Measure``
+    from ``imgtrans.plugin``). ``compute(context)`` receives a ``MeasureContext``: the matched
+    files (``context.items``: output, target and translator input of each), the settings
+    (``context.settings``: Y channel, border crop, A|B half, downscale factor) and helpers
+    that read images as the built-in metrics do (``read_output``, ``read_target``,
+    ``compare``); it returns ``{value name: float}`` and may report per-file values with
+    ``context.add_file_value``. Set ``needs_targets=False`` for a measure of the outputs
+    alone and ``needs_inputs=True`` when it reads the translator's inputs (``--inputs``).
+    Keep the hook cheap: import torch inside ``compute``. Return nothing.
+
+    On failure: ``register`` raises ``PluginError`` for something that is not a ``Measure``
+    or a name another plugin registered. If the hook raises, the measures it registered are
+    dropped and the error is logged; other plugins' measures and all built-in metrics are
+    unaffected. A ``compute`` that raises ``UsageError``/``ValueError`` is reported as not
+    measured, with its message, and the other metrics go on.
     """
 
 

@@ -23,6 +23,11 @@ Script::
 prints a Markdown table: object accuracy, image and object diversity of the model, of real renderings of
 the same layouts (upper bound) and of two trivial baselines (the mean rendering of random
 layouts; each box filled with the average colour of all classes on the mean background).
+
+The same accuracy and diversity are ``imgtrans eval`` measures (``object_accuracy``,
+``diversity``; :mod:`imgtrans_layout2im.measures`) for outputs on disk, whatever made them;
+this script keeps the experiment around them: layouts drawn at random, images generated in
+memory, real renderings and baselines side by side.
 """
 
 from __future__ import annotations

@@ -15,31 +15,26 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import imgtrans
-from imgtrans.core.metrics import l1, psnr, ssim
 from imgtrans.core.readers import read_image
+from imgtrans.eval.paired import mean_rows, score_arrays
 from imgtrans.training.datasets import list_images
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _tensor(pixels: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(pixels[..., :3].astype(np.float32) / 255.0).permute(2, 0, 1)[None]
-
-
 def image_scores(output: np.ndarray, target: np.ndarray) -> tuple[float, float, float]:
-    """(L1, PSNR in dB, SSIM) of one uint8 (H, W, C) image against its target, in [0, 1] units."""
-    out, tgt = _tensor(output), _tensor(target)
-    return l1(out, tgt).item(), psnr(out, tgt).item(), ssim(out, tgt).item()
+    """(L1, PSNR in dB, SSIM) of one uint8 (H, W, C) image against its target, in [0, 1]
+    units: ``imgtrans eval``'s paired metrics."""
+    row = score_arrays([output], [target])[0]
+    return row["l1"], row["psnr"], row["ssim"]
 
 
 def scores(outputs: list[np.ndarray], targets: list[np.ndarray]) -> tuple[float, float, float]:
     """Means over the images of :func:`image_scores` (the images may differ in size)."""
-    per_image = [image_scores(o, t) for o, t in zip(outputs, targets, strict=True)]
-    l1s, psnrs, ssims = zip(*per_image)
-    return float(np.mean(l1s)), float(np.mean(psnrs)), float(np.mean(ssims))
+    mean = mean_rows(score_arrays(outputs, targets))
+    return mean["l1"], mean["psnr"], mean["ssim"]
 
 
 def table_row(name: str, values: tuple[float, float, float]) -> str:

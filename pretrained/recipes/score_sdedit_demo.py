@@ -9,7 +9,8 @@ DATA_DIR is what samples/make_sdedit_dataset.py wrote. For each strength:
   energy, high-frequency energy) of the outputs and of the training renderings (lower = more
   like the training images);
 - truth: L1 to the true rendering of the painted scene (lower is better; not used by SDEdit).
-Strength 0 returns the strokes themselves: that row is the baseline.
+Strength 0 returns the strokes themselves: that row is the baseline. The metrics are
+``imgtrans eval``'s (``pip install 'imgtrans[eval]'`` for the Frechet distance, torchmetrics).
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
 import imgtrans
 from imgtrans.core.readers import read_image
+from imgtrans.eval.distribution import ArrayFeatures, set_distances
+from imgtrans.eval.metrics import mse
+from imgtrans.eval.paired import mean_rows, score_arrays
+from imgtrans.eval.pairs import array_to_tensor
 from imgtrans.training.datasets import list_images
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,15 +43,18 @@ def statistics(image: np.ndarray) -> np.ndarray:
     return np.array([*x.mean((0, 1)), *x.std((0, 1)), grad.mean(), np.percentile(grad, 90), lap.var()])
 
 
-def frechet(a: np.ndarray, b: np.ndarray) -> float:
-    """Frechet distance between Gaussians fitted to feature rows ``a`` and ``b``."""
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    vals, vecs = np.linalg.eigh(cov_a)
-    root_a = vecs @ np.diag(np.sqrt(np.clip(vals, 0, None))) @ vecs.T
-    inner = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b)
-                 - 2 * np.sqrt(np.clip(inner, 0, None)).sum())
+def frechet(images: list[np.ndarray], reference: list[np.ndarray]) -> float:
+    """``imgtrans eval``'s FID, in the feature space of :func:`statistics` instead of
+    InceptionV3's (uint8 (H, W, 3) RGB images)."""
+    def batch(arrays: list[np.ndarray]):
+        return (torch.from_numpy(np.ascontiguousarray(a[..., :3])).permute(2, 0, 1)[None] for a in arrays)
+
+    return set_distances(batch(images), batch(reference), ArrayFeatures(statistics), ["fid"])["fid"]
+
+
+def rms(a: np.ndarray, b: np.ndarray) -> float:
+    """Root mean squared difference in [0, 1] units."""
+    return float(mse(array_to_tensor(a)[0], array_to_tensor(b)[0])[0]) ** 0.5
 
 
 def main() -> None:
@@ -57,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     strokes = [read_image(p).pixels for p in list_images(args.data / "strokes")]
     truths = [read_image(p).pixels for p in list_images(args.data / "strokes_truth")]
-    train = np.stack([statistics(read_image(p).pixels) for p in list_images(args.data / "train")])
+    train = [read_image(p).pixels for p in list_images(args.data / "train")]
     names = [f"{i}" for i in range(len(strokes))]
     print(f"SDEdit on {len(strokes)} held-out stroke paintings, DDIM {args.steps} steps, seed {args.seed}\n")
     print("| strength (t0) | faithfulness: RMS to strokes | realism: Frechet distance of statistics | L1 to true rendering |")
@@ -66,10 +75,9 @@ def main() -> None:
         model = imgtrans.load("sdedit", args.weights, options={"strength": strength, "steps": args.steps},
                               seed=args.seed)
         outputs = model(strokes, names=names)
-        rms = np.mean([np.sqrt(((o.astype(float) - s.astype(float)) ** 2).mean()) / 255 for o, s in zip(outputs, strokes)])
-        l1 = np.mean([np.abs(o.astype(float) - t.astype(float)).mean() / 255 for o, t in zip(outputs, truths)])
-        fd = frechet(np.stack([statistics(o) for o in outputs]), train)
-        print(f"| {strength:.1f} | {rms:.4f} | {fd:.4f} | {l1:.4f} |")
+        faithfulness = np.mean([rms(o, s) for o, s in zip(outputs, strokes)])
+        l1 = mean_rows(score_arrays(outputs, truths, names=("l1",)))["l1"]
+        print(f"| {strength:.1f} | {faithfulness:.4f} | {frechet(outputs, train):.4f} | {l1:.4f} |")
 
 
 if __name__ == "__main__":

@@ -11,4 +11,4 @@ OMP_NUM_THREADS=1 imgtrans train srgan "$work/data" --out "$work/run" \
     --opt arch=msrresnet --opt num_feat=32 --opt num_block=8 --opt lr=3e-4 --opt n_epochs=100 \
     --batch-size 16 --seed 0 > "$work/train.log" 2>&1
 python pretrained/recipes/bundle_checkpoint.py "$work/run" pretrained/srgan_synthetic_x4 G
-imgtrans eval srgan "$work/data/test" --weights pretrained/srgan_synthetic_x4
+imgtrans eval "$work/eval" "$work/data/test" --plugin srgan --weights pretrained/srgan_synthetic_x4 --metrics psnr,ssim,bicubic

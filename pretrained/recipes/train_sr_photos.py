@@ -87,7 +87,7 @@ def build_dataset(out: Path) -> None:
 
 def write_demo_samples(samples: Path) -> None:
     """HR truth crops + their x4 inputs, downscaled exactly as ``imgtrans eval`` does."""
-    from imgtrans.core.sr_eval import downscale
+    from imgtrans.eval.generate import downscale
 
     (samples / "truth").mkdir(parents=True, exist_ok=True)
     for name, (top, left) in DEMO_SAMPLES:
@@ -142,8 +142,8 @@ def main() -> None:
             "--seed", "0", log=args.work / "train.log", threads=args.threads)
         print(f"trained {args.max_steps} steps in {time.time() - start:.0f} s")
     bundle(args.checkpoint or run_dir / "checkpoints" / "latest", args.out)
-    run(str(bin_dir / "imgtrans"), "eval", "srgan", str(data / "test"), "--weights", str(args.out),
-        threads=args.threads)
+    run(str(bin_dir / "imgtrans"), "eval", str(args.work / "eval"), str(data / "test"), "--plugin", "srgan",
+        "--weights", str(args.out), "--metrics", "psnr,ssim,bicubic", threads=args.threads)
     if args.samples:
         write_demo_samples(args.samples)
 

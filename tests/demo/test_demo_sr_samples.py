@@ -8,7 +8,11 @@ import cv2
 import numpy as np
 
 import imgtrans
-from imgtrans.core.sr_eval import downscale, evaluate_sr
+from imgtrans.eval.generate import downscale
+from imgtrans.eval.generate import generate_outputs
+from imgtrans.eval.run import evaluate
+from imgtrans.eval.types import EvalSettings
+from imgtrans.plugins.measures import get_measures
 from imgtrans_testenv import ROOT
 
 SR_SAMPLES = ROOT / "samples" / "srgan"
@@ -25,9 +29,13 @@ def test_inputs_are_the_eval_downscale_of_the_truth():
         assert np.array_equal(_rgb(SR_SAMPLES / truth.name), downscale(_rgb(truth), 4))
 
 
-def test_default_model_beats_bicubic_on_the_held_out_crops(host):
+def test_default_model_beats_bicubic_on_the_held_out_crops(host, tmp_path):
     model = imgtrans.load("srgan", device="cpu", seed=0)
     assert model.weight_spec.name == "srgan.photos_x4"
-    scores = evaluate_sr(model, sorted((SR_SAMPLES / "truth").glob("*.png")), 4)
-    for row in scores.files:
-        assert row["psnr"] > row["bicubic_psnr"], row
+    settings = EvalSettings(downscale=4, y_channel=True, crop_border=4)  # `imgtrans eval`'s SR defaults
+    generate_outputs(model, tmp_path, settings, targets=SR_SAMPLES / "truth")
+    report = evaluate(tmp_path, SR_SAMPLES / "truth", settings, metrics=["psnr", "ssim", "bicubic"],
+                      measures=get_measures())
+    assert len(report.scored) >= 1
+    for row in report.scored:
+        assert row.values["psnr"] > row.values["bicubic_psnr"], row

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import imgtrans
-from imgtrans.core.metrics import l1
+from imgtrans.eval.metrics import l1
 from imgtrans_testenv import ROOT
 
 sys.path.insert(0, str(ROOT / "pretrained" / "recipes"))

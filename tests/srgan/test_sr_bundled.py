@@ -9,7 +9,10 @@ import numpy as np
 import torch
 
 import imgtrans
-from imgtrans.core.sr_eval import evaluate_sr
+from imgtrans.eval.generate import generate_outputs
+from imgtrans.eval.run import evaluate
+from imgtrans.eval.types import EvalSettings
+from imgtrans.plugins.measures import get_measures
 from imgtrans_testenv import ROOT
 
 sys.path.insert(0, str(ROOT / "samples"))
@@ -23,10 +26,15 @@ def test_bundled_x4_beats_bicubic(host, tmp_path):
     rng = np.random.default_rng(2024)
     paths = []
     for i in range(4):
-        paths.append(tmp_path / f"{i}.png")
+        paths.append(tmp_path / "hr" / f"{i}.png")
+        paths[-1].parent.mkdir(exist_ok=True)
         cv2.imwrite(str(paths[-1]), make_sr_dataset.render(rng, 96))
     model = imgtrans.load("srgan.synthetic_x4", seed=0)  # no longer the default (srgan.photos_x4 is)
     assert model.weight_spec.name == "srgan.synthetic_x4"
-    mean = evaluate_sr(model, paths, 4).mean()
+    settings = EvalSettings(downscale=4, y_channel=True, crop_border=4)  # `imgtrans eval`'s SR defaults
+    generate_outputs(model, tmp_path / "out", settings, targets=tmp_path / "hr")
+    report = evaluate(tmp_path / "out", tmp_path / "hr", settings, metrics=["psnr", "ssim", "bicubic"],
+                      measures=get_measures())
+    mean = {**report.mean(), **report.measures}
     assert mean["psnr"] > mean["bicubic_psnr"] + 0.3
     assert mean["ssim"] > mean["bicubic_ssim"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from imgtrans.core.metrics import crop_border, gaussian_window, l1, psnr, rgb_to_y, ssim
+from imgtrans.eval.metrics import crop_border, gaussian_window, l1, psnr, rgb_to_y, ssim
 
 
 def _rand(b=1, c=3, h=48, w=40, seed=0):

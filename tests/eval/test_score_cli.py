@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import imgtrans.cli.score  # noqa: F401  (registers the command until the CLI imports it)
 from imgtrans.cli import app
-from imgtrans.core import metrics
+from imgtrans.eval import metrics
 from imgtrans.core.preprocess import resize
 
 
