@@ -288,7 +288,7 @@ def psnr_y(image: Any, truth: Any, border: int) -> float:
     import torch
 
     from imgtrans.core.contact_sheet import to_rgb8
-    from imgtrans.core.metrics import crop_border, psnr, rgb_to_y
+    from imgtrans.eval.metrics import crop_border, psnr, rgb_to_y
 
     def y(pixels: Any) -> Any:
         rgb = torch.from_numpy(to_rgb8(np.asarray(pixels)).astype(np.float64) / 255.0)

@@ -31,6 +31,7 @@ from imgtrans.plugin import (
     hookimpl,
     unwrap_state_dict,
 )
+from imgtrans_layout2im.measures import register_measures  # noqa: F401  (the plugin's measure hook)
 from imgtrans_layout2im.options import NAME, Layout2ImOptions, Layout2ImTrainOptions
 
 # Keys of the reference generator that ``config.infer_config`` reads the architecture from,
