@@ -61,6 +61,18 @@ class ConvertSettings:
     ray_address: str | None = None
     """With ``engine="ray"``: "auto" or "ray://host:10001" joins a running cluster; None starts
     a private one on 127.0.0.1."""
+    video_codec: str | None = None
+    """Videos: an FFmpeg encoder (libx264, libx265, libvpx-vp9, libsvtav1, ffv1...); None: the
+    output container's default (H.264 at CRF 18 for mp4, mkv, mov; VP9 for webm)."""
+    crf: int | None = None
+    """Videos: the encoder's constant rate factor; None: its default here."""
+    pix_fmt: str | None = None
+    """Videos: the encoded pixel format; None: the input's when the encoder takes it."""
+    frames: str | None = None
+    """Videos: "A:B" converts frames A (included) to B (excluded) only."""
+    same_noise: bool = False
+    """Videos, stochastic translators: every frame draws the same noise (less flicker)
+    instead of noise from the seed, the video's name and the frame index."""
 
 
 def list_translators() -> list[dict[str, Any]]:
@@ -139,7 +151,12 @@ def plan(input: str | Path, output: str | Path, settings: ConvertSettings) -> Pl
     plugin = settings.plugin or translator_for_weights(settings.weights)
     cls = manager.get_translator(plugin)
     samples = cls.outputs_per_input(build_options(cls.Options, settings.options, translator=plugin))
-    extra = {"extensions": cls.input_extensions} if cls.input_extensions else {}
+    extra: dict[str, Any] = {"extensions": cls.input_extensions} if cls.input_extensions else {}
+    if not cls.input_extensions and cls.capabilities.input_kind != "layout":
+        from imgtrans.core.video import VideoOptions, parse_frames
+
+        extra["video"] = VideoOptions(settings.video_codec, settings.crf, settings.pix_fmt,
+                                      parse_frames(settings.frames), settings.same_noise)
     return discover_inputs(input, output, recursive=settings.recursive,
                            output_format=settings.output_format, suffix=settings.suffix,
                            overwrite=settings.overwrite, samples=samples, **extra)

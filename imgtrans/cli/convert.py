@@ -18,8 +18,8 @@ EXIT_INTERRUPTED = 130
 
 @app.command()
 def convert(
-    input: Annotated[str, typer.Argument(help="Image file, folder (recursive) or quoted glob.")],
-    output: Annotated[Path, typer.Argument(help="Output file (for one input) or folder.")],
+    input: Annotated[str, typer.Argument(help="Image or video file, folder (recursive) or quoted glob.")],
+    output: Annotated[Path, typer.Argument(help="Output file (for one input) or folder (for one video: its frames).")],
     plugin: Annotated[Optional[str], typer.Option("--plugin", "-p", help="Translator name (see `imgtrans plugins`); optional when --weights tells.")] = None,
     weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Registry name, file, folder or https URL.")] = None,
     opt: Annotated[Optional[list[str]], typer.Option("--opt", "-O", help="Translator option key=value (repeatable).")] = None,
@@ -43,6 +43,11 @@ def convert(
     progress: Annotated[str, typer.Option(help="auto, rich, plain or none.")] = "auto",
     engine: Annotated[str, typer.Option(help="local (this process) or ray (a Ray cluster; pip install 'imgtrans[ray]').")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="With --engine ray: auto or ray://host:10001 joins a running cluster; default: a private one on 127.0.0.1.")] = None,
+    video_codec: Annotated[Optional[str], typer.Option("--video-codec", help="Videos: an FFmpeg encoder (libx264, libx265, libvpx-vp9, libsvtav1, ffv1...); default: the container's (H.264 for mp4/mkv/mov, VP9 for webm).", rich_help_panel="Video")] = None,
+    crf: Annotated[Optional[int], typer.Option(min=0, help="Videos: constant rate factor (default 18 for H.264: visually lossless).", rich_help_panel="Video")] = None,
+    pix_fmt: Annotated[Optional[str], typer.Option("--pix-fmt", help="Videos: encoded pixel format (default: the input's when the encoder takes it).", rich_help_panel="Video")] = None,
+    frames: Annotated[Optional[str], typer.Option(help="Videos: only frames A:B (A included, B not; 100: or :50 work).", rich_help_panel="Video")] = None,
+    same_noise: Annotated[bool, typer.Option("--same-noise", help="Videos, stochastic translators: the same noise for every frame (less flicker).", rich_help_panel="Video")] = False,
 ) -> None:
     """Translate images: a file, a folder or a glob into a file or a folder."""
     from imgtrans.api import ConvertSettings
@@ -59,7 +64,8 @@ def convert(
             recursive=recursive, dry_run=dry_run, tile=tile, tile_pad=tile_pad, seed=seed,
             precision=precision, compile=compile,
             workers=workers, quality=quality, max_pixels=max_pixels, apply_exif=exif,
-            engine=engine, ray_address=ray_address)
+            engine=engine, ray_address=ray_address, video_codec=video_codec, crf=crf,
+            pix_fmt=pix_fmt, frames=frames, same_noise=same_noise)
         stop = threading.Event()
         reporter = _Reporter(progress)
         with _sigint_sets(stop), reporter:

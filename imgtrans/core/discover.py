@@ -16,6 +16,12 @@ work on the real names. The rules:
 * The output format comes from each input's header (alpha, bit depth) through
   :func:`~imgtrans.core.writers.planned_extension`, so fallbacks such as alpha BMP -> PNG
   are known before any work.
+* Videos (mp4, mkv, mov, webm, avi... and animated GIF/WebP/PNG) are recognised by their
+  content (:func:`imgtrans.core.video.sniff_kind`) and planned as one item each, with an
+  :class:`~imgtrans.core.video.VideoTarget`: a video file in the input's container (or the
+  one ``--format`` names), or a folder of frames (``--format`` an image format, or a single
+  video whose OUTPUT is a folder). Such an item is done when its output file, or the
+  folder's ``frames.json``, exists.
 * Output names are unique, compared case-insensitively everywhere (so a plan made on Linux
   is safe on macOS/Windows file systems and the rule needs no probing). Only inputs whose
   names collide are renamed, the same way whatever the discovery order:
@@ -40,8 +46,9 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
 from imgtrans.core.display import shown
+from imgtrans.core import video as videos
 from imgtrans.core.readers import IMAGE_EXTENSIONS, probe_image
-from imgtrans.core.writers import choose_extension, planned_extension
+from imgtrans.core.writers import WRITABLE, choose_extension, planned_extension
 from imgtrans.errors import NoInputsError, UsageError
 
 log = logging.getLogger(__name__)
@@ -56,10 +63,15 @@ class WorkItem:
     output: Path
     name: str
     samples: int = 1
+    video: videos.VideoTarget | None = None
+    """Set for videos and animations: how their frames are converted."""
 
     @property
     def outputs(self) -> list[Path]:
-        """Every file this item writes: ``output``, or ``<stem>_s<k>`` for several samples."""
+        """Every file this item writes: ``output``, or ``<stem>_s<k>`` for several samples
+        (for a folder of frames: its ``frames.json``, written last)."""
+        if self.video is not None and self.video.kind == "frames":
+            return [self.output / videos.FRAMES_MANIFEST]
         if self.samples == 1:
             return [self.output]
         return [self.output.with_name(f"{self.output.stem}_s{k}{self.output.suffix}")
@@ -79,17 +91,22 @@ class Plan:
 def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
                     recursive: bool = True, output_format: str | None = None,
                     suffix: str = "", overwrite: bool = False, samples: int = 1,
-                    extensions: frozenset[str] = IMAGE_EXTENSIONS) -> Plan:
-    """Plan ``INPUT -> OUTPUT``.
+                    extensions: frozenset[str] = IMAGE_EXTENSIONS,
+                    video: videos.VideoOptions | None = None) -> Plan:
+    """Plan ``INPUT -> OUTPUT``. With ``video`` (translators of images), videos are inputs
+    too, converted with these options.
 
     Raises ``NoInputsError`` when nothing matches and ``UsageError`` for impossible
     combinations (several inputs to one file, output overwriting an input, bad format).
     """
-    if output_format:
+    if output_format and not (video and output_format.lower().lstrip(".") in
+                              videos.VIDEO_EXTENSIONS | videos.ANIMATION_OUTPUTS):
         try:
             choose_extension("", 3, 8, output_format)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    if video is not None:
+        extensions = extensions | videos.VIDEO_EXTENSIONS | {"apng"}
     input_str = str(input_arg)
     output = Path(output_arg).expanduser()
     in_path = Path(input_str).expanduser()
@@ -113,8 +130,13 @@ def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
     if single_file_output and len(found) > 1:
         raise UsageError(f"{shown(output)}: several inputs cannot go to one output file; "
                          "give an output folder")
-    sources = [_Source(path, rel, _identity(path), _probe(path, rel, extensions))
+    sources = [_Source(path, rel, _identity(path), _probe(path, rel, extensions),
+                       _video_kind(path, rel, single=len(found) == 1) if video else None)
                for path, rel in found]
+    if video is not None:
+        single_input = in_path.is_file() or not (in_path.is_dir() or glob.has_magic(input_str))
+        sources = [_with_target(s, output, single_file_output, single_input, output_format, video)
+                   for s in sources]
     return _plan(sources, output, single_file_output, output_format, suffix, overwrite, samples)
 
 
@@ -124,6 +146,45 @@ class _Source:
     rel: str
     identity: tuple[int, int] | None
     probe: tuple[bool, int]  # (alpha, bit depth) from the header; (False, 8) when unknown
+    kind: str | None = None  # "video" or "animation": planned with a target
+    target: videos.VideoTarget | None = None
+    video_ext: str | None = None  # the extension of a video result (None: a folder)
+
+
+def _video_kind(path: Path, rel: str, single: bool) -> str | None:
+    """"video" or "animation" by content; a file named as a video whose content is not
+    one still counts as a video (it fails when opened, with its reason), as does a single
+    input file of a name we do not know."""
+    ext = PurePosixPath(rel).suffix.lstrip(".").lower()
+    if ext in IMAGE_EXTENSIONS and ext not in videos.ANIMATED_EXTENSIONS:
+        return None
+    kind = videos.sniff_kind(path)
+    if kind is None and (ext in videos.VIDEO_EXTENSIONS or (single and ext not in IMAGE_EXTENSIONS)):
+        return "video"
+    return kind
+
+
+def _with_target(src: _Source, output: Path, single_file_output: bool, single_input: bool,
+                 output_format: str | None, options: videos.VideoOptions) -> _Source:
+    """``src`` with the target of its kind (see :func:`imgtrans.core.video.plan_target`)."""
+    if src.kind is None:
+        return src
+    from dataclasses import replace
+
+    in_ext = PurePosixPath(src.rel).suffix.lstrip(".")
+    if single_file_output:
+        out_ext = output.suffix.lstrip(".").lower()
+        if out_ext not in videos.VIDEO_EXTENSIONS | videos.ANIMATION_OUTPUTS:
+            raise UsageError(f"{shown(output)}: a video goes to a video file or a folder of "
+                             "frames, not to one image")
+    else:
+        out_ext = output_format
+    try:
+        target, ext = videos.plan_target(src.kind, in_ext, out_ext, single_input and not
+                                         single_file_output, frozenset(WRITABLE), options)
+    except UsageError as exc:
+        raise UsageError(f"{shown(src.path)}: {exc}") from None
+    return replace(src, target=target, video_ext=ext)
 
 
 def _probe(path: Path, rel: str, extensions: frozenset[str]) -> tuple[bool, int]:
@@ -143,15 +204,17 @@ def _plan(sources: list[_Source], output: Path, single_file_output: bool,
     while True:
         if single_file_output:
             src = sources[0]
-            ext = planned_extension("", *src.probe, output.suffix)
+            ext = (output.suffix.lstrip(".").lower() if src.target else
+                   planned_extension("", *src.probe, output.suffix))
             target = output if output.suffix.lstrip(".").lower() == ext else output.with_suffix(f".{ext}")
-            items = [WorkItem(src.path, target, src.path.name, samples)]
+            items = [WorkItem(src.path, target, src.path.name, samples, src.target)]
             unrenamed = items
         else:
             names = _unique_names(sources, output_format, suffix, samples)
-            items = [WorkItem(s.path, output / n, s.rel, samples) for s, n in zip(sources, names)]
+            items = [WorkItem(s.path, output / n, s.rel, samples, s.target)
+                     for s, n in zip(sources, names)]
             unrenamed = [WorkItem(s.path, output / _output_name(s, 0, output_format, suffix), s.rel,
-                                  samples) for s in sources]
+                                  samples, s.target) for s in sources]
         written = [[_identity(out) for out in item.outputs] for item in items]
         claimed = [ids + [_identity(out) for out in first.outputs if first.output != item.output]
                    for ids, first, item in zip(written, unrenamed, items)]
@@ -178,11 +241,14 @@ def _output_name(src: _Source, level: int, output_format: str | None, suffix: st
     """The relative output path of ``src`` at step ``level`` (0-2) of the naming rule."""
     rel = PurePosixPath(src.rel)
     in_ext = rel.suffix.lstrip(".").lower()
-    ext = planned_extension(in_ext, *src.probe, output_format)
+    if src.target is not None and src.target.in_place:
+        return "."
+    ext = (src.video_ext if src.target is not None else
+           planned_extension(in_ext, *src.probe, output_format))
     stem = rel.stem if level == 0 else f"{rel.stem}_{in_ext}"
     if level == 2:
         stem += "-" + hashlib.sha256(os.fsencode(src.rel)).hexdigest()[:8]
-    return str(rel.with_name(f"{stem}{suffix}.{ext}"))
+    return str(rel.with_name(f"{stem}{suffix}" + (f".{ext}" if ext else "")))
 
 
 def _unique_names(sources: list[_Source], output_format: str | None, suffix: str,
@@ -329,7 +395,8 @@ def _name_regex(part: str) -> str:
 
 
 def _looks_like_file(path: Path) -> bool:
-    return not path.is_dir() and path.suffix.lstrip(".").lower() in IMAGE_EXTENSIONS
+    return not path.is_dir() and path.suffix.lstrip(".").lower() in (
+        IMAGE_EXTENSIONS | videos.VIDEO_EXTENSIONS | {"apng"})
 
 
 def _natural_key(text: str) -> list[object]:

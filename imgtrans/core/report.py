@@ -22,6 +22,9 @@ class ItemResult:
     seconds: float = 0.0
     outputs: list[str] | None = None
     """All files written, when an input gives several (samples)."""
+    video: dict[str, Any] | None = None
+    """For a video: frames converted, segments, copied streams and the effective encoding
+    settings (codec, pixel format, options)."""
 
 
 @dataclass

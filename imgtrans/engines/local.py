@@ -21,6 +21,7 @@ from imgtrans.core.report import ItemResult
 from imgtrans.core.runner import TranslatorRunner
 from imgtrans.core import stages
 from imgtrans.core.stages import EngineSettings, Loaded, Translated
+from imgtrans.core.video.job import convert_video
 
 
 def check_available() -> None:
@@ -46,9 +47,14 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
     """Convert ``items`` with ``runner``; one result per item, in input order."""
     sizer = sizer or BatchSizer(settings.batch_size, runner.device,
                                 runner.translator.capabilities.cpu_batch_size)
-    pipeline = _Pipeline(runner, settings, sizer,
-                         on_result, stop or threading.Event())
-    pipeline.run(items)
+    stop = stop or threading.Event()
+    pipeline = _Pipeline(runner, settings, sizer, on_result, stop)
+    pipeline.run([item for item in items if item.video is None])
+    for item in (item for item in items if item.video is not None):  # frames stream inside
+        if stop.is_set():
+            break
+        runner.keep_weight_casts()
+        pipeline.finish(item, convert_video(item, runner, sizer, settings, stop))
     for item in items:
         if item not in pipeline.results:
             pipeline.finish(item, stages.interrupted(item))

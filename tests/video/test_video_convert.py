@@ -1,0 +1,137 @@
+"""Video in, video out: timing, audio and pixels kept (issue 21)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.video.clips import av, decoded, make_clip, other_packets, video_packets
+
+import imgtrans
+
+
+SRGAN = "srgan.synthetic_x4"  # bundled: no download
+
+
+def _convert(src, dst, plugin="resize", **kw):
+    if plugin == "srgan":
+        kw.setdefault("weights", SRGAN)
+    return imgtrans.convert(str(src), str(dst), plugin=plugin, device="cpu", seed=0, **kw)
+
+
+@pytest.mark.parametrize("plugin", ["resize", "srgan"])
+def test_mp4_keeps_every_timestamp_and_copies_audio(tmp_path, plugin):
+    src = tmp_path / "clip.mp4"
+    stamps = make_clip(src, frames=12)
+    report = _convert(src, tmp_path / "out.mp4", plugin)
+    assert [i.status for i in report.items] == ["done"], report.items
+    out = tmp_path / "out.mp4"
+    got = video_packets(out)
+    assert [p[0] for p in got] == stamps
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        assert b.streams.video[0].time_base == a.streams.video[0].time_base
+        assert b.streams.video[0].frames == 12
+        assert b.streams.video[0].duration == a.streams.video[0].duration
+    assert other_packets(out) == other_packets(src)
+    assert len(decoded(out)) == 12
+
+
+
+def test_frame_in_a_video_equals_the_frame_as_an_image(tmp_path):
+    """Lossless in and out (FFV1 RGB): the video path gives exactly the image path's pixels."""
+    src = tmp_path / "clip.mkv"
+    make_clip(src, frames=5, codec="ffv1", pix_fmt="bgr0", audio=None)
+    out = tmp_path / "out.mkv"
+    report = _convert(src, out, "srgan", video_codec="ffv1")
+    assert report.items[0].status == "done", report.items
+    assert report.items[0].video["pix_fmt"] == "bgr0"
+    model = imgtrans.load("srgan", SRGAN, device="cpu")
+    for (_, frame), (_, result) in zip(decoded(src), decoded(out), strict=True):
+        assert np.array_equal(result, model(frame))
+
+
+def test_folder_of_frames_and_a_range(tmp_path):
+    src = tmp_path / "clip.mov"
+    stamps = make_clip(src, frames=10)
+    report = _convert(src, tmp_path / "frames", frames="3:7")
+    assert report.items[0].status == "done", report.items
+    names = sorted(p.name for p in (tmp_path / "frames").iterdir())
+    assert names == ["frame_000003.png", "frame_000004.png", "frame_000005.png",
+                     "frame_000006.png", "frames.json"]
+    import json
+
+    listed = json.loads((tmp_path / "frames" / "frames.json").read_text())["frames"]
+    assert [f["pts"] for f in listed] == stamps[3:7]
+
+
+def test_range_to_a_video_keeps_timestamps_and_the_audio_of_the_range(tmp_path):
+    src = tmp_path / "clip.mp4"
+    stamps = make_clip(src, frames=12)
+    out = tmp_path / "part.mp4"  # Matroska would round to its 1 ms timestamps
+    report = _convert(src, out, frames="2:9")
+    assert report.items[0].status == "done", report.items
+    with av.open(str(out)) as c:
+        tb = c.streams.video[0].time_base
+    got = [round(p[0] * tb * 90000) for p in video_packets(out)]
+    # the frame intervals are the input's; the mp4 muxer may move the whole range's start
+    # by less than a millisecond (its edit list)
+    assert np.diff(got).tolist() == np.diff(stamps[2:9]).tolist()
+    assert abs(got[0] - stamps[2]) < 90
+
+
+def test_rotation_and_colour_description_are_carried(tmp_path):
+    src = tmp_path / "clip.mp4"
+    make_clip(src, frames=4, rotation=90, colour=True, audio="aac")
+    out = tmp_path / "out.mp4"
+    assert _convert(src, out).items[0].status == "done"
+    with av.open(str(out)) as c:
+        ctx = c.streams.video[0].codec_context
+        assert (ctx.color_primaries, ctx.color_trc, ctx.colorspace, ctx.color_range) == (1, 1, 1, 1)
+        frame = next(c.decode(video=0))
+        assert frame.rotation == 90
+
+
+def test_ten_bit_goes_through_the_16_bit_path(tmp_path):
+    src = tmp_path / "deep.mkv"
+    make_clip(src, frames=3, codec="libx264", pix_fmt="yuv420p10le", audio=None, vfr=False)
+    out = tmp_path / "out.mkv"
+    report = _convert(src, out)
+    assert report.items[0].status == "done", report.items
+    assert report.items[0].video["pix_fmt"] == "yuv420p10le"
+
+
+def test_odd_result_size_with_420(tmp_path):
+    src = tmp_path / "odd.mkv"
+    make_clip(src, frames=3, width=17, height=13, codec="ffv1", audio=None)
+    out = tmp_path / "out.mp4"
+    report = _convert(src, out, options={"scale": 3})
+    assert report.items[0].status == "done", report.items
+    assert report.items[0].video["pix_fmt"] == "yuv444p"  # H.264 4:2:0 needs even sizes
+    assert decoded(out)[0][1].shape == (39, 51, 3)
+
+
+def test_bad_videos_fail_alone_naming_the_problem(tmp_path):
+    (tmp_path / "in").mkdir()
+    make_clip(tmp_path / "in" / "good.mp4", frames=3)
+    (tmp_path / "in" / "text.mp4").write_text("not a video at all\n" * 20)
+    data = (tmp_path / "in" / "good.mp4").read_bytes()
+    (tmp_path / "in" / "truncated.mp4").write_bytes(data[: len(data) // 3])
+    out = av.open(str(tmp_path / "in" / "sound.mkv"), "w")
+    stream = out.add_stream("pcm_s16le", rate=8000)
+    stream.layout = "mono"
+    frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+    frame.sample_rate = 8000
+    for packet in stream.encode(frame):
+        out.mux(packet)
+    out.close()
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "in" / "still.png"), np.zeros((8, 8, 3), np.uint8))
+    report = _convert(tmp_path / "in", tmp_path / "out")
+    status = {i.input.rsplit("/", 1)[-1]: (i.status, i.error) for i in report.items}
+    assert status["good.mp4"][0] == "done"
+    assert status["still.png"][0] == "done"
+    assert status["text.mp4"][0] == "failed" and "not a video" in status["text.mp4"][1]
+    assert status["sound.mkv"][0] == "failed" and "no video stream" in status["sound.mkv"][1]
+    assert status["truncated.mp4"][0] == "failed", status
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.mp4", "still.png"]
