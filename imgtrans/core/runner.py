@@ -34,9 +34,12 @@ class TranslatorRunner:
     def __init__(self, translator: Translator, device: torch.device, *, tile: int = 0,
                  tile_pad: int = 10, seed: int = 0, precision: str = "exact",
                  compile: bool = False) -> None:
+        note = translator.capabilities.tiling_note
         if tile and not translator.capabilities.fully_convolutional:
             raise UsageError(f"translator {translator.name!r} is not fully convolutional; "
-                             "--tile cannot be used with it")
+                             "--tile cannot be used with it" + (f" ({note})" if note else ""))
+        if tile and note:
+            log.warning("--tile: %s", note)
         if tile < 0 or tile_pad < 0:
             raise UsageError("--tile and --tile-pad must not be negative")
         self.translator = translator

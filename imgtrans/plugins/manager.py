@@ -65,6 +65,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "resize": "imgtrans_resize",
     "sdedit": "imgtrans_sdedit.translator",
     "srgan": "imgtrans_srgan.translator",
+    "zoo": "imgtrans_zoo.translator",
 }
 
 

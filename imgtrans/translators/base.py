@@ -50,6 +50,9 @@ class Capabilities:
     fully_convolutional: bool = False
     """True when the output at a pixel depends only on a bounded neighbourhood, so the
     pipeline may cut large images into overlapping tiles (``--tile``)."""
+    tiling_note: str = ""
+    """A sentence about tiling this model: why ``--tile`` is refused (``fully_convolutional``
+    False), or what tiles may cost (a warning when ``--tile`` is used)."""
     batch_invariance: str = "within one level"
     cpu_batch_size: int = 1
     """Images per forward pass that ``--batch-size auto`` uses on a CPU. Batching a small or

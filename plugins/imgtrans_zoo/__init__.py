@@ -1,0 +1,1 @@
+"""The ``zoo`` translator: super-resolution and restoration models of spandrel's architectures."""
