@@ -135,3 +135,99 @@ def test_bad_videos_fail_alone_naming_the_problem(tmp_path):
     assert status["sound.mkv"][0] == "failed" and "no video stream" in status["sound.mkv"][1]
     assert status["truncated.mp4"][0] == "failed", status
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.mp4", "still.png"]
+
+
+def _animated_gif(path, count=4):
+    from PIL import Image
+
+    from tests.video.clips import frame_pixels
+
+    frames = [Image.fromarray(frame_pixels(i, 12, 16)).quantize(64) for i in range(count)]
+    durations = [40, 120, 40, 200][:count]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
+    return durations
+
+
+def test_animated_gif_keeps_its_frame_durations(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "in").mkdir()
+    durations = _animated_gif(tmp_path / "in" / "anim.gif")
+    report = _convert(tmp_path / "in", tmp_path / "out", options={"scale": 2})
+    assert report.items[0].status == "done", report.items
+    with Image.open(tmp_path / "out" / "anim.gif") as im:
+        assert im.n_frames == 4 and im.size == (32, 24)
+        got = []
+        for k in range(im.n_frames):
+            im.seek(k)
+            got.append(im.info["duration"])
+    assert got == durations
+
+
+def test_animated_gif_to_mp4_keeps_timing(tmp_path):
+    durations = _animated_gif(tmp_path / "anim.gif")
+    report = _convert(tmp_path / "anim.gif", tmp_path / "anim.mp4", options={"scale": 2})
+    assert report.items[0].status == "done", report.items
+    with av.open(str(tmp_path / "anim.mp4")) as c:
+        tb = c.streams.video[0].time_base
+    starts = [float(p[0] * tb) for p in video_packets(tmp_path / "anim.mp4")]
+    assert np.allclose(np.diff(starts), np.array(durations[:-1]) / 1000)
+
+
+def test_without_pyav_a_video_fails_alone_with_the_install_hint(tmp_path, monkeypatch):
+    import sys
+
+    import cv2
+
+    (tmp_path / "in").mkdir()
+    make_clip(tmp_path / "in" / "clip.mp4", frames=2)
+    cv2.imwrite(str(tmp_path / "in" / "still.png"), np.zeros((8, 8, 3), np.uint8))
+    monkeypatch.setitem(sys.modules, "av", None)  # import av raises ImportError
+    report = _convert(tmp_path / "in", tmp_path / "out")
+    status = {i.input.rsplit("/", 1)[-1]: (i.status, i.error) for i in report.items}
+    assert status["still.png"][0] == "done"
+    assert status["clip.mp4"][0] == "failed"
+    assert "pip install 'imgtrans[video]'" in status["clip.mp4"][1]
+
+
+_KILLED_RUN = """
+import os, sys
+sys.path[:0] = [{root!r}]
+import imgtrans
+from imgtrans.core.video import encode, segments
+segments.SEGMENT_FRAMES = 4
+finish, done = encode.SegmentWriter.finish, []
+def finish_then_die(self):
+    finish(self)
+    done.append(self.path)
+    if len(done) == 2:
+        os.kill(os.getpid(), 9)  # killed after two finished segments
+encode.SegmentWriter.finish = finish_then_die
+imgtrans.convert({src!r}, {dst!r}, plugin="resize", device="cpu", seed=0)
+"""
+
+
+def test_kill_then_resume_gives_the_uninterrupted_file(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from imgtrans.core.video import segments, work_folder
+
+    src = tmp_path / "clip.mp4"
+    make_clip(src, frames=20, gop=4)
+    monkeypatch.setattr(segments, "SEGMENT_FRAMES", 4)
+    whole = tmp_path / "whole.mp4"
+    report = _convert(src, whole)
+    assert report.items[0].video["segments"] == 5
+    resumed = tmp_path / "resumed.mp4"
+    root = str(Path(__file__).resolve().parents[2])
+    code = _KILLED_RUN.format(root=root, src=str(src), dst=str(resumed))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
+    assert run.returncode == -9, run.stderr.decode()[-2000:]
+    assert not resumed.exists()  # nothing at the output path
+    assert len(list(work_folder(resumed).glob("segment_*.nut"))) == 2
+    report = _convert(src, resumed)
+    assert report.items[0].status == "done", report.items
+    assert resumed.read_bytes() == whole.read_bytes()
+    assert not work_folder(resumed).exists()

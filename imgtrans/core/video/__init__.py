@@ -185,8 +185,8 @@ def plan_target(kind: str, in_ext: str, out_ext: str | None, to_folder: bool,
         return VideoTarget("frames", kind, options, in_place=True), None
     if out_ext is None:
         out_ext = in_ext.lower() if in_ext.lower() in VIDEO_EXTENSIONS | ANIMATION_OUTPUTS else "mp4"
-    if out_ext in VIDEO_EXTENSIONS:
-        return VideoTarget("video", kind, options), out_ext
+    if out_ext in VIDEO_EXTENSIONS:  # FFmpeg decodes GIF and APNG too
+        return VideoTarget("video", "video", options), out_ext
     if out_ext in ANIMATION_OUTPUTS:
         return VideoTarget("animation", kind, options), out_ext
     if out_ext in image_formats:
