@@ -58,11 +58,6 @@ class ResolvedWeights(os.PathLike):
     def __str__(self) -> str:
         return str(self.path)
 
-    @property
-    def name(self) -> str:
-        """The registry name when the weights have one, else the path."""
-        return self.spec.name if self.spec is not None else str(self.path)
-
     def state_dict(self) -> "dict[str, torch.Tensor]":
         """The file's tensors as stored (maybe wrapped, see ``unwrap_state_dict``), read
         safely on first use and kept for the next caller. Only for ``kind == "file"``."""
