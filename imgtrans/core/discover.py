@@ -131,7 +131,7 @@ def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
         raise UsageError(f"{shown(output)}: several inputs cannot go to one output file; "
                          "give an output folder")
     sources = [_Source(path, rel, _identity(path), _probe(path, rel, extensions),
-                       _video_kind(path, rel, single=len(found) == 1) if video else None)
+                       videos.input_kind(path, rel, single=len(found) == 1) if video else None)
                for path, rel in found]
     if video is not None:
         single_input = in_path.is_file() or not (in_path.is_dir() or glob.has_magic(input_str))
@@ -149,19 +149,6 @@ class _Source:
     kind: str | None = None  # "video" or "animation": planned with a target
     target: videos.VideoTarget | None = None
     video_ext: str | None = None  # the extension of a video result (None: a folder)
-
-
-def _video_kind(path: Path, rel: str, single: bool) -> str | None:
-    """"video" or "animation" by content; a file named as a video whose content is not
-    one still counts as a video (it fails when opened, with its reason), as does a single
-    input file of a name we do not know."""
-    ext = PurePosixPath(rel).suffix.lstrip(".").lower()
-    if ext in IMAGE_EXTENSIONS and ext not in videos.ANIMATED_EXTENSIONS:
-        return None
-    kind = videos.sniff_kind(path)
-    if kind is None and (ext in videos.VIDEO_EXTENSIONS or (single and ext not in IMAGE_EXTENSIONS)):
-        return "video"
-    return kind
 
 
 def _with_target(src: _Source, output: Path, single_file_output: bool, single_input: bool,

@@ -109,6 +109,8 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
         stop: threading.Event | None = None) -> list[ItemResult]:
     """Convert ``items`` on the cluster; one result per item, in input order."""
     stop = stop or threading.Event()
+    if any(item.video is not None for item in items):
+        return _with_videos(items, recipe, settings, on_start, on_result, stop)
     stages.prepare_outputs(items)
     started = connect(settings.address)
     import ray
@@ -307,3 +309,24 @@ class _Translate:
                 translated = stages.translate_batch([one for _, one in chunk], self.runner, self.sizer)
                 outcomes.update((i, outcome) for (i, _), outcome in zip(chunk, translated))
         return _batch([(i, outcomes[i]) for i, _ in rows])
+
+
+def _with_videos(items: list[WorkItem], recipe: Any, settings: EngineSettings,
+                 on_start: Callable[[dict], None], on_result: Callable[[ItemResult], None],
+                 stop: threading.Event) -> list[ItemResult]:
+    """Images on the cluster, then videos on this process with the same stage functions as
+    the local engine (so the result is the local engine's). Keyframe segments converted by
+    the actors in parallel are not done yet (issue 21)."""
+    images = [item for item in items if item.video is None]
+    results = dict(zip(images, run(images, recipe, settings, on_start=on_start,
+                                   on_result=on_result, stop=stop))) if images else {}
+    from imgtrans.engines import local
+
+    videos = [item for item in items if item.video is not None]
+    if not stop.is_set():
+        loaded = recipe.load()
+        if not images:
+            on_start({**loaded.config(), "engine": "ray (videos on the driver)", "batch_size": settings.batch_size})
+        results.update(zip(videos, local.run_items(videos, loaded.runner, settings,
+                                                   on_result=on_result, stop=stop)))
+    return [results.get(item) or stages.interrupted(item) for item in items]

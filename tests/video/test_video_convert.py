@@ -231,3 +231,20 @@ def test_kill_then_resume_gives_the_uninterrupted_file(tmp_path, monkeypatch):
     assert report.items[0].status == "done", report.items
     assert resumed.read_bytes() == whole.read_bytes()
     assert not work_folder(resumed).exists()
+
+
+def test_ray_engine_converts_videos_as_the_local_engine_does(tmp_path):
+    import importlib.util
+
+    import cv2
+
+    if importlib.util.find_spec("ray") is None:  # not imported here: the engine starts it
+        pytest.skip("ray is not installed")
+
+    (tmp_path / "in").mkdir()
+    make_clip(tmp_path / "in" / "clip.mp4", frames=6)
+    cv2.imwrite(str(tmp_path / "in" / "still.png"), np.zeros((8, 8, 3), np.uint8))
+    local = _convert(tmp_path / "in", tmp_path / "local")
+    ray = _convert(tmp_path / "in", tmp_path / "ray", engine="ray")
+    assert [i.status for i in ray.items] == ["done", "done"], ray.items
+    assert (tmp_path / "ray" / "clip.mp4").read_bytes() == (tmp_path / "local" / "clip.mp4").read_bytes()

@@ -192,3 +192,18 @@ def plan_target(kind: str, in_ext: str, out_ext: str | None, to_folder: bool,
     if out_ext in image_formats:
         return VideoTarget("frames", kind, options, frame_format=out_ext), None
     raise UsageError(f"a video cannot be written as {out_ext!r}")
+
+
+def input_kind(path: Path, rel: str, single: bool) -> str | None:
+    """"video" or "animation" by content, None for an image. A file named as a video whose
+    content is not one still counts as a video (it fails when opened, with its reason), as
+    does a single input file of a name that is not an image's."""
+    from imgtrans.core.readers import IMAGE_EXTENSIONS
+
+    ext = rel.rpartition(".")[2].lower() if "." in rel else ""
+    if ext in IMAGE_EXTENSIONS and ext not in ANIMATED_EXTENSIONS:
+        return None
+    kind = sniff_kind(path)
+    if kind is None and (ext in VIDEO_EXTENSIONS or (single and ext not in IMAGE_EXTENSIONS)):
+        return "video"
+    return kind
