@@ -99,8 +99,7 @@ def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
     Raises ``NoInputsError`` when nothing matches and ``UsageError`` for impossible
     combinations (several inputs to one file, output overwriting an input, bad format).
     """
-    if output_format and not (video and output_format.lower().lstrip(".") in
-                              videos.VIDEO_EXTENSIONS | videos.ANIMATION_OUTPUTS):
+    if output_format and not (video and output_format.lower().lstrip(".") in videos.VIDEO_EXTENSIONS):
         try:
             choose_extension("", 3, 8, output_format)
         except ValueError as exc:
