@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from imgtrans.core.discover import Plan, discover_inputs
 from imgtrans.core.report import ItemResult, RunReport
-from imgtrans.errors import PluginError, UsageError
+from imgtrans.errors import PluginError, UsageError, WeightsError
 from imgtrans.loading import LoadedTranslator, resolve_weights_for, translator_for_weights, translator_recipe
 from imgtrans.plugins import manager
 from imgtrans.translators.options import build_options, describe_options
@@ -96,6 +96,28 @@ def translator_info(name: str) -> dict[str, Any]:
                               if cls.TrainOptions else []),
             "weights": [dataclasses.asdict(w) for w in weights],
             "autocast_scope": cls.autocast_scope, "fast_mode_error": cls.fast_mode_error}
+
+
+def weights_info(weights: str | Path) -> dict[str, Any]:
+    """What ``weights`` (registry name, URL, file or folder) are: the translator they belong
+    to, their registry entry if any, and what loading them on the CPU found (the loaded
+    translator's ``config()``, e.g. a zoo model's architecture, scale, channels, size
+    requirements and licence). Nothing is downloaded: weights not on this machine are
+    described from the registry alone (``loaded`` False)."""
+    from imgtrans.weights.resolve import find_spec, is_cached, is_url, looks_like_path
+
+    host = manager.get_host()
+    value = str(weights)
+    local = isinstance(weights, Path) or looks_like_path(value) and Path(value).expanduser().exists()
+    spec = None if local else (next((s for s in host.known_weight_specs() if s.url == value), None)
+                               if is_url(value) else find_spec(value, host.known_weight_specs()))
+    facts: dict[str, Any] = {"weights": value, "registry": dataclasses.asdict(spec) if spec else None}
+    if spec is not None and not is_cached(spec):
+        return {**facts, "translator": spec.plugin, "loaded": False}
+    if spec is None and is_url(value):
+        raise WeightsError(f"{value}: not a registry URL; download it and give the file")
+    loaded = load(weights=value, device="cpu")
+    return {**facts, **loaded.config(), "weights": value, "loaded": True}
 
 
 def load(name: str | None = None, weights: str | Path | None = None, *, device: Any = "auto",

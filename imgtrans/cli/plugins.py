@@ -44,12 +44,17 @@ def plugins(json_output: Annotated[bool, typer.Option("--json", help="Print JSON
 
 
 @app.command()
-def info(name: Annotated[str, typer.Argument(help="Translator name.")],
+def info(name: Annotated[str, typer.Argument(help="Translator name, or weights (file, registry name).")],
          json_output: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False) -> None:
-    """Show a translator's summary, capabilities, options and known weights."""
-    from imgtrans.api import translator_info
+    """Show a translator's summary, capabilities, options and known weights; for weights,
+    which translator they belong to and what loading them found (architecture, scale...)."""
+    from imgtrans.api import translator_info, weights_info
+    from imgtrans.plugins.manager import get_host
 
     with ui.exit_on_errors():
+        if name not in get_host().translators:
+            _print_weights_info(weights_info(name), json_output)
+            return
         data = translator_info(name)
     if json_output:
         ui.out.print_json(json.dumps(data, default=str))
@@ -68,6 +73,41 @@ def info(name: Annotated[str, typer.Argument(help="Translator name.")],
     if data["train_options"]:
         ui.out.print(_options_table("training options (train --opt key=value)", data["train_options"]))
     ui.out.print(_weights_table(data["weights"]) if data["weights"] else "known weights: none")
+
+
+def _print_weights_info(data: dict, json_output: bool) -> None:
+    """Weights: their translator, registry entry, and the facts the loaded model reports."""
+    if json_output:
+        ui.out.print_json(json.dumps(data, default=str))
+        return
+    ui.out.print(f"[bold]{ui.escape(data['weights'])}[/]: {data['translator']} weights", highlight=False)
+    entry = data.get("registry") or {}
+    for key in ("name", "license", "source", "url", "sha256", "description"):
+        if entry.get(key):
+            ui.out.print(f"  {key}: {ui.escape(str(entry[key]))}", highlight=False)
+    if not data.get("loaded"):
+        ui.out.print(f"  not downloaded yet (imgtrans weights fetch {entry.get('name')}): "
+                     f"fetch them to see what the model is", highlight=False)
+        return
+    facts = {k: v for k, v in data.items() if k not in ("weights", "registry", "loaded", "options",
+                                                         "translator", "weight_name")}
+    for key, value in _flat(facts):
+        ui.out.print(f"  {key}: {ui.escape(str(value))}", highlight=False)
+
+
+def _flat(facts: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """``{"model": {"scale": 4}}`` -> ``[("scale", 4)]``: nested facts on one level."""
+    rows: list[tuple[str, object]] = []
+    for key, value in facts.items():
+        if isinstance(value, dict) and key in ("model", "sr_config"):
+            rows += _flat(value, prefix)
+        elif isinstance(value, dict):
+            rows.append((prefix + key, ", ".join(f"{k} {v}" for k, v in value.items())))
+        elif isinstance(value, list):
+            rows.append((prefix + key, ", ".join(map(str, value)) or "-"))
+        else:
+            rows.append((prefix + key, value))
+    return rows
 
 
 def _weights_table(weights: list[dict]) -> Table:

@@ -75,14 +75,23 @@ def detect(state_dict: Mapping[str, Any]) -> Any:
 
 @lru_cache(maxsize=None)
 def licence_of(architecture: Any) -> str:
-    """The licence of an architecture's code, read from the LICENSE file spandrel ships beside
-    it (``architectures/<Name>/__arch/LICENSE``); non-commercial ones say so."""
-    module = sys.modules.get(type(architecture).__module__)
+    """The licence of an architecture's code: its LICENSE file (``architectures/<Name>/__arch/``)
+    when installed, else ``licences.LICENCES`` (read from spandrel's repository, whose wheels
+    leave the files out); non-commercial ones say so."""
+    from imgtrans_zoo.licences import LICENCES
+
+    module_name = type(architecture).__module__
+    module = sys.modules.get(module_name)
     folder = Path(getattr(module, "__file__", "") or ".").parent / "__arch"
     files = sorted(folder.glob("LICEN[SC]E*")) if folder.is_dir() else []
-    if not files:
-        return "unknown (no licence file beside the architecture)"
-    return classify_licence(files[0].read_text(encoding="utf-8", errors="replace"))
+    if files:
+        return classify_licence(files[0].read_text(encoding="utf-8", errors="replace"))
+    known = LICENCES.get(module_name.rsplit(".", 1)[-1])
+    if known:
+        return known
+    if module_name.startswith("spandrel_extra_arches"):
+        return "see spandrel_extra_arches (its architectures are non-commercial or copyleft)"
+    return "unknown (see the architecture's folder in spandrel's repository)"
 
 
 def classify_licence(text: str) -> str:
@@ -154,9 +163,9 @@ def load_model(state_dict: Mapping[str, Any], where: str) -> ZooModel:
     try:
         descriptor = support.architecture.load(sd)
     except Exception as exc:  # size mismatches, missing keys, odd hyper-parameters
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = " ".join(str(exc).split()).replace("Error(s) in loading state_dict for ", "")
         raise WeightsError(f"{where}: these look like {name} weights, but they do not fit "
-                           f"spandrel's {name}: {first[:240]}") from exc
+                           f"spandrel's {name}: {reason[:240] or type(exc).__name__}") from exc
     if isinstance(descriptor, module.MaskedImageModelDescriptor):
         raise WeightsError(f"{where}: a {name} inpainting model: it needs a mask with every "
                            f"image, which the zoo translator does not take")
