@@ -173,10 +173,14 @@ class _Demo:
         return rows, facts
 
     def _sample_files(self, folder: Path, cls: Any) -> list[Path]:
+        """The inputs at the top of ``folder`` (its truth/ and masks/ are not samples), as
+        convert would find them."""
+        from imgtrans.core.discover import walk_image_files
         from imgtrans.core.readers import IMAGE_EXTENSIONS
 
-        extensions = {f".{e.lstrip('.').lower()}" for e in (cls.input_extensions or IMAGE_EXTENSIONS)}
-        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in extensions)
+        found = walk_image_files(folder, recursive=False,
+                                 extensions=cls.input_extensions or IMAGE_EXTENSIONS)
+        files = [path for path, _ in found]
         return files[:self.limit] if self.limit else files
 
     def _run_sample(self, model: Any, name: str, path: Path,
@@ -214,6 +218,7 @@ class _Demo:
         import numpy as np
 
         from imgtrans.core.contact_sheet import Panel
+        from imgtrans.core.preprocess import pair_half
         from imgtrans.core.writers import encode_image, write_atomic
 
         layout = model.translator.read_input(path)
@@ -221,9 +226,8 @@ class _Demo:
         results = model(layout)
         panels = [Panel(None, "input: layout file")]
         if options.get("overlay"):  # each result is [generated | generated with boxes]
-            half = results[0].shape[1] // 2
-            panels = [Panel(results[0][:, half:], "input: layout (boxes, labels)")]
-            results = [r[:, :half] for r in results]
+            panels = [Panel(pair_half(results[0], "right", axis=1), "input: layout (boxes, labels)")]
+            results = [pair_half(r, "left", axis=1) for r in results]
         outputs = []
         for k, result in enumerate(results):
             outputs.append(self.output / name / (f"{path.stem}_s{k}.png" if k else f"{path.stem}.png"))

@@ -111,8 +111,19 @@ def fit_pixels(pixels: np.ndarray, ext: str) -> np.ndarray:
     if pixels.ndim == 2 and 1 not in capability.channels:
         pixels = np.repeat(pixels[..., None], 3, axis=2)
     if pixels.dtype == np.uint16 and 16 not in capability.bit_depths:
-        pixels = (pixels.astype(np.float32) / 257.0).round().astype(np.uint8)
+        pixels = to_8bit(pixels)
     return pixels
+
+
+def to_8bit(pixels: np.ndarray) -> np.ndarray:
+    """uint16 pixels (any shape) as uint8, ``round(x / 257)``: the inverse of ``x * 257``,
+    which widens 8 bits to 16 exactly, so 8-bit values survive a round trip. uint8 pixels
+    are returned as they are."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    if pixels.dtype != np.uint16:
+        raise ValueError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
+    return (pixels.astype(np.float32) / 257.0).round().astype(np.uint8)
 
 
 def _check(ext: str, channels: int, bit_depth: int) -> Capability:

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from imgtrans.core.discover import walk_image_files
-from imgtrans.core.preprocess import resize
+from imgtrans.core.preprocess import pair_half, resize
 from imgtrans.core.readers import read_image
+from imgtrans.core.writers import to_8bit
 from imgtrans.errors import DataError, InputError
 
 log = logging.getLogger(__name__)
@@ -68,10 +69,7 @@ def unaligned_domains(root: Path, phase: str = "train") -> tuple[list[Path], lis
 
 def load_rgb8(path: Path) -> np.ndarray:
     """Any readable image as RGB uint8 (H, W, 3): gray replicated, alpha dropped, 16-bit reduced."""
-    image = read_image(path)
-    pixels = image.pixels
-    if image.bit_depth == 16:
-        pixels = (pixels.astype(np.float32) / 257.0).round().astype(np.uint8)
+    pixels = to_8bit(read_image(path).pixels)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[..., None], 3, axis=-1)
     return np.ascontiguousarray(pixels[..., :3])
@@ -123,8 +121,7 @@ def load_resized(path: Path, size: int, half: str | None = None) -> torch.Tensor
     ``size`` x ``size`` with PIL-faithful bicubic, as the reference's ``load_size`` step."""
     pixels = load_rgb8(path)
     if half is not None:
-        middle = pixels.shape[1] // 2
-        pixels = pixels[:, :middle] if half == "left" else pixels[:, middle:]
+        pixels = pair_half(pixels, half, axis=1)
     return resize(to_tensor(pixels)[None], (size, size), "bicubic", levels=255)[0].clamp(0, 1)
 
 

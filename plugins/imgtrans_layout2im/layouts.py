@@ -323,7 +323,8 @@ def box_masks(layouts: Sequence[Layout], size: int = 64
     """The flat model input of a batch of layouts: ``(objs, boxes, masks, obj_to_img)``.
 
     ``objs`` LongTensor (O,) class indices; ``boxes`` FloatTensor (O, 4) ``(x0, y0, x1, y1)``;
-    ``masks`` FloatTensor (O, 1, size, size), each a filled rectangle of ones (rows
+    ``masks`` FloatTensor (O, 1, size, size) from ``tensors.masks_from_boxes``, each a filled
+    rectangle of ones (rows
     ``round(y0*size)`` to ``max(round(y0*size) + 1, round(y1*size))``, exclusive, columns
     alike; Python ``round``, as the reference COCO loader); ``obj_to_img`` LongTensor (O,)
     with the objects of layout 0 first, then layout 1, and so on. Every layout needs at
@@ -333,6 +334,8 @@ def box_masks(layouts: Sequence[Layout], size: int = 64
     0.5``) gives an empty mask, as in the reference.
     """
     import torch
+
+    from imgtrans_layout2im.tensors import masks_from_boxes
 
     if not layouts:
         raise ValueError("box_masks needs at least one layout")
@@ -345,12 +348,7 @@ def box_masks(layouts: Sequence[Layout], size: int = 64
             objs.append(obj.label)
             boxes.append(obj.box)
             owners.append(i)
-    masks = torch.zeros(len(objs), 1, size, size)
-    for o, (x0, y0, x1, y1) in enumerate(boxes):
-        r0, c0 = round(y0 * size), round(x0 * size)
-        r1, c1 = max(r0 + 1, round(y1 * size)), max(c0 + 1, round(x1 * size))
-        r0, c0 = min(max(r0, 0), size), min(max(c0, 0), size)
-        r1, c1 = min(max(r1, 0), size), min(max(c1, 0), size)
-        masks[o, 0, r0:r1, c0:c1] = 1.0
+    # the boxes as parsed (float64), not their float32 copy: rounding sees the file's values
+    masks = masks_from_boxes(torch.tensor(boxes, dtype=torch.float64), size).float()
     return (torch.tensor(objs, dtype=torch.long), torch.tensor(boxes, dtype=torch.float32),
             masks, torch.tensor(owners, dtype=torch.long))

@@ -1,11 +1,12 @@
-"""Tensor helpers shared by the layout2im networks, training and quality measures: flat
-object batches (``obj_to_img``, boxes, crops; conventions in :mod:`imgtrans_layout2im.networks`)
-and the ImageNet-normalised value range the generator works in."""
+"""Tensor helpers shared by the layout2im networks, translator, training and quality
+measures: flat object batches (``obj_to_img``, box masks, crops, box outlines; conventions in
+:mod:`imgtrans_layout2im.networks`) and the ImageNet-normalised value range the generator
+works in."""
 
 from __future__ import annotations
 
 import itertools
-from typing import Literal
+from typing import Iterable, Literal, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -67,6 +68,50 @@ def crop_boxes(images: torch.Tensor, boxes: torch.Tensor, obj_to_img: torch.Tens
                         ys[:, :, None].expand(count, size, size)], dim=3)
     return F.grid_sample(images[obj_to_img], grid, mode="bilinear", padding_mode="zeros",
                          align_corners=align_corners)
+
+
+def masks_from_boxes(boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """Box masks (O, 1, size, size) of boxes (O, 4) ``(x0, y0, x1, y1)`` in [0, 1]: ones in
+    rows ``round(y0*size)`` to ``max(that + 1, round(y1*size))`` (exclusive; round half to
+    even on ``boxes.double()``, as Python's ``round`` in the reference COCO loader), columns
+    alike, clipped to the grid; zeros elsewhere. The one drawing of box masks, for layouts
+    (``layouts.box_masks``) and training batches. dtype: ``boxes``' when floating, else
+    float32."""
+    scaled = torch.round(boxes.double() * size)
+    x0, y0, x1, y1 = scaled.unbind(1)
+    x1, y1 = torch.maximum(x1, x0 + 1), torch.maximum(y1, y0 + 1)
+    x0, y0, x1, y1 = (v.clamp(0, size) for v in (x0, y0, x1, y1))
+    grid = torch.arange(size, device=boxes.device, dtype=torch.float64)
+    rows = (grid[None, :] >= y0[:, None]) & (grid[None, :] < y1[:, None])
+    cols = (grid[None, :] >= x0[:, None]) & (grid[None, :] < x1[:, None])
+    return (rows[:, :, None] & cols[:, None, :]).to(boxes.dtype if boxes.is_floating_point()
+                                                    else torch.float32)[:, None]
+
+
+def box_pixels(box: Sequence[float], height: int, width: int) -> tuple[int, int, int, int]:
+    """The pixels ``(x0, y0, x1, y1)`` (inclusive) where the edges of ``box`` (fractions in
+    [0, 1]) are outlined on a ``height`` x ``width`` image: ``round(v * (side - 1))``, so 0
+    and 1 land on the first and last pixel, clipped to the image."""
+    sides = (width, height, width, height)
+    return tuple(min(max(int(round(v * (n - 1))), 0), n - 1)  # type: ignore[return-value]
+                 for v, n in zip(box, sides))
+
+
+def outline_boxes(images: torch.Tensor, boxes: Iterable[Sequence[float]],
+                  obj_to_img: Iterable[int], colours: Iterable[Sequence[int]]) -> torch.Tensor:
+    """A copy of ``images`` (N, 3, H, W) in [0, 1] with each object's box outlined, 1 pixel
+    wide at :func:`box_pixels`, in its colour (8-bit RGB), on image ``obj_to_img[o]``. Boxes
+    are drawn in order, later ones over earlier ones."""
+    out = images.clone()
+    height, width = images.shape[-2:]
+    for box, owner, colour in zip(boxes, obj_to_img, colours):
+        x0, y0, x1, y1 = box_pixels(box, height, width)
+        value = out.new_tensor(colour)[:, None] / 255
+        out[owner, :, y0, x0:x1 + 1] = value
+        out[owner, :, y1, x0:x1 + 1] = value
+        out[owner, :, y0:y1 + 1, x0] = value
+        out[owner, :, y0:y1 + 1, x1] = value
+    return out
 
 
 def imagenet_normalize(images: torch.Tensor) -> torch.Tensor:

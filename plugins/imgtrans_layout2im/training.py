@@ -57,7 +57,8 @@ from imgtrans.plugin import (
 )
 from imgtrans_layout2im.coco import read_coco
 from imgtrans_layout2im.config import Layout2ImConfig
-from imgtrans_layout2im.tensors import crop_boxes, imagenet_normalize, to_unit_range
+from imgtrans_layout2im.tensors import (
+    crop_boxes, imagenet_normalize, masks_from_boxes, outline_boxes, to_unit_range)
 from imgtrans_layout2im.options import NAME, Layout2ImTrainOptions
 
 log = logging.getLogger(__name__)
@@ -157,21 +158,6 @@ def flatten_batch(objs: torch.Tensor, boxes: torch.Tensor, valid: torch.Tensor
     return objs[valid], boxes[valid], owners[valid]
 
 
-def masks_from_boxes(boxes: torch.Tensor, size: int = IMAGE_SIZE) -> torch.Tensor:
-    """Box masks (O, 1, size, size) exactly as ``layouts.box_masks`` draws them (rows
-    ``round(y0*size)`` to ``max(that + 1, round(y1*size))``, round half to even, clipped to
-    the grid), from a box tensor instead of layouts."""
-    scaled = torch.round(boxes.double() * size)
-    x0, y0, x1, y1 = scaled.unbind(1)
-    x1, y1 = torch.maximum(x1, x0 + 1), torch.maximum(y1, y0 + 1)
-    x0, y0, x1, y1 = (v.clamp(0, size) for v in (x0, y0, x1, y1))
-    grid = torch.arange(size, device=boxes.device, dtype=torch.float64)
-    rows = (grid[None, :] >= y0[:, None]) & (grid[None, :] < y1[:, None])
-    cols = (grid[None, :] >= x0[:, None]) & (grid[None, :] < x1[:, None])
-    return (rows[:, :, None] & cols[:, None, :]).to(boxes.dtype if boxes.is_floating_point()
-                                                    else torch.float32)[:, None]
-
-
 _PALETTE = ((255, 64, 64), (64, 220, 64), (80, 120, 255), (255, 220, 0), (255, 0, 255),
             (0, 230, 230), (255, 150, 0), (160, 90, 255), (255, 255, 255), (120, 255, 160))
 
@@ -180,16 +166,8 @@ def draw_boxes(images: torch.Tensor, boxes: torch.Tensor, objs: torch.Tensor,
                obj_to_img: torch.Tensor) -> torch.Tensor:
     """Copies of ``images`` (N, 3, S, S) in [0, 1] with each object's box outlined (1 px) in
     a colour of its class."""
-    out = images.clone()
-    size = images.shape[-1]
-    for box, label, owner in zip(boxes.tolist(), objs.tolist(), obj_to_img.tolist()):
-        x0, y0, x1, y1 = (min(max(int(round(v * (size - 1))), 0), size - 1) for v in box)
-        colour = out.new_tensor(_PALETTE[label % len(_PALETTE)])[:, None] / 255
-        out[owner, :, y0, x0:x1 + 1] = colour
-        out[owner, :, y1, x0:x1 + 1] = colour
-        out[owner, :, y0:y1 + 1, x0] = colour
-        out[owner, :, y0:y1 + 1, x1] = colour
-    return out
+    colours = [_PALETTE[label % len(_PALETTE)] for label in objs.tolist()]
+    return outline_boxes(images, boxes.tolist(), obj_to_img.tolist(), colours)
 
 
 # ---------------------------------------------------------------------------------------

@@ -147,14 +147,15 @@ class Layout2ImTranslator(Translator):
         import numpy as np
         import torch
 
+        from imgtrans_layout2im.tensors import box_pixels, outline_boxes
+
         rows, cols = image.shape[-2:]
+        count = len(layout.objects)
+        image = outline_boxes(image[None], [obj.box for obj in layout.objects], [0] * count,
+                              [(255, 255, 255)] * count)[0]
         canvas = np.ascontiguousarray((image.permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
         font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(max(rows, cols) / 320, 0.25)
-        boxes = [(int(round(obj.box[0] * (cols - 1))), int(round(obj.box[1] * (rows - 1))),
-                  int(round(obj.box[2] * (cols - 1))), int(round(obj.box[3] * (rows - 1))))
-                 for obj in layout.objects]
-        for x0, y0, x1, y1 in boxes:
-            cv2.rectangle(canvas, (x0, y0), (x1, y1), (255, 255, 255), 1)
+        boxes = [box_pixels(obj.box, rows, cols) for obj in layout.objects]
         taken: list[tuple[int, int, int, int]] = []
         for obj, box in zip(layout.objects, boxes):
             name = label = self.vocab.name(obj.label)

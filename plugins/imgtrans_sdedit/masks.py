@@ -8,9 +8,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import torch
 import torch.nn.functional as F
-from kornia.color import rgb_to_grayscale
 
-from imgtrans.plugin import IMAGE_EXTENSIONS, InputError, read_image, resize
+from imgtrans.plugin import IMAGE_EXTENSIONS, InputError, convert_channels, read_image, resize
 
 
 def read_mask(path: Path) -> torch.Tensor:
@@ -20,7 +19,7 @@ def read_mask(path: Path) -> torch.Tensor:
     pixels = decoded.pixels.astype(np.float32) / float(np.iinfo(decoded.pixels.dtype).max)
     mask = torch.from_numpy(np.ascontiguousarray(pixels))
     if mask.ndim == 3:
-        mask = rgb_to_grayscale(mask[..., :3].permute(2, 0, 1))[0]
+        mask = convert_channels(mask[..., :3].permute(2, 0, 1)[None], 1)[0, 0]
     return mask[None, None].clamp(0.0, 1.0)
 
 

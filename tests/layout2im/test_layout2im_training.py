@@ -16,7 +16,8 @@ from imgtrans_layout2im.coco import read_coco
 from imgtrans_layout2im.layouts import box_masks
 from imgtrans_layout2im.synthetic import VOCAB, make_dataset, random_layout
 from imgtrans_layout2im.options import Layout2ImTrainOptions
-from imgtrans_layout2im.training import LayoutDataset, flatten_batch, masks_from_boxes
+from imgtrans_layout2im.tensors import box_pixels, masks_from_boxes, outline_boxes
+from imgtrans_layout2im.training import LayoutDataset, flatten_batch
 from typer.testing import CliRunner
 
 import imgtrans
@@ -77,12 +78,36 @@ def test_masks_from_boxes_match_box_masks():
     rng = np.random.default_rng(3)
     layouts = [random_layout(rng, VOCAB, 1, 4) for _ in range(20)]
     objs, boxes, masks, _ = box_masks(layouts)
-    assert torch.equal(masks_from_boxes(boxes), masks)
+    assert torch.equal(masks_from_boxes(boxes, 64), masks)
     odd = torch.tensor([[0.0, 0.0, 0.001, 0.001], [0.5078125, 0.2, 0.99, 1.0], [0.3, 0.3, 0.3, 0.9]])
     from imgtrans_layout2im.layouts import Layout, LayoutObject
 
     reference = box_masks([Layout([LayoutObject(1, tuple(b)) for b in odd.tolist()], "x")])[2]
-    assert torch.equal(masks_from_boxes(odd), reference)
+    assert torch.equal(masks_from_boxes(odd, 64), reference)
+
+
+def test_box_masks_round_half_to_even_cover_a_pixel_and_clip():
+    # on an 8-pixel grid: 0.3125 * 8 = 2.5 -> 2 and 0.4375 * 8 = 3.5 -> 4 (half to even); a box
+    # thinner than a pixel covers one; a box starting in the last half pixel is empty
+    boxes = torch.tensor([[0.3125, 0.4375, 0.75, 1.0], [0.5, 0.5, 0.51, 0.52], [0.9, 0.95, 1.0, 1.0]])
+    expected = torch.zeros(3, 1, 8, 8)
+    expected[0, 0, 4:8, 2:6] = 1
+    expected[1, 0, 4, 4] = 1
+    assert torch.equal(masks_from_boxes(boxes, 8), expected)
+
+
+def test_box_outlines_sit_on_the_edge_pixels():
+    image = torch.zeros(2, 3, 5, 9)
+    out = outline_boxes(image, [(0.5, 0.5, 1.0, 1.0), (0.0, 0.0, 0.5, 0.5)], [1, 1],
+                        [(255, 0, 0), (0, 255, 0)])
+    assert box_pixels((0.5, 0.5, 1.0, 1.0), 5, 9) == (4, 2, 8, 4)
+    assert torch.equal(image, torch.zeros(2, 3, 5, 9)) and not out[0].any()  # a copy; image 0 untouched
+    red = torch.zeros(5, 9, dtype=torch.bool)
+    red[2, 4:9] = red[4, 4:9] = red[2:5, 4] = red[2:5, 8] = True
+    green = torch.zeros(5, 9, dtype=torch.bool)
+    green[0, 0:5] = green[2, 0:5] = green[0:3, 0] = green[0:3, 4] = True  # shares (2, 4) with red
+    assert torch.equal(out[1, 1] == 1, green)
+    assert torch.equal(out[1, 0] == 1, red & ~green)  # later boxes over earlier ones
 
 
 # -- training --------------------------------------------------------------------------------
