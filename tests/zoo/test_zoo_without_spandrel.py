@@ -56,3 +56,22 @@ def test_licence_files_are_named(text, name):
     from imgtrans_zoo.models import classify_licence
 
     assert classify_licence(text) == name
+
+
+@pytest.mark.parametrize("value", ["zoo.span_x4_ch48", "4x-spanx4-ch48", "4xLexicaHAT",
+                                   "https://github.com/Phhofm/models/raw/main/4xLexicaHAT/4xLexicaHAT.pth"])
+def test_registry_names_aliases_and_urls_name_the_zoo_without_a_download(value):
+    from imgtrans.plugins.manager import get_host
+    from imgtrans.weights.identify import identify_translator
+
+    host = get_host()
+    assert identify_translator(value, host.translators, host.known_weight_specs(), download_ok=False) == "zoo"
+
+
+def test_real_esrgan_entries_carry_their_published_sha256():
+    from imgtrans.weights.registry import load_registry
+
+    specs = {s.name: s for s in load_registry()}
+    assert specs["srgan.realesrgan_x4plus"].sha256 == (
+        "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1")
+    assert sum(1 for s in specs.values() if s.plugin == "srgan" and s.url and s.sha256) == 6
