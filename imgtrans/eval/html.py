@@ -19,7 +19,7 @@ THUMBNAIL = 256  # longest side of an embedded image, pixels
 _STYLE = """body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:0 1em 1em 0}
-figure img{image-rendering:pixelated;border:1px solid #ccc}.pair{margin-bottom:1em}
+figure img{image-rendering:pixelated;border:1px solid #ccc;min-width:160px;height:auto}.pair{margin-bottom:1em}
 .muted{color:#777}"""
 _LOWER_IS_BETTER = {"l1", "lpips"}
 
