@@ -10,7 +10,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("load", "convert", "train", "list_translators", "translator_info", "ConvertSettings")
+_API = ("load", "convert", "train", "list_translators", "translator_info", "image_info",
+        "ConvertSettings")
 
 
 def __getattr__(name: str) -> Any:

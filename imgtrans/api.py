@@ -73,6 +73,17 @@ class ConvertSettings:
     same_noise: bool = False
     """Videos, stochastic translators: every frame draws the same noise (less flicker)
     instead of noise from the seed, the video's name and the frame index."""
+    strip_metadata: bool = False
+    """Write no EXIF (GPS included), XMP, ICC profile, PNG text or provenance into outputs.
+    By default an output keeps its input's (see README, "What an output keeps")."""
+    provenance: bool = True
+    """Record in each output how it was made (translator, weights and their sha256, options,
+    seed, precision, tiling, imgtrans version, input name and sha256); ``imgtrans info
+    OUTPUT`` prints it with the command that reproduces the output."""
+    color: str = "keep"
+    """"keep": the network sees the stored values and the output carries the input's ICC
+    profile; "srgb": inputs are converted to sRGB with littleCMS first (16 bits where they
+    have them) and outputs are tagged sRGB."""
 
 
 def list_translators() -> list[dict[str, Any]]:
@@ -118,6 +129,14 @@ def weights_info(weights: str | Path) -> dict[str, Any]:
         raise WeightsError(f"{value}: not a registry URL; download it and give the file")
     loaded = load(weights=value, device="cpu")
     return {**facts, **loaded.config(), "weights": value, "loaded": True}
+
+
+def image_info(path: str | Path) -> dict[str, Any]:
+    """What an image file carries (size, EXIF, ICC profile, XMP) and, for an imgtrans
+    output, its provenance and the ``imgtrans convert`` command that reproduces it."""
+    from imgtrans.provenance import image_info as info
+
+    return info(path)
 
 
 def load(name: str | None = None, weights: str | Path | None = None, *, device: Any = "auto",
@@ -209,6 +228,8 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
         raise UsageError("--ray-address is for --engine ray")
     if settings.precision not in ("exact", "fast"):
         raise UsageError(f"--precision {settings.precision!r}: choose exact or fast")
+    if settings.color not in ("keep", "srgb"):
+        raise UsageError(f"--color {settings.color!r}: choose keep or srgb")
     weights = None
     if settings.plugin is None:  # resolved once: identification and loading share what it read
         weights = resolve_weights_for(settings.weights, None, should_stop=stop.is_set if stop else None)
@@ -242,10 +263,18 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
                                    tile_pad=settings.tile_pad, seed=settings.seed,
                                    precision=settings.precision, compile=settings.compile,
                                    should_stop=stop.is_set if stop else None)
+        record = None
+        if settings.provenance and not settings.strip_metadata:
+            from imgtrans.provenance import run_record
+
+            record = run_record(settings, recipe)
+            report.settings["provenance"] = record
         engine_settings = EngineSettings(batch_size=settings.batch_size, workers=settings.workers,
                                          max_pixels=settings.max_pixels,
                                          apply_exif=settings.apply_exif, quality=settings.quality,
-                                         address=settings.ray_address)
+                                         address=settings.ray_address,
+                                         metadata=not settings.strip_metadata, provenance=record,
+                                         color=settings.color)
 
         def ready(info: dict[str, Any]) -> None:
             report.settings["translator"] = info

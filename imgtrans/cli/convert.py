@@ -40,6 +40,9 @@ def convert(
     quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality.")] = 95,
     max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels than this.")] = 178_956_970,
     exif: Annotated[bool, typer.Option("--exif/--no-exif", help="Apply EXIF orientation.")] = True,
+    strip_metadata: Annotated[bool, typer.Option("--strip-metadata", help="Write no EXIF (GPS included), XMP, ICC profile, PNG text or provenance (default: outputs keep their input's; README: What an output keeps).")] = False,
+    provenance: Annotated[bool, typer.Option("--provenance/--no-provenance", help="Record in each output how it was made (imgtrans info OUTPUT prints it and the command that reproduces it).")] = True,
+    color: Annotated[str, typer.Option("--color", help="keep (the network sees the stored values; the output carries the input's ICC profile) or srgb (convert with littleCMS first; sRGB-tagged output).")] = "keep",
     progress: Annotated[str, typer.Option(help="auto, rich, plain or none.")] = "auto",
     engine: Annotated[str, typer.Option(help="local (this process) or ray (a Ray cluster; pip install 'imgtrans[ray]').")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="With --engine ray: auto or ray://host:10001 joins a running cluster; default: a private one on 127.0.0.1.")] = None,
@@ -65,7 +68,8 @@ def convert(
             precision=precision, compile=compile,
             workers=workers, quality=quality, max_pixels=max_pixels, apply_exif=exif,
             engine=engine, ray_address=ray_address, video_codec=video_codec, crf=crf,
-            pix_fmt=pix_fmt, frames=frames, same_noise=same_noise)
+            pix_fmt=pix_fmt, frames=frames, same_noise=same_noise,
+            strip_metadata=strip_metadata, provenance=provenance, color=color)
         stop = threading.Event()
         reporter = _Reporter(progress)
         with _sigint_sets(stop), reporter:

@@ -44,14 +44,21 @@ def plugins(json_output: Annotated[bool, typer.Option("--json", help="Print JSON
 
 
 @app.command()
-def info(name: Annotated[str, typer.Argument(help="Translator name, or weights (file, registry name).")],
+def info(name: Annotated[str, typer.Argument(help="Translator name, weights (file, registry name), or an image (an imgtrans output: how it was made).")],
          json_output: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False) -> None:
     """Show a translator's summary, capabilities, options and known weights; for weights,
-    which translator they belong to and what loading them found (architecture, scale...)."""
+    which translator they belong to and what loading them found (architecture, scale...);
+    for an image, its metadata and, for an imgtrans output, how it was made and the
+    command that makes it again."""
     from imgtrans.api import translator_info, weights_info
     from imgtrans.plugins.manager import get_host
 
     with ui.exit_on_errors():
+        if name not in get_host().translators and _is_image(name):
+            from imgtrans.cli.image_info import print_image_info
+
+            print_image_info(name, json_output)
+            return
         if name not in get_host().translators:
             _print_weights_info(weights_info(name), json_output)
             return
@@ -73,6 +80,15 @@ def info(name: Annotated[str, typer.Argument(help="Translator name, or weights (
     if data["train_options"]:
         ui.out.print(_options_table("training options (train --opt key=value)", data["train_options"]))
     ui.out.print(_weights_table(data["weights"]) if data["weights"] else "known weights: none")
+
+
+def _is_image(name: str) -> bool:
+    from pathlib import Path
+
+    from imgtrans.core.readers import IMAGE_EXTENSIONS
+
+    path = Path(name)
+    return path.suffix.lower().lstrip(".") in IMAGE_EXTENSIONS and path.is_file()
 
 
 def _print_weights_info(data: dict, json_output: bool) -> None:

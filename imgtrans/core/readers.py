@@ -10,6 +10,7 @@ memory.
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
 import re
@@ -23,6 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from imgtrans.core.metadata import ImageMetadata, collect
 from imgtrans.errors import InputError
 
 # GIF is read (first frame, through PIL: OpenCV < 4.11 has no GIF decoder) but never written.
@@ -53,6 +55,9 @@ class DecodedImage:
     pixels: np.ndarray
     bit_depth: int
     format: str
+    metadata: ImageMetadata | None = None
+    """What the file carries beside the pixels (``read_image(metadata=True)``); the writer
+    embeds it, translators never see it."""
 
     @property
     def height(self) -> int:
@@ -87,6 +92,8 @@ class _Header:
     height: int
     declares_alpha: bool
     orientation: int
+    info: dict | None = None  # PIL's header info, and the raw EXIF, for metadata
+    exif: bytes | None = None
 
 
 _BYTES_PER_PIXEL = 8  # 16-bit RGBA, uncompressed: the most any supported format needs
@@ -204,9 +211,10 @@ def _bit_depth(im: Image.Image) -> int:
 
 
 def read_image(path: Path, *, max_pixels: int = 178_956_970, apply_exif: bool = True,
-               max_bytes: int | None = None) -> DecodedImage:
+               max_bytes: int | None = None, metadata: bool = False) -> DecodedImage:
     """Decode ``path``; raises :class:`InputError` with the reason when the file is unusable.
-    ``max_bytes`` defaults to :func:`max_file_bytes` of ``max_pixels``."""
+    ``max_bytes`` defaults to :func:`max_file_bytes` of ``max_pixels``. ``metadata``: also
+    collect EXIF, ICC, XMP, PNG text and the file's sha256 (``DecodedImage.metadata``)."""
     path = Path(path)
     data = read_file(path, max_file_bytes(max_pixels) if max_bytes is None else max_bytes)
     if not data:
@@ -228,7 +236,12 @@ def read_image(path: Path, *, max_pixels: int = 178_956_970, apply_exif: bool = 
     suffix = path.suffix.lower().lstrip(".")
     fmt = suffix if suffix in IMAGE_EXTENSIONS else _SUPPORTED[header.kind]
     bit_depth = 16 if pixels.dtype == np.uint16 else 8
-    return DecodedImage(np.ascontiguousarray(pixels), bit_depth, fmt)
+    meta = None
+    if metadata:
+        meta = collect(data, header.kind, header.info or {}, header.exif)
+        meta.sha256 = hashlib.sha256(data).hexdigest()
+        meta.orientation_applied = apply_exif
+    return DecodedImage(np.ascontiguousarray(pixels), bit_depth, fmt, meta)
 
 
 def _read_header(path: Path, data: bytes, max_pixels: int) -> _Header:
@@ -243,7 +256,8 @@ def _read_header(path: Path, data: bytes, max_pixels: int) -> _Header:
                 width, height = im.size
                 if kind == "TIFF":  # recent PIL reports the size after EXIF rotation
                     width, height = im.tag_v2.get(256, width), im.tag_v2.get(257, height)
-                header = _Header(kind, int(width), int(height), alpha, orientation)
+                header = _Header(kind, int(width), int(height), alpha, orientation,
+                                 dict(im.info), _raw_exif(im, kind))
     except Image.DecompressionBombError as exc:
         found = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{found.group(1)} pixels" if found else "the image"
@@ -261,6 +275,19 @@ def _read_header(path: Path, data: bytes, max_pixels: int) -> _Header:
         raise InputError(path, f"too large: {header.width}×{header.height} pixels exceeds "
                                f"the limit of {max_pixels} (decompression bomb?)")
     return header
+
+
+def _raw_exif(im: Image.Image, kind: str) -> bytes | None:
+    """The EXIF as stored (JPEG, WebP), or as Pillow reads it from a TIFF's first IFD."""
+    if kind == "PNG":
+        return None  # the chunk list is walked instead
+    raw = im.info.get("exif")
+    if raw or kind != "TIFF":
+        return raw
+    try:
+        return im.getexif().tobytes()
+    except Exception:
+        return None
 
 
 def _sniff(data: bytes) -> str | None:

@@ -25,6 +25,8 @@ class ItemResult:
     video: dict[str, Any] | None = None
     """For a video: frames converted, segments, copied streams and the effective encoding
     settings (codec, pixel format, options)."""
+    input_sha256: str | None = None
+    """The input file's sha256, when its outputs carry metadata or provenance."""
 
 
 @dataclass

@@ -26,9 +26,11 @@ import numpy as np
 from imgtrans.core.batching import AUTO, BatchSizer, is_out_of_memory, release_memory
 from imgtrans.core.discover import WorkItem
 from imgtrans.core.display import bounded
+from imgtrans.core.metadata import ImageMetadata, embed
 from imgtrans.core.readers import DecodedImage, check_input_file, max_file_bytes, read_image
 from imgtrans.core.report import ItemResult
-from imgtrans.core.writers import fit_pixels, remove_stale_temps, write_pixels
+from imgtrans.core.writers import (encode_buffer, fit_pixels, remove_stale_temps, write_atomic,
+                                   write_pixels)
 from imgtrans.errors import InputError
 
 if TYPE_CHECKING:  # decode and write workers never import torch
@@ -48,6 +50,13 @@ class EngineSettings:
     quality: int = 95
     address: str | None = None
     """The cluster a distributed engine joins; None: one started on this machine."""
+    metadata: bool = True
+    """Carry each input's EXIF, ICC, XMP and PNG text into its outputs (False: write none)."""
+    provenance: dict[str, Any] | None = None
+    """The run's part of each output's provenance record (translator, weights, options,
+    seed...); None: no record is written. Each item adds its input's name and sha256."""
+    color: str = "keep"
+    """"keep" the stored values and the ICC profile, or convert inputs to "srgb"."""
 
 
 @dataclass
@@ -67,6 +76,8 @@ class Translated:
     item: WorkItem
     pixels: list[np.ndarray]
     seconds: float
+    metadata: ImageMetadata | None = None
+    """The input's metadata, carried to the writer beside the pixels."""
 
 
 Outcome = Union[Translated, ItemResult]
@@ -97,7 +108,10 @@ def decode(item: WorkItem, settings: EngineSettings,
     try:
         if read_input is None:
             data = read_image(item.source, max_pixels=settings.max_pixels,
-                              apply_exif=settings.apply_exif)
+                              apply_exif=settings.apply_exif,
+                              metadata=settings.metadata or settings.provenance is not None)
+            for warning in data.metadata.warnings if data.metadata else ():
+                log.warning("%s: %s", item.source, warning)
         else:
             check_input_file(item.source, max_file_bytes(settings.max_pixels))
             data = read_input(item.source)
@@ -135,7 +149,8 @@ def translate_batch(batch: list[Loaded], runner: TranslatorRunner,
         return [out for one in batch for out in translate_batch([one], runner, sizer)]
     share = (time.perf_counter() - start) / len(batch)
     per_item = len(outputs) // len(batch)
-    return [Translated(one.item, outputs[i * per_item:(i + 1) * per_item], one.seconds + share)
+    return [Translated(one.item, outputs[i * per_item:(i + 1) * per_item], one.seconds + share,
+                       getattr(one.data, "metadata", None))
             for i, one in enumerate(batch)]
 
 
@@ -182,14 +197,37 @@ def write(done: Translated, settings: EngineSettings) -> ItemResult:
     item = done.item
     start = time.perf_counter()
     written = []
-    for pixels, target in zip(done.pixels, item.outputs):
+    meta = done.metadata if settings.metadata else None
+    for sample, (pixels, target) in enumerate(zip(done.pixels, item.outputs)):
         ext = target.suffix.lstrip(".").lower()
+        provenance = _provenance(settings, done, sample)
         try:  # the result is written once and then dropped: encode it in place
-            write_pixels(target, fit_pixels(pixels, ext), quality=settings.quality,
-                         reuse_pixels=True)
+            fitted = fit_pixels(pixels, ext)
+            if meta is None and provenance is None:
+                write_pixels(target, fitted, quality=settings.quality, reuse_pixels=True)
+            else:  # metadata is added to the encoded file
+                height, width = fitted.shape[:2]
+                channels = 1 if fitted.ndim == 2 else fitted.shape[2]
+                encoded = encode_buffer(fitted, ext, quality=settings.quality,
+                                        reuse_pixels=True).tobytes()
+                write_atomic(target, embed(encoded, ext, meta, provenance, width, height, channels))
         except Exception as exc:
             return failed(item, f"cannot write: {exc}", target)
         written.append(str(target))
     total = done.seconds + time.perf_counter() - start
     return ItemResult(str(item.source), written[0], "done", None, round(total, 4),
-                      written if len(written) > 1 else None)
+                      written if len(written) > 1 else None,
+                      input_sha256=done.metadata.sha256 if done.metadata else None)
+
+
+def _provenance(settings: EngineSettings, done: Translated, sample: int) -> dict[str, Any] | None:
+    """The record written into one output: the run's part plus this input's name, sha256
+    and (several samples per input) the sample's index."""
+    if settings.provenance is None:
+        return None
+    record = dict(settings.provenance)
+    record["input"] = {"name": done.item.name,
+                       "sha256": done.metadata.sha256 if done.metadata else None}
+    if len(done.item.outputs) > 1:
+        record["sample"] = sample
+    return record
