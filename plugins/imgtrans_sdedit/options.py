@@ -32,8 +32,21 @@ class SDEditOptions:
                 "white = edit, black = keep (kept pixels come back exactly)"})
     samples: int = field(default=1, metadata={
         "help": "outputs per input (written as <name>_s0, <name>_s1, ...), each with its own noise"})
+    # Latent (Stable Diffusion) models only; see imgtrans_sdedit.prompts for per-file prompts.
+    prompt: str = field(default="", metadata={
+        "help": "Stable Diffusion models: what the result should show (text)"})
+    negative_prompt: str = field(default="", metadata={
+        "help": "Stable Diffusion models: what it should not show (guidance_scale > 1)"})
+    guidance_scale: float = field(default=7.5, metadata={
+        "help": "Stable Diffusion models: classifier-free guidance (<= 1: none, one UNet pass "
+                "per step; turbo models: 0)", "min": 0.0, "max": 50.0})
+    prompts: Optional[str] = field(default=None, metadata={
+        "help": "Stable Diffusion models: per-file prompts, a JSON file {input name or stem: "
+                "prompt} or a folder of <stem>.txt files matched like mask folders"})
 
     def __post_init__(self) -> None:
+        if self.prompts is not None and not Path(self.prompts).expanduser().exists():
+            raise ValueError(f"prompts {self.prompts!r}: no such file or folder")
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {self.strength}")
         if self.steps < 1:

@@ -40,6 +40,7 @@ from imgtrans.plugin import (
     hookimpl,
 )
 from imgtrans_sdedit.folders import is_model_folder, locate_model_folder
+from imgtrans_sdedit.latent_folders import latent_layout_of, recognise_latent_folder
 from imgtrans_sdedit.options import NAME, SDEditOptions, SDEditTrainOptions
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ log = logging.getLogger(__name__)
 class SDEditTranslator(Translator):
     name = NAME
     summary = ("SDEdit: edit or realise guide images (photos, stroke paintings) with a "
-               "pixel-space diffusion model (diffusers model folder), optionally masked")
+               "pixel-space diffusion model or Stable Diffusion with a prompt (diffusers "
+               "model folders), optionally masked")
     capabilities = Capabilities(stochastic=True, input_kind="image", training=True,
                                 cpu_batch_size=8)  # 1.4-2.6x at 8 on CPU (bench/RESULTS.md)
     fast_mode_error = ("bf16 CPU (UNet only), 8-bit levels vs exact: mean 0.1-0.2, 99.9th pct 2, max 2 (bundled and ddpm-cifar10-32 size, 10 steps); bench/precision.py --quick; bench/RESULTS.md")
@@ -68,10 +70,11 @@ class SDEditTranslator(Translator):
         return SDEditTask(options, settings, device)
 
     @classmethod
-    def recognises_folder(cls, folder: Path) -> bool:
+    def recognises_folder(cls, folder: Path) -> Any:
         """A diffusers pixel-space model folder (UNet2DModel + a DDPM-family scheduler), by
-        its JSON files alone."""
-        return is_model_folder(folder)
+        its JSON files alone. Also a Stable Diffusion folder (``imgtrans_sdedit.latent_folders``;
+        one sdedit cannot run says why); the parsed layout is what ``load`` gets back."""
+        return is_model_folder(folder) or recognise_latent_folder(folder)
 
     @classmethod
     def load(cls, weights: Path | None, options: SDEditOptions, device: Any) -> "SDEditTranslator":
@@ -80,6 +83,16 @@ class SDEditTranslator(Translator):
 
         if weights is None:
             raise WeightsError("sdedit needs --weights: a diffusers model folder")
+        from imgtrans.plugin import weights_at
+
+        latent = latent_layout_of(weights_at(weights))
+        if latent is not None:  # Stable Diffusion: imgtrans_sdedit.latent_translator
+            from imgtrans_sdedit.latent_translator import LatentSDEditTranslator
+
+            return LatentSDEditTranslator.load_layout(latent, options, device)
+        if options.prompt or options.negative_prompt or options.prompts:
+            raise WeightsError(f"{weights}: a pixel-space model takes no text; prompt, "
+                               "negative_prompt and prompts are for Stable Diffusion models")
         model = load_model_folder(locate_model_folder(weights, cls.name), device)
         if options.steps > model.num_train_timesteps:
             raise UsageError(f"steps={options.steps} is more than the model's "

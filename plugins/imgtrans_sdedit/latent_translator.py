@@ -1,0 +1,119 @@
+"""The ``sdedit`` translator on a Stable Diffusion folder: what ``SDEditTranslator.load``
+returns when the weights are a latent model (same name, options and contract).
+
+Sizes: any. Each batch is padded right and bottom (reflection) to a multiple of the VAE's
+factor (8), edited, and cropped back, so the output has the input's size. Masks are as in
+pixel mode (white = edit; one file or a folder matched by stem): blended in latent space
+inside the loop, then ``out = m * result + (1 - m) * input`` at the input's resolution, so
+kept pixels come back bit for bit. Prompts: the ``prompt`` option, or per file from
+``prompts=`` (see ``imgtrans_sdedit.prompts``). Randomness: image ``i`` draws its VAE sample
+and its noise from ``context.generators[i]``, as diffusers' img2img pipeline with a list of
+generators, so the result equals the pipeline's for the same generators and does not depend
+on the batch (up to float rounding in the networks).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from imgtrans.plugin import (
+    InputError,
+    Preprocessing,
+    TranslateContext,
+    Translator,
+    UsageError,
+    fast_scope,
+    pad_to_multiple,
+)
+from imgtrans_sdedit.latent import LatentModel, latent_sdedit, load_latent_folder, prompt_embeddings
+from imgtrans_sdedit.latent_folders import LatentLayout
+from imgtrans_sdedit.options import SDEditOptions
+from imgtrans_sdedit.prompts import PromptSource
+from imgtrans_sdedit.translator import SDEditTranslator
+
+log = logging.getLogger(__name__)
+
+
+class LatentSDEditTranslator(SDEditTranslator):
+    """sdedit with a Stable Diffusion model (VAE latents, CLIP text prompts)."""
+
+    def __init__(self, options: SDEditOptions, device: Any, model: LatentModel,
+                 mask_file: Any = None, mask_dir: Path | None = None,
+                 prompts: PromptSource | None = None) -> None:
+        Translator.__init__(self, options, device)  # not SDEditTranslator's: a pixel model's
+        self.model, self.mask_file, self.mask_dir = model, mask_file, mask_dir
+        self._fitted: dict[tuple[int, int], Any] = {}  # the mask file at each input size
+        self.prompts = prompts or PromptSource(options.prompt)
+
+    @classmethod
+    def load_layout(cls, layout: LatentLayout, options: SDEditOptions,
+                    device: Any) -> "LatentSDEditTranslator":
+        from imgtrans_sdedit.masks import read_mask
+
+        model = load_latent_folder(layout, device)
+        if options.steps > model.num_train_timesteps:
+            raise UsageError(f"steps={options.steps} is more than the model's "
+                             f"{model.num_train_timesteps} training steps")
+        prompts = PromptSource(options.prompt, options.prompts)
+        if options.mask is None:
+            return cls(options, device, model, prompts=prompts)
+        mask_path = Path(options.mask).expanduser()
+        if mask_path.is_dir():
+            return cls(options, device, model, mask_dir=mask_path, prompts=prompts)
+        try:
+            mask = read_mask(mask_path).to(device)
+        except InputError as exc:
+            raise UsageError(f"mask {options.mask!r}: {exc.reason}") from None
+        return cls(options, device, model, mask_file=mask, prompts=prompts)
+
+    def preprocessing(self) -> Preprocessing:
+        # Native size: translate pads to the VAE factor and crops back itself, so that the
+        # mask composite happens at the input's resolution.
+        return Preprocessing(value_range=(-1.0, 1.0), channels=3, resize="pad", size_multiple=1,
+                             interpolation="bicubic")
+
+    def translate(self, images: Any, context: TranslateContext) -> Any:
+        """(B, 3, H, W) in [-1, 1] -> (B * samples, 3, H, W) in [-1, 1], image-major; the
+        text is encoded once per batch, each sample draws on from the images' generators."""
+        samples = self.options.samples
+        if self.steps_run == 0:
+            return images.repeat_interleave(samples, dim=0)
+        height, width = images.shape[-2:]
+        names = list(context.names) or [f"#{i}" for i in range(images.shape[0])]
+        masks = [self._mask_for(name, (height, width)) for name in names]
+        mask = None if masks[0] is None else torch.cat(masks)
+        o = self.options
+        prompts = [self.prompts.prompt_for(name) for name in names]
+        negatives = [o.negative_prompt] * len(names)
+        with torch.no_grad():
+            embeddings = prompt_embeddings(self.model, prompts, negatives, o.guidance_scale)
+        generators = list(context.generators) or None
+        outputs = [self._edit_latent(images, mask, embeddings, generators, names, context)
+                   for _ in range(samples)]
+        return torch.stack(outputs, dim=1).flatten(0, 1)
+
+    def _edit_latent(self, images: Any, mask: Any, embeddings: Any, generators: Any,
+                     names: list[str], context: TranslateContext) -> Any:
+        o, factor = self.options, self.model.vae_scale_factor
+        height, width = images.shape[-2:]
+        padded = pad_to_multiple(images, factor, "reflect")
+        loop_mask = None if mask is None else pad_to_multiple(mask, factor, "replicate")
+
+        def on_step(repeat: int, step: int, total: int, repeats: int, timestep: int) -> None:
+            log.debug("sdedit %s: repeat %d/%d, step %d/%d (t=%d)", ", ".join(names), repeat + 1,
+                      repeats, step + 1, total, timestep)
+            context.check_stop()
+
+        result = latent_sdedit(self.model, padded, [], None, strength=o.strength, steps=o.steps,
+                               guidance_scale=o.guidance_scale, scheduler=o.scheduler, eta=o.eta,
+                               repeats=o.repeats, mask=loop_mask, generator=generators,
+                               on_step=on_step, unet_scope=lambda: fast_scope(context),
+                               embeddings=embeddings)
+        result = result[..., :height, :width].float().clamp(-1.0, 1.0)
+        if mask is not None:
+            result = mask * result + (1 - mask) * images  # kept pixels exactly
+        return result
