@@ -109,7 +109,12 @@ def decode(item: WorkItem, settings: EngineSettings,
         if read_input is None:
             data = read_image(item.source, max_pixels=settings.max_pixels,
                               apply_exif=settings.apply_exif,
-                              metadata=settings.metadata or settings.provenance is not None)
+                              metadata=(settings.metadata or settings.provenance is not None
+                                        or settings.color != "keep"))
+            if settings.color == "srgb":
+                from imgtrans.core.colour import to_srgb
+
+                data = to_srgb(data, item.source)
             for warning in data.metadata.warnings if data.metadata else ():
                 log.warning("%s: %s", item.source, warning)
         else:

@@ -167,3 +167,86 @@ def test_huge_xmp_is_left_out_of_jpeg_with_a_warning(tmp_path, caplog):
     data = embed(encoded.getvalue(), "jpg", ImageMetadata(xmp=big), None, 4, 4, 3)
     assert Image.open(io.BytesIO(data)).size == (4, 4)
     assert "XMP left out" in caplog.text
+
+
+def _p3_png(path: Path, pixels: np.ndarray) -> Path:
+    """A PNG (8 or 16 bits, gray or colour) carrying the Display P3 profile."""
+    import cv2
+
+    from imgtrans.core.metadata import ImageMetadata, embed
+
+    bgr = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", bgr)
+    assert ok
+    channels = 1 if pixels.ndim == 2 else 3
+    path.write_bytes(embed(encoded.tobytes(), "png", ImageMetadata(icc=display_p3_profile()),
+                           None, pixels.shape[1], pixels.shape[0], channels))
+    return path
+
+
+def _direct_srgb(pixels: np.ndarray) -> np.ndarray:
+    from PIL import ImageCms
+
+    source = ImageCms.ImageCmsProfile(io.BytesIO(display_p3_profile()))
+    result = ImageCms.profileToProfile(Image.fromarray(pixels), source,
+                                       ImageCms.createProfile("sRGB"), outputMode="RGB")
+    return np.asarray(result)
+
+
+def test_color_srgb_equals_a_direct_littlecms_conversion(host, tmp_path):
+    import cv2
+
+    from imgtrans.core.colour import srgb_profile
+    from photo_files import photo_pixels
+
+    pixels = photo_pixels()
+    source = _p3_png(tmp_path / "p3.png", pixels)
+    out = tmp_path / "out.png"
+    result = run("convert", source, out, "-p", "resize", "--opt", "scale=1", "--color", "srgb")
+    assert result.exit_code == 0, result.output
+    got = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
+    assert np.array_equal(got, _direct_srgb(pixels))
+    assert opened(out).info["icc_profile"] == srgb_profile()
+    record = json.loads(run("info", out, "--json").output)
+    assert record["provenance"]["color"] == "srgb" and "--color srgb" in record["command"]
+    kept = tmp_path / "kept.png"  # the default: stored values, the input's profile
+    assert run("convert", source, kept, "-p", "resize", "--opt", "scale=1").exit_code == 0
+    assert np.array_equal(cv2.cvtColor(cv2.imread(str(kept)), cv2.COLOR_BGR2RGB), pixels)
+    assert opened(kept).info["icc_profile"] == display_p3_profile()
+
+
+def test_color_srgb_keeps_16_bits(host, tmp_path):
+    import cv2
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 65536, (16, 24, 3), dtype=np.uint16)
+    source = _p3_png(tmp_path / "deep.png", pixels)
+    out = tmp_path / "out.png"
+    result = run("convert", source, out, "-p", "resize", "--opt", "scale=1", "--color", "srgb")
+    assert result.exit_code == 0, result.output
+    got = cv2.cvtColor(cv2.imread(str(out), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGR2RGB)
+    assert got.dtype == np.uint16
+    assert len(np.unique(got)) > 256  # not 8-bit values widened
+    eight = rng.integers(0, 256, (16, 24, 3), dtype=np.uint8)  # 8-bit values, widened exactly
+    wide = _p3_png(tmp_path / "wide.png", eight.astype(np.uint16) * 257)
+    assert run("convert", wide, out, "-p", "resize", "--opt", "scale=1", "--color", "srgb",
+               "--overwrite").exit_code == 0
+    got = cv2.cvtColor(cv2.imread(str(out), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGR2RGB)
+    difference = np.abs(got / 257.0 - _direct_srgb(eight).astype(np.float64))
+    assert difference.max() <= 1.0, difference.max()  # littleCMS's 8-bit path rounds once more
+
+
+def test_color_srgb_refuses_a_gray_image_with_a_colour_profile(host, tmp_path):
+    gray = np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8)
+    source = tmp_path / "gray.png"
+    from imgtrans.core.metadata import ImageMetadata, embed
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", gray)
+    source.write_bytes(embed(encoded.tobytes(), "png", ImageMetadata(icc=display_p3_profile()),
+                             None, 8, 8, 3))  # a colour profile on gray pixels
+    result = run("convert", source, tmp_path / "out.png", "-p", "resize", "--color", "srgb")
+    assert result.exit_code == 3
+    assert "RGB ICC profile on a gray image" in " ".join(result.output.split())
+    assert run("convert", tmp_path / "x.png", tmp_path / "y.png", "-p", "resize",
+               "--color", "adobe").exit_code != 0
