@@ -1,5 +1,5 @@
 """README's model-zoo tables are generated from spandrel's registry and the weights registry
-(``python -m imgtrans_zoo.tables --write README.md``); the registry's zoo entries carry what
+(``python tests/zoo/zoo_tables.py --write README.md``); the registry's zoo entries carry what
 the issue asks for."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from zoo_models import needs_spandrel
 needs_spandrel()
 
 from imgtrans.weights.registry import load_registry  # noqa: E402
-from imgtrans_zoo.tables import END, START, markdown  # noqa: E402
+from zoo_tables import END, START, markdown  # noqa: E402
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -20,7 +20,7 @@ def test_readme_tables_are_current():
     text = README.read_text(encoding="utf-8")
     assert START in text and END in text
     assert text.split(START, 1)[1].split(END, 1)[0].strip() == markdown().strip(), (
-        "README's zoo tables are stale: python -m imgtrans_zoo.tables --write README.md")
+        "README's zoo tables are stale: python tests/zoo/zoo_tables.py --write README.md")
 
 
 def test_zoo_registry_entries_have_url_published_sha256_and_a_permissive_licence():

@@ -1,14 +1,15 @@
 """README's model-zoo tables, generated: the architectures spandrel's registry detects (with
-their licences) and the zoo's registry entries. ``python -m imgtrans_zoo.tables`` prints them;
-``--write README.md`` replaces the text between the ``zoo-tables`` markers (a test keeps the
-README current in the zoo venv)."""
+their licences) and the zoo's registry entries. ``python tests/zoo/zoo_tables.py`` prints
+them; ``--write README.md`` replaces the text between the ``zoo-tables`` markers
+(``test_zoo_readme.py`` keeps the README current, in the zoo venv)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-START, END = "<!-- zoo-tables:start (python -m imgtrans_zoo.tables --write README.md) -->", "<!-- zoo-tables:end -->"
+START = "<!-- zoo-tables:start (python tests/zoo/zoo_tables.py --write README.md) -->"
+END = "<!-- zoo-tables:end -->"
 
 
 def markdown() -> str:
