@@ -144,9 +144,9 @@ def load_latent_folder(folder: Path | LatentLayout, device: Any = None) -> Laten
     """Load a Stable Diffusion folder (or its layout, already inspected) in eval mode,
     float32, on ``device``."""
     layout = folder if isinstance(folder, LatentLayout) else inspect_latent_folder(folder)
-    if layout.family != "sd":
-        raise WeightsError(f"{layout.folder}: {layout.pipeline} (SDXL) is not supported yet; "
-                           "sdedit runs Stable Diffusion 1.x/2.x folders")
+    if not layout.text_encoders:
+        raise WeightsError(f"{layout.folder}: {layout.pipeline} has no text encoder; sdedit runs "
+                           "text-conditioned Stable Diffusion models")
     unet = _diffusers_part(layout, "unet", UNet2DConditionModel, layout.unet_config)
     vae = _diffusers_part(layout, "vae", AutoencoderKL, layout.vae_config)
     encoders, tokenizers = _transformers_parts(layout) if layout.text_encoders else ([], [])
@@ -188,13 +188,25 @@ def guidance_embedding(w: torch.Tensor, dim: int) -> torch.Tensor:
     return F.pad(emb, (0, 1)) if dim % 2 else emb
 
 
+@dataclass
+class Conditioning:
+    """What the UNet is conditioned on for one batch: the text embeddings (B, 77, D), the
+    unconditional ones with classifier-free guidance (else None), and SDXL's pooled text
+    embeddings (B, P) for both (else None)."""
+
+    text: torch.Tensor
+    uncond: torch.Tensor | None = None
+    pooled: torch.Tensor | None = None
+    pooled_uncond: torch.Tensor | None = None
+
+
 def latent_sdedit(model: LatentModel, images: torch.Tensor, prompts: list[str],
                   negative_prompts: list[str] | None = None, *, strength: float, steps: int,
                   guidance_scale: float = 7.5, scheduler: str = "ddim", eta: float = 0.0,
                   repeats: int = 1, mask: torch.Tensor | None = None, generator: Any = None,
                   on_step: Callable[[int, int, int, int, int], None] | None = None,
                   unet_scope: Callable[[], Any] = contextlib.nullcontext,
-                  embeddings: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> torch.Tensor:
+                  embeddings: Conditioning | None = None) -> torch.Tensor:
     """Stable Diffusion img2img (SDEdit) of ``images``: float (B, 3, H, W) in [-1, 1], H and W
     multiples of ``model.vae_scale_factor``; returns (B, 3, H, W), unclamped, as the
     pipeline's decoded image.
@@ -202,8 +214,8 @@ def latent_sdedit(model: LatentModel, images: torch.Tensor, prompts: list[str],
     ``prompts``/``negative_prompts``: one text per image (None: ``""``). ``mask``: None or
     float (B or 1, 1, H, W), 1 = edit; blended in latent space only (area-downscaled, > 0).
     ``generator``: one ``torch.Generator`` per image (diffusers' list convention), so an
-    image's result does not depend on its batch. ``embeddings``: the (conditional,
-    unconditional) text embeddings already computed (for several samples of one batch).
+    image's result does not depend on its batch. ``embeddings``: the ``prompt_embeddings``
+    of the batch already computed (for several samples of one batch).
     Returns ``images`` itself when no step runs.
     """
     n = steps_to_run(steps, strength)
@@ -221,25 +233,51 @@ def latent_sdedit(model: LatentModel, images: torch.Tensor, prompts: list[str],
         step_kwargs = _step_kwargs(sampler, generator, eta)
         x = _denoise(model, sampler, timesteps, guide, embeddings, guidance_scale, mask, repeats,
                      generator, step_kwargs, on_step, unet_scope)
-        scaling = model.vae.config.scaling_factor
-        return model.vae.decode(x / scaling, return_dict=False)[0]
+        return decode_latents(model, x)
 
 
 def prompt_embeddings(model: LatentModel, prompts: list[str], negative_prompts: list[str] | None,
-                      guidance_scale: float) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(conditional, unconditional or None) text embeddings for one batch."""
-    cond = encode_text(model, prompts)
-    if not uses_guidance(model, guidance_scale):
-        return cond, None
+                      guidance_scale: float) -> Conditioning:
+    """The text conditioning of one batch (an empty negative prompt is diffusers' None)."""
+    guided = uses_guidance(model, guidance_scale)
     negatives = [n or "" for n in negative_prompts] if negative_prompts else [""] * len(prompts)
-    return cond, encode_text(model, negatives)
+    if model.layout.family == "sdxl":
+        from imgtrans_sdedit.sdxl import sdxl_conditioning
+
+        return sdxl_conditioning(model, prompts, negatives, guided)
+    cond = encode_text(model, prompts)
+    return Conditioning(cond, encode_text(model, negatives) if guided else None)
 
 
 def encode_images(model: LatentModel, images: torch.Tensor, generators: list[Any]) -> torch.Tensor:
     """Scaled VAE latents of ``images``, each sampled from its own generator."""
-    latents = [model.vae.encode(images[i:i + 1]).latent_dist.sample(generators[i])
-               for i in range(images.shape[0])]
-    return model.vae.config.scaling_factor * torch.cat(latents)
+    latents = torch.cat([model.vae.encode(images[i:i + 1]).latent_dist.sample(generators[i])
+                         for i in range(images.shape[0])])
+    mean, std = _latent_stats(model, latents)
+    if mean is not None:
+        return (latents - mean) * model.vae.config.scaling_factor / std
+    return model.vae.config.scaling_factor * latents
+
+
+def decode_latents(model: LatentModel, latents: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] (unclamped) from scaled latents."""
+    mean, std = _latent_stats(model, latents)
+    if mean is not None:
+        latents = latents * std / model.vae.config.scaling_factor + mean
+    else:
+        latents = latents / model.vae.config.scaling_factor
+    return model.vae.decode(latents, return_dict=False)[0]
+
+
+def _latent_stats(model: LatentModel, like: torch.Tensor) -> tuple[Any, Any]:
+    """The VAE's per-channel latent mean and std when its config has them (SDXL pipelines
+    use them then), else (None, None)."""
+    mean = getattr(model.vae.config, "latents_mean", None)
+    std = getattr(model.vae.config, "latents_std", None)
+    if mean is None or std is None:
+        return None, None
+    shape = (1, len(mean), 1, 1)
+    return (torch.tensor(mean).view(shape).to(like), torch.tensor(std).view(shape).to(like))
 
 
 def _step_kwargs(sampler: Any, generator: Any, eta: float) -> dict[str, Any]:
@@ -253,12 +291,17 @@ def _step_kwargs(sampler: Any, generator: Any, eta: float) -> dict[str, Any]:
 
 
 def _denoise(model: LatentModel, sampler: Any, timesteps: Any, guide: torch.Tensor,
-             embeddings: tuple[torch.Tensor, torch.Tensor | None], guidance_scale: float,
+             embeddings: Conditioning, guidance_scale: float,
              mask: torch.Tensor | None, repeats: int, generator: Any, step_kwargs: dict[str, Any],
              on_step: Callable[..., None] | None, unet_scope: Callable[[], Any]) -> torch.Tensor:
-    cond, uncond = embeddings
-    text = cond if uncond is None else torch.cat([uncond, cond])
+    uncond = embeddings.uncond
+    text = embeddings.text if uncond is None else torch.cat([uncond, embeddings.text])
     batch = guide.shape[0]
+    added = None
+    if embeddings.pooled is not None:
+        from imgtrans_sdedit.sdxl import added_conditions
+
+        added = added_conditions(model, embeddings, guide.shape[-2:], batch)
     timestep_cond = None
     if model.unet.config.time_cond_proj_dim is not None:
         w = torch.tensor(guidance_scale - 1).repeat(batch)
@@ -272,7 +315,7 @@ def _denoise(model: LatentModel, sampler: Any, timesteps: Any, guide: torch.Tens
             inputs = sampler.scale_model_input(inputs, t)
             with unet_scope():
                 eps = model.unet(inputs, t, encoder_hidden_states=text, timestep_cond=timestep_cond,
-                                 return_dict=False)[0]
+                                 added_cond_kwargs=added, return_dict=False)[0]
             eps = eps.float()
             if uncond is not None:
                 eps_uncond, eps_text = eps.chunk(2)

@@ -226,3 +226,72 @@ def test_prompt_for_a_pixel_model_is_a_weights_error(host, tmp_path):
     result = convert(src, tmp_path / "out.png", ROOT / "pretrained" / "sdedit_facades_synth",
                      "prompt=a cat", extra=("--plugin", "sdedit"))
     assert result.exit_code == 5 and "takes no text" in result.output, result.output
+
+
+# -- SDXL ----------------------------------------------------------------------------------------
+
+def make_tiny_sdxl(folder: Path) -> Path:
+    """A StableDiffusionXLImg2ImgPipeline folder with random weights (two text encoders)."""
+    import torch
+    from diffusers import (AutoencoderKL, DDIMScheduler, StableDiffusionXLImg2ImgPipeline,
+                           UNet2DConditionModel)
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    sd = make_tiny_sd(folder / "sd-parts")  # its tokenizer vocabulary
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=16,
+                                in_channels=4, out_channels=4, attention_head_dim=(2, 4),
+                                down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), use_linear_projection=True,
+                                addition_embed_type="text_time", addition_time_embed_dim=8,
+                                transformer_layers_per_block=(1, 2), projection_class_embeddings_input_dim=80,
+                                cross_attention_dim=64)
+    vae = AutoencoderKL(block_out_channels=[32, 64], in_channels=3, out_channels=3, latent_channels=4,
+                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2)
+    tokenizer = CLIPTokenizer.from_pretrained(sd / "tokenizer", local_files_only=True)
+    config = CLIPTextConfig(bos_token_id=0, eos_token_id=2, hidden_size=32, intermediate_size=37,
+                            num_attention_heads=4, num_hidden_layers=2, pad_token_id=1,
+                            vocab_size=tokenizer.vocab_size + 2, projection_dim=32)
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                              clip_sample=False, set_alpha_to_one=False, steps_offset=1,
+                              timestep_spacing="trailing")
+    pipe = StableDiffusionXLImg2ImgPipeline(vae=vae, text_encoder=CLIPTextModel(config),
+                                            text_encoder_2=CLIPTextModelWithProjection(config),
+                                            tokenizer=tokenizer, tokenizer_2=tokenizer, unet=unet,
+                                            scheduler=scheduler, requires_aesthetics_score=False,
+                                            force_zeros_for_empty_prompt=True)
+    pipe.save_pretrained(folder / "tiny-sdxl")
+    return folder / "tiny-sdxl"
+
+
+@pytest.fixture(scope="module")
+def sdxl_dir(tmp_path_factory) -> Path:
+    return make_tiny_sdxl(tmp_path_factory.mktemp("sdxl"))
+
+
+@pytest.mark.parametrize("negative, guidance", [("", 3.0), ("blurry", 3.0), ("", 0.0)])
+def test_sdxl_equals_diffusers_img2img(sdxl_dir, negative, guidance):
+    import torch
+    from diffusers import StableDiffusionXLImg2ImgPipeline
+
+    from imgtrans.plugin import TranslateContext, weights_at
+    from imgtrans.translators.options import build_options
+    from imgtrans_sdedit.latent_folders import LatentLayout
+    from imgtrans_sdedit.translator import SDEditTranslator
+
+    assert isinstance(SDEditTranslator.recognises_folder(sdxl_dir), LatentLayout)
+    torch.manual_seed(4)
+    images = torch.rand(2, 3, 24, 32)
+    pipe = StableDiffusionXLImg2ImgPipeline.from_pretrained(sdxl_dir, local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+    reference = pipe(["a red cat"] * 2, image=images, strength=0.5, num_inference_steps=4,
+                     guidance_scale=guidance, negative_prompt=[negative] * 2 if negative else None,
+                     output_type="pt", generator=[torch.Generator().manual_seed(s) for s in (1, 2)]).images
+    options = build_options(SDEditTranslator.Options, {
+        "strength": "0.5", "steps": "4", "guidance_scale": str(guidance), "negative_prompt": negative,
+        "prompt": "a red cat"})
+    translator = SDEditTranslator.load(weights_at(sdxl_dir), options, torch.device("cpu"))
+    context = TranslateContext(torch.device("cpu"), names=["a.png", "b.png"],
+                               generators=[torch.Generator().manual_seed(s) for s in (1, 2)])
+    ours = translator.translate(images * 2 - 1, context) / 2 + 0.5
+    assert (ours - reference).abs().max() <= 1e-5
