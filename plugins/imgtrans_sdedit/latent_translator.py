@@ -21,7 +21,6 @@ from typing import Any
 import torch
 
 from imgtrans.plugin import (
-    InputError,
     Preprocessing,
     TranslateContext,
     Translator,
@@ -52,23 +51,14 @@ class LatentSDEditTranslator(SDEditTranslator):
     @classmethod
     def load_layout(cls, layout: LatentLayout, options: SDEditOptions,
                     device: Any) -> "LatentSDEditTranslator":
-        from imgtrans_sdedit.masks import read_mask
+        from imgtrans_sdedit.masks import mask_arguments
 
         model = load_latent_folder(layout, device)
         if options.steps > model.num_train_timesteps:
             raise UsageError(f"steps={options.steps} is more than the model's "
                              f"{model.num_train_timesteps} training steps")
-        prompts = PromptSource(options.prompt, options.prompts)
-        if options.mask is None:
-            return cls(options, device, model, prompts=prompts)
-        mask_path = Path(options.mask).expanduser()
-        if mask_path.is_dir():
-            return cls(options, device, model, mask_dir=mask_path, prompts=prompts)
-        try:
-            mask = read_mask(mask_path).to(device)
-        except InputError as exc:
-            raise UsageError(f"mask {options.mask!r}: {exc.reason}") from None
-        return cls(options, device, model, mask_file=mask, prompts=prompts)
+        return cls(options, device, model, prompts=PromptSource(options.prompt, options.prompts),
+                   **mask_arguments(options.mask, device))
 
     def preprocessing(self) -> Preprocessing:
         # Native size: translate pads to the VAE factor and crops back itself, so that the

@@ -4,12 +4,13 @@ in a mask folder, and fitting them to the input and to the model."""
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from imgtrans.plugin import IMAGE_EXTENSIONS, InputError, convert_channels, read_image, resize
+from imgtrans.plugin import IMAGE_EXTENSIONS, InputError, UsageError, convert_channels, read_image, resize
 
 
 def read_mask(path: Path) -> torch.Tensor:
@@ -21,6 +22,21 @@ def read_mask(path: Path) -> torch.Tensor:
     if mask.ndim == 3:
         mask = convert_channels(mask[..., :3].permute(2, 0, 1)[None], 1)[0, 0]
     return mask[None, None].clamp(0.0, 1.0)
+
+
+def mask_arguments(mask: str | None, device: Any) -> dict[str, Any]:
+    """The translators' ``mask_file``/``mask_dir`` constructor arguments for the ``mask``
+    option: nothing, a folder of masks (read per input), or one mask read now (a
+    ``UsageError`` naming the file if it cannot be)."""
+    if mask is None:
+        return {}
+    path = Path(mask).expanduser()
+    if path.is_dir():
+        return {"mask_dir": path}
+    try:
+        return {"mask_file": read_mask(path).to(device)}
+    except InputError as exc:
+        raise UsageError(f"mask {mask!r}: {exc.reason}") from None
 
 
 def find_mask(mask_dir: Path, name: str) -> Path:

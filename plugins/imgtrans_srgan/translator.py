@@ -13,7 +13,6 @@ Torch-free at import, so listing plugins stays fast; ``inference``, ``layout`` a
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping
 
 from imgtrans.plugin import Capabilities, Preprocessing, TranslateContext, Translator, hookimpl
