@@ -39,7 +39,8 @@ QUEUE_FRAMES = 8
 beyond one batch."""
 
 Progress = Callable[[str, int, int], None]
-"""``(video name, frames done, frames in total)``, after each batch."""
+"""``(input, frames done, frames in total)`` after each batch; ``input`` is the video's path
+as its result's ``ItemResult.input`` gives it."""
 
 
 def convert_video(item: WorkItem, runner: TranslatorRunner, sizer: BatchSizer,
@@ -48,29 +49,41 @@ def convert_video(item: WorkItem, runner: TranslatorRunner, sizer: BatchSizer,
     """Convert ``item`` (a work item with ``item.video``) with ``runner``; its result."""
     target: VideoTarget = item.video
     started = time.perf_counter()
+    frames = FrameTranslator(item, runner, sizer, settings, stop, on_frames)
     try:
         if item.samples != 1:
             raise InputError(item.source, "several samples per input cannot be made from a video")
         if target.source == "animation":
             from imgtrans.core.video.animated import convert_animation
 
-            written = convert_animation(item, _Frames(item, runner, sizer, settings, stop, on_frames))
+            written = convert_animation(item, frames)
         else:
-            written = _convert(item, _Frames(item, runner, sizer, settings, stop, on_frames))
-    except Stopped:
-        return stages.interrupted(item)
-    except (InputError, UsageError) as exc:
-        log.debug("video failed", exc_info=True)
-        return stages.failed(item, exc.reason if isinstance(exc, InputError) else str(exc))
-    except Exception as exc:  # an encoder or muxer refusing: the item fails alone
-        log.debug("video failed", exc_info=True)
-        return stages.failed(item, f"{type(exc).__name__}: {exc}")
+            written = _convert(item, frames)
+    except Exception as exc:
+        return unfinished(item, exc)
+    return finished(item, started, written)
+
+
+def finished(item: WorkItem, started: float, facts: dict[str, Any]) -> ItemResult:
+    """A converted video's result (``started``: its ``time.perf_counter()`` at the start)."""
     return ItemResult(str(item.source), str(item.output), "done", None,
-                      round(time.perf_counter() - started, 4), None, written)
+                      round(time.perf_counter() - started, 4), None, facts)
 
 
-class _Frames:
-    """Decoded frames of one item -> translated pixels, in order, in batches."""
+def unfinished(item: WorkItem, exc: Exception) -> ItemResult:
+    """A video's result after ``exc``: interrupted by a stop, or failed with one reason."""
+    if isinstance(exc, Stopped):
+        return stages.interrupted(item)
+    log.debug("video failed", exc_info=exc)
+    if isinstance(exc, (InputError, UsageError)):
+        return stages.failed(item, exc.reason if isinstance(exc, InputError) else str(exc))
+    # an encoder or muxer refusing: the item fails alone
+    return stages.failed(item, f"{type(exc).__name__}: {exc}")
+
+
+class FrameTranslator:
+    """Decoded frames of one item -> translated pixels, in order, in batches. ``stop`` is
+    anything with ``is_set()``; ``done`` and ``total`` count frames for ``on_frames``."""
 
     def __init__(self, item: WorkItem, runner: TranslatorRunner, sizer: BatchSizer,
                  settings: stages.EngineSettings, stop: threading.Event,
@@ -107,77 +120,103 @@ class _Frames:
             self.done += 1
             yield frame, outcome.pixels[0]
         if self.on_frames:
-            self.on_frames(self.item.name, self.done, self.total)
+            self.on_frames(str(self.item.source), self.done, self.total)
 
 
 def _key(frame: Frame, bit_depth: int) -> tuple:
     return (frame.pixels.shape[0], frame.pixels.shape[1], 3, bit_depth)
 
 
-def _convert(item: WorkItem, frames: _Frames) -> dict[str, Any]:
+def _convert(item: WorkItem, frames: FrameTranslator) -> dict[str, Any]:
     """A PyAV-decoded video to a video file or a folder of frames."""
     av = import_av()
-    target = item.video
-    info = probe_video(item.source, frames.settings.max_pixels)
-    try:
-        span = frame_span(info, target.options.frames)
-    except ValueError as exc:
-        raise InputError(item.source, str(exc)) from None
-    segments = plan_segments(info, span)
-    frames.total = sum(s.frames for s in segments)
-    facts = {"frames": frames.total, "time_base": str(info.time_base), "rotation": info.rotation,
-             "input_codec": info.codec, "input_pix_fmt": info.pix_fmt,
-             "copied_streams": info.other_streams, "segments": len(segments)}
-    if target.kind == "frames":
+    info, span, segments, facts = plan_video(item, frames.settings.max_pixels)
+    frames.total = facts["frames"]
+    if item.video.kind == "frames":
         from imgtrans.core.video.frames import write_frames
 
         write_frames(item, info, span, frames)
         return facts
-    return {**facts, **encode_segments(av, item, info, span, segments, frames)}
+    folder = work_folder(item.output)
+    finished = prepare_work_folder(folder, segment_plan(item, span, segments,
+                                                        translator_fingerprint(frames.runner)))
+    frames.done = sum(s.frames for s in segments if s.file_name in finished)
+    encoder = None
+    for segment in segments:
+        if segment.file_name not in finished:
+            encoder = encode_segment(av, item, info, segment, frames, encoder)
+    return {**facts, **join_segments(av, item, info, span, segments, encoder)}
 
 
-def encode_segments(av: Any, item: WorkItem, info: VideoInfo, span: tuple[int, int | None],
-                    segments: list[Segment], frames: _Frames) -> dict[str, Any]:
-    """Translate and encode the segments not finished yet, then join them into the output."""
-    from imgtrans.core.video.encode import SegmentWriter, choose_encoder, join
+def plan_video(item: WorkItem, max_pixels: int) -> tuple[VideoInfo, tuple[int, int | None],
+                                                         list[Segment], dict[str, Any]]:
+    """Probe ``item``'s video and cut its frames (within ``--frames``) into segments: (info,
+    span, segments, the facts that go into its result). ``InputError`` for a bad video."""
+    info = probe_video(item.source, max_pixels)
+    try:
+        span = frame_span(info, item.video.options.frames)
+    except ValueError as exc:
+        raise InputError(item.source, str(exc)) from None
+    segments = plan_segments(info, span)
+    facts = {"frames": sum(s.frames for s in segments), "time_base": str(info.time_base),
+             "rotation": info.rotation, "input_codec": info.codec, "input_pix_fmt": info.pix_fmt,
+             "copied_streams": info.other_streams, "segments": len(segments)}
+    return info, span, segments, facts
+
+
+def segment_plan(item: WorkItem, span: tuple[int, int | None], segments: list[Segment],
+                 fingerprint: str) -> dict[str, Any]:
+    """What a work folder's segments are made from (its ``plan.json``): a resume reuses them
+    only when this is unchanged."""
+    return {"input": file_identity(item.source), "span": list(span),
+            "segments": [[s.first, s.stop] for s in segments],
+            "options": item.video.options.__dict__, "translator": fingerprint}
+
+
+def encode_segment(av: Any, item: WorkItem, info: VideoInfo, segment: Segment, frames: FrameTranslator,
+                   encoder: Any = None) -> Any:
+    """Decode, translate and encode ``segment`` into its file in the work folder; returns the
+    encoder (chosen from the first result when ``encoder`` is None). The file is the same
+    whichever process makes it."""
+    from imgtrans.core.video.encode import SegmentWriter, choose_encoder
 
     folder = work_folder(item.output)
-    description = {"input": file_identity(item.source), "span": list(span),
-                   "segments": [[s.first, s.stop] for s in segments],
-                   "options": item.video.options.__dict__,
-                   "translator": _fingerprint(frames.runner)}
-    finished = prepare_work_folder(folder, description)
     ext = item.output.suffix.lstrip(".").lower()
-    encoder = None
-    frames.done = sum(s.frames for s in segments if s.file_name in finished)
-    for segment in segments:
-        if segment.file_name in finished:
-            continue
-        writer = None
-        count = 0
-        try:
-            decoded = decode_frames(item.source, info, segment.first, segment.stop)
-            with Background(lambda job: job[0].add(*job[1:]), QUEUE_FRAMES) as encoding:
-                for frame, pixels in frames.translate(decoded, info.bit_depth):
-                    if writer is None:
-                        height, width = pixels.shape[:2]
-                        deep = 16 if pixels.dtype.itemsize == 2 else 8
-                        encoder = encoder or choose_encoder(av, ext, info, width, height, deep,
-                                                            item.video.options)
-                        writer = SegmentWriter(av, folder / segment.file_name, encoder, info,
-                                               width, height)
-                    encoding.put((writer, pixels, frame.pts, frame.duration))
-                    count += 1
-            if count != segment.frames:
-                raise InputError(item.source, f"decoded {count} of the {segment.frames} frames "
-                                              f"from timestamp {segment.first} on: the video "
-                                              "is damaged or truncated there")
-            writer.finish()
-        except BaseException:
-            if writer is not None:
-                writer.abort()
-            raise
-    if encoder is None:  # every segment was finished by an earlier run
+    writer = None
+    count = 0
+    try:
+        decoded = decode_frames(item.source, info, segment.first, segment.stop)
+        with Background(lambda job: job[0].add(*job[1:]), QUEUE_FRAMES) as encoding:
+            for frame, pixels in frames.translate(decoded, info.bit_depth):
+                if writer is None:
+                    height, width = pixels.shape[:2]
+                    deep = 16 if pixels.dtype.itemsize == 2 else 8
+                    encoder = encoder or choose_encoder(av, ext, info, width, height, deep,
+                                                        item.video.options)
+                    writer = SegmentWriter(av, folder / segment.file_name, encoder, info,
+                                           width, height)
+                encoding.put((writer, pixels, frame.pts, frame.duration))
+                count += 1
+        if count != segment.frames:
+            raise InputError(item.source, f"decoded {count} of the {segment.frames} frames "
+                                          f"from timestamp {segment.first} on: the video "
+                                          "is damaged or truncated there")
+        writer.finish()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    return encoder
+
+
+def join_segments(av: Any, item: WorkItem, info: VideoInfo, span: tuple[int, int | None],
+                  segments: list[Segment], encoder: Any = None) -> dict[str, Any]:
+    """Join the finished segments with the input's other streams into ``item.output``
+    (atomically) and remove the work folder; the effective encoding settings."""
+    from imgtrans.core.video.encode import join
+
+    folder = work_folder(item.output)
+    if encoder is None:  # every segment was finished by an earlier run (or elsewhere)
         encoder = _encoder_of(av, folder / segments[0].file_name)
     try:
         temp = folder / f"joined.tmp{item.output.suffix}"
@@ -199,7 +238,8 @@ def _encoder_of(av: Any, segment: Path) -> dict[str, Any]:
         return {"video_codec": ctx.name, "pix_fmt": ctx.pix_fmt}
 
 
-def _fingerprint(runner: TranslatorRunner) -> str:
+def translator_fingerprint(runner: TranslatorRunner) -> str:
+    """What of the translator a segment's pixels depend on (for :func:`segment_plan`)."""
     config = runner.translator.config()
     return json.dumps([config, runner.seed, runner.precision.description, runner.tile,
                        runner.tile_pad], sort_keys=True, default=str)
