@@ -112,9 +112,7 @@ def _output_scale(prep: Any) -> float:
     """How much the translator enlarges an image (e.g. srgan's outscale; 1 for layouts)."""
     if prep is None:
         return 1
-    if hasattr(prep, "output_size"):
-        return prep.output_size(1000, 1000)[1] / 1000
-    return getattr(prep, "output_scale", None) or prep.scale
+    return prep.output_size(1000, 1000)[1] / 1000
 
 
 def run_evaluation(outputs: Path, targets: Path | None, settings: Any, names: list[str], *,

@@ -19,7 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from imgtrans.core.preprocess import pair_half
 from imgtrans.core.readers import IMAGE_EXTENSIONS, read_image
+from imgtrans.core.writers import to_8bit
 from imgtrans.errors import NoInputsError, UsageError
 from imgtrans.eval import pairs
 from imgtrans.eval.types import EvalSettings
@@ -46,7 +48,7 @@ def rgb8(pixels: np.ndarray) -> np.ndarray:
     """Any decoded image -> uint8 (H, W, 3): gray expanded, alpha dropped, 16 bits rounded."""
     rgb = np.repeat(pixels[..., None], 3, -1) if pixels.ndim == 2 else pixels[..., :3]
     if rgb.dtype != np.uint8:
-        rgb = (rgb.astype(np.float64) / 257.0).round().astype(np.uint8)
+        rgb = to_8bit(rgb)
     return np.ascontiguousarray(rgb)
 
 
@@ -107,9 +109,7 @@ def generate_outputs(loaded: Any, outputs: Path, settings: EvalSettings, *,
     for key, path in found:
         pixels = read_image(path).pixels
         if settings.half is not None:
-            width = pixels.shape[1]
-            middle = int(width / 2)
-            source = pixels[:, middle:] if settings.half == "left" else pixels[:, :middle]
+            source = pair_half(pixels, "right" if settings.half == "left" else "left", axis=1)
             written += _write(outputs, key, loaded(np.ascontiguousarray(source), names=[key]))
         elif settings.downscale:
             hr, lr = sr_pair(pixels, settings.downscale)

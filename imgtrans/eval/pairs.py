@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from imgtrans.core.preprocess import pair_half
 from imgtrans.core.readers import IMAGE_EXTENSIONS, read_image
 from imgtrans.errors import NoInputsError
 from imgtrans.eval.types import EvalItem, EvalSettings
@@ -117,14 +118,9 @@ def array_to_tensor(pixels: np.ndarray) -> tuple[torch.Tensor, int]:
 
 
 def split_half(target: torch.Tensor, half: str | None) -> torch.Tensor:
-    """The left or right half of (…, H, W), split at ``int(w / 2)``; ``None``: unchanged."""
-    if half is None:
-        return target
-    width = target.shape[-1]
-    if width < 2:
-        raise ValueError(f"cannot split a {width}-pixel-wide image into halves")
-    middle = int(width / 2)
-    return target[..., :middle] if half == "left" else target[..., middle:]
+    """The left or right half of (…, H, W) (:func:`~imgtrans.core.preprocess.pair_half`);
+    ``None``: unchanged."""
+    return target if half is None else pair_half(target, half)
 
 
 def crop_to_multiple(x: torch.Tensor, factor: int | None) -> torch.Tensor:
