@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +94,8 @@ def sniff_kind(path: Path) -> str | None:
     (and, for GIF/WebP/PNG, its frame count). A file that cannot be read is None here; it
     fails, with its reason, when read."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # a FIFO or device would block the open or the read
         with open(path, "rb") as handle:
             head = handle.read(4096)
     except (OSError, ValueError):
