@@ -41,7 +41,8 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from imgtrans.plugin import WeightsError, build_network, load_state_dict
 from imgtrans_sdedit.latent_folders import LatentLayout, inspect_latent_folder
-from imgtrans_sdedit.sdedit import edit_timesteps, make_scheduler, steps_to_run
+from imgtrans_sdedit.samplers import make_sampler, resolve_sampler
+from imgtrans_sdedit.sdedit import edit_timesteps, steps_to_run
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ class Conditioning:
 
 def latent_sdedit(model: LatentModel, images: torch.Tensor, prompts: list[str],
                   negative_prompts: list[str] | None = None, *, strength: float, steps: int,
-                  guidance_scale: float = 7.5, scheduler: str = "ddim", eta: float = 0.0,
+                  guidance_scale: float = 7.5, scheduler: str = "auto", eta: float = 0.0,
                   repeats: int = 1, mask: torch.Tensor | None = None, generator: Any = None,
                   on_step: Callable[[int, int, int, int, int], None] | None = None,
                   unet_scope: Callable[[], Any] = contextlib.nullcontext,
@@ -215,7 +216,9 @@ def latent_sdedit(model: LatentModel, images: torch.Tensor, prompts: list[str],
     float (B or 1, 1, H, W), 1 = edit; blended in latent space only (area-downscaled, > 0).
     ``generator``: one ``torch.Generator`` per image (diffusers' list convention), so an
     image's result does not depend on its batch. ``embeddings``: the ``prompt_embeddings``
-    of the batch already computed (for several samples of one batch).
+    of the batch already computed (for several samples of one batch). ``scheduler``: ``auto``
+    / ``folder`` (the folder's own sampler), ``ddim`` or ``ddpm`` (``imgtrans_sdedit.samplers``);
+    each repeat gets a fresh sampler (multistep samplers keep a history).
     Returns ``images`` itself when no step runs.
     """
     n = steps_to_run(steps, strength)
@@ -224,15 +227,20 @@ def latent_sdedit(model: LatentModel, images: torch.Tensor, prompts: list[str],
     with torch.no_grad():
         if embeddings is None:
             embeddings = prompt_embeddings(model, prompts, negative_prompts, guidance_scale)
-        sampler = make_scheduler(model.scheduler_config, scheduler, steps, device=images.device)
-        timesteps = edit_timesteps(sampler, steps, strength)
+        folder_class = model.layout.scheduler_class
+        choice = resolve_sampler(scheduler, folder_class, True, eta, model.layout.folder)
+
+        def new_sampler() -> tuple[Any, Any]:
+            sampler = make_sampler(model.scheduler_config, choice, steps, device=images.device,
+                                   folder_class=folder_class)
+            return sampler, edit_timesteps(sampler, steps, strength)
+
         generators = generator if isinstance(generator, list) else [generator] * images.shape[0]
         guide = encode_images(model, images, generators)
         if mask is not None:
             mask = F.interpolate(mask, size=guide.shape[-2:], mode="area").gt(0).to(guide.dtype)
-        step_kwargs = _step_kwargs(sampler, generator, eta)
-        x = _denoise(model, sampler, timesteps, guide, embeddings, guidance_scale, mask, repeats,
-                     generator, step_kwargs, on_step, unet_scope)
+        x = _denoise(model, new_sampler, guide, embeddings, guidance_scale, mask, repeats,
+                     generator, eta, on_step, unet_scope)
         return decode_latents(model, x)
 
 
@@ -290,9 +298,9 @@ def _step_kwargs(sampler: Any, generator: Any, eta: float) -> dict[str, Any]:
     return kwargs
 
 
-def _denoise(model: LatentModel, sampler: Any, timesteps: Any, guide: torch.Tensor,
+def _denoise(model: LatentModel, new_sampler: Callable[[], tuple[Any, Any]], guide: torch.Tensor,
              embeddings: Conditioning, guidance_scale: float,
-             mask: torch.Tensor | None, repeats: int, generator: Any, step_kwargs: dict[str, Any],
+             mask: torch.Tensor | None, repeats: int, generator: Any, eta: float,
              on_step: Callable[..., None] | None, unet_scope: Callable[[], Any]) -> torch.Tensor:
     uncond = embeddings.uncond
     text = embeddings.text if uncond is None else torch.cat([uncond, embeddings.text])
@@ -308,6 +316,8 @@ def _denoise(model: LatentModel, sampler: Any, timesteps: Any, guide: torch.Tens
         timestep_cond = guidance_embedding(w, model.unet.config.time_cond_proj_dim).to(guide.device)
     x = guide
     for repeat in range(repeats):
+        sampler, timesteps = new_sampler()
+        step_kwargs = _step_kwargs(sampler, generator, eta)
         noise = randn_tensor(guide.shape, generator=generator, device=guide.device, dtype=guide.dtype)
         x = sampler.add_noise(guide, noise, timesteps[:1].repeat(batch))
         for i, t in enumerate(timesteps):

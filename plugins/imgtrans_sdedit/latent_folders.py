@@ -62,13 +62,22 @@ class LatentLayout:
     index: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def scheduler_class(self) -> str | None:
+        """The scheduler class diffusers' pipelines build for this folder: the one
+        ``model_index.json`` names, else the one ``scheduler_config.json`` names."""
+        entry = self.index.get("scheduler")
+        if isinstance(entry, list) and len(entry) == 2 and entry[1]:
+            return str(entry[1])
+        return self.scheduler_config.get("_class_name")
+
+    @property
     def text_encoders(self) -> tuple[str, ...]:
         return tuple(n for n in ("text_encoder", "text_encoder_2") if n in self.weights)
 
     def describe(self) -> dict[str, Any]:
         return {"folder": str(self.folder), "pipeline": self.pipeline, "family": self.family,
                 "latent_channels": self.vae_config.get("latent_channels", 4),
-                "scheduler": self.scheduler_config.get("_class_name"),
+                "scheduler": self.scheduler_class,
                 "text_encoders": list(self.text_encoders)}
 
 
@@ -172,12 +181,13 @@ def inspect_latent_folder(folder: Path) -> LatentLayout:
     if vae_config.get("_class_name", "AutoencoderKL") != "AutoencoderKL":
         raise WeightsError(f"{folder}: the VAE is a {vae_config.get('_class_name')}; sdedit needs "
                            "an AutoencoderKL")
-    scheduler = scheduler_config.get("_class_name")
+    layout = LatentLayout(folder, pipeline, "sdxl" if sdxl else "sd", weights, used_tokenizers,
+                          unet_config, vae_config, scheduler_config, index)
+    scheduler = layout.scheduler_class
     if scheduler is not None and scheduler not in _SCHEDULERS:
         raise WeightsError(f"{folder}: the model's scheduler is a {scheduler}, which has no DDPM "
                            "beta schedule; sdedit needs a DDPM-family (VP) model")
-    return LatentLayout(folder, pipeline, "sdxl" if sdxl else "sd", weights, used_tokenizers,
-                        unet_config, vae_config, scheduler_config, index)
+    return layout
 
 
 def latent_layout_of(weights: Any) -> LatentLayout | None:

@@ -52,7 +52,9 @@ class LatentSDEditTranslator(SDEditTranslator):
     def load_layout(cls, layout: LatentLayout, options: SDEditOptions,
                     device: Any) -> "LatentSDEditTranslator":
         from imgtrans_sdedit.masks import mask_arguments
+        from imgtrans_sdedit.samplers import resolve_sampler
 
+        resolve_sampler(options.scheduler, layout.scheduler_class, True, options.eta, layout.folder)
         model = load_latent_folder(layout, device)
         if options.steps > model.num_train_timesteps:
             raise UsageError(f"steps={options.steps} is more than the model's "
@@ -107,3 +109,12 @@ class LatentSDEditTranslator(SDEditTranslator):
         if mask is not None:
             result = mask * result + (1 - mask) * images  # kept pixels exactly
         return result
+
+    def config(self) -> dict[str, Any]:
+        from imgtrans_sdedit.samplers import resolve_sampler, sampler_name
+
+        base = super().config()
+        o, layout = self.options, self.model.layout
+        base["sampler"] = sampler_name(resolve_sampler(o.scheduler, layout.scheduler_class, True,
+                                                       o.eta, layout.folder), layout.scheduler_class)
+        return base

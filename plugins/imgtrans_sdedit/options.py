@@ -22,9 +22,10 @@ class SDEditOptions:
                 "scheduler=ddpm steps=1000 reproduces the reference code"})
     repeats: int = field(default=1, metadata={
         "help": "K: run SDEdit K times, each repeat re-noising the previous result"})
-    scheduler: Literal["ddim", "ddpm"] = field(default="ddim", metadata={
-        "help": "sampler built from the model's scheduler config, with clip_sample off "
-                "(the reference does no clipping)"})
+    scheduler: Literal["auto", "folder", "ddim", "ddpm"] = field(default="auto", metadata={
+        "help": "sampler: folder = the Stable Diffusion folder's own (Euler, LCM, DPM-Solver++...); "
+                "ddim/ddpm built from the model's beta schedule with clip_sample off (the reference "
+                "does no clipping); auto = folder for Stable Diffusion models, ddim for pixel ones"})
     eta: float = field(default=0.0, metadata={
         "help": "DDIM eta in [0, 1] (0: deterministic steps; 1: DDPM-like noise); scheduler=ddim only"})
     mask: Optional[str] = field(default=None, metadata={
@@ -57,7 +58,7 @@ class SDEditOptions:
             raise ValueError(f"samples must be between 1 and 64, got {self.samples}")
         if not 0.0 <= self.eta <= 1.0:
             raise ValueError(f"eta must be in [0, 1], got {self.eta}")
-        if self.eta and self.scheduler != "ddim":
+        if self.eta and self.scheduler == "ddpm":  # auto/folder: checked against the model
             raise ValueError("eta applies to scheduler=ddim only")
         if self.mask is not None and not Path(self.mask).expanduser().exists():
             raise ValueError(f"mask {self.mask!r}: no such file or folder")

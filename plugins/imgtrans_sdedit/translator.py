@@ -79,6 +79,7 @@ class SDEditTranslator(Translator):
     @classmethod
     def load(cls, weights: Path | None, options: SDEditOptions, device: Any) -> "SDEditTranslator":
         from imgtrans_sdedit.masks import read_mask
+        from imgtrans_sdedit.samplers import resolve_sampler
         from imgtrans_sdedit.sdedit import load_model_folder
 
         if weights is None:
@@ -94,6 +95,7 @@ class SDEditTranslator(Translator):
             raise WeightsError(f"{weights}: a pixel-space model takes no text; prompt, "
                                "negative_prompt and prompts are for Stable Diffusion models")
         model = load_model_folder(locate_model_folder(weights, cls.name), device)
+        resolve_sampler(options.scheduler, None, False, options.eta, weights)
         if options.steps > model.num_train_timesteps:
             raise UsageError(f"steps={options.steps} is more than the model's "
                              f"{model.num_train_timesteps} training steps")
@@ -170,7 +172,8 @@ class SDEditTranslator(Translator):
                       repeats, step + 1, total, timestep)
 
         result = sdedit(self.model.unet, self.model.scheduler_config, guide, strength=o.strength,
-                        steps=o.steps, scheduler=o.scheduler, eta=o.eta, repeats=o.repeats,
+                        steps=o.steps, scheduler="ddim" if o.scheduler == "auto" else o.scheduler,
+                        eta=o.eta, repeats=o.repeats,
                         mask=None if mask is None else model_mask(mask, size),
                         generator=generators, on_step=on_step,
                         unet_scope=lambda: fast_scope(context))
