@@ -372,9 +372,19 @@ def test_registry_names_hub_folders(host):
     specs = {s.tag: s for s in load_registry() if s.plugin == "sdedit" and s.repo}
     assert {"ddpm_church_256", "ddpm_ema_church_256", "ddpm_cifar10_32", "ddpm_celebahq_256",
             "ddpm_bedroom_256", "ddpm_cat_256"} <= set(specs)
+    # the latent (Stable Diffusion) entries carry their model cards' licences; SD 1.5 and 2.1
+    # are community mirrors of withdrawn repos, still answering to the original ids
+    latent = {"stable_diffusion_v1_5": ("CreativeML-OpenRAIL-M", "runwayml/stable-diffusion-v1-5"),
+              "stable_diffusion_2_1_base": ("CreativeML-OpenRAIL++-M",
+                                            "stabilityai/stable-diffusion-2-1-base"),
+              "sdxl_turbo": ("SAI-NC-Community (non-commercial)", "stabilityai/sdxl-turbo")}
+    assert set(latent) <= set(specs)
     for tag, spec in specs.items():
         assert spec.source == f"https://huggingface.co/{spec.repo}"
-        assert spec.license == "Apache-2.0" and not spec.default and spec.url is None and spec.file is None
+        licence, alias = latent.get(tag, ("Apache-2.0", spec.repo))
+        assert spec.license == licence and alias in spec.aliases
+        assert "non-commercial" in spec.description.lower() or "NC" not in licence
+        assert not spec.default and spec.url is None and spec.file is None
         assert spec.repo.replace("-", "_").endswith(tag)
 
 

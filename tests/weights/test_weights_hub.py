@@ -42,6 +42,7 @@ def _tiny_folder() -> dict[str, bytes]:
                                 "conv.bias": np.zeros(2, dtype=np.float32)})
     return {
         "model_index.json": json.dumps({"_class_name": "DDPMPipeline",
+                                        "scheduler": ["diffusers", "DDPMScheduler"],
                                         "unet": ["diffusers", "UNet2DModel"]}).encode(),
         "unet/config.json": json.dumps({"_class_name": "UNet2DModel", "sample_size": 8}).encode(),
         "unet/diffusion_pytorch_model.safetensors": weights,
@@ -289,3 +290,69 @@ def test_cli_fetch_downloads_a_hub_entry(hub, monkeypatch):
     assert result.exit_code == 0 and result.stdout.strip() == str(folder)
     rows = json.loads(runner.invoke(weights_app, ["list", "--json"]).stdout)
     assert rows[0]["cached"] is True and rows[0]["path"] == str(folder)
+
+
+# -- pipeline repos (Stable Diffusion): what model_index.json names, nothing else ------------------
+
+def _sd_repo() -> dict[str, bytes]:
+    """A Stable Diffusion repo as the Hub holds it: components, optional components, the
+    single-file checkpoints at the top level, fp16 variants, pickles and code."""
+    import numpy as np
+
+    weights = save_safetensors({"w": np.ones(3, dtype=np.float32)})
+    half = save_safetensors({"w": np.ones(3, dtype=np.float16)})
+    index = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.42.1",
+             "feature_extractor": ["transformers", "CLIPImageProcessor"],
+             "safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"],
+             "scheduler": ["diffusers", "PNDMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
+             "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
+             "vae": ["diffusers", "AutoencoderKL"], "image_encoder": [None, None],
+             "requires_safety_checker": True}
+    files = {"model_index.json": json.dumps(index).encode(), "README.md": b"# sd",
+             "v1-5-pruned-emaonly.safetensors": weights, "v1-5-pruned.ckpt": b"pickle",
+             "v1-inference.yaml": b"model: {}", "pipeline.py": b"raise SystemExit('code')",
+             "feature_extractor/preprocessor_config.json": b"{}",
+             "safety_checker/config.json": b"{}", "safety_checker/model.safetensors": weights,
+             "scheduler/scheduler_config.json": b'{"_class_name": "PNDMScheduler"}',
+             "tokenizer/merges.txt": b"#version: 0.2\n", "tokenizer/vocab.json": b"{}",
+             "tokenizer/special_tokens_map.json": b"{}", "tokenizer/tokenizer_config.json": b"{}",
+             "text_encoder/config.json": b"{}", "text_encoder/model.safetensors": weights,
+             "text_encoder/model.fp16.safetensors": half, "text_encoder/pytorch_model.bin": b"pickle",
+             "unet/config.json": b"{}", "unet/diffusion_pytorch_model.safetensors": weights,
+             "unet/diffusion_pytorch_model.fp16.safetensors": half,
+             "unet/diffusion_pytorch_model.non_ema.safetensors": weights, "unet/custom.py": b"code",
+             "vae/config.json": b"{}", "vae/diffusion_pytorch_model.bin": b"pickle: only format here"}
+    return files
+
+
+SD_WANTED = ["model_index.json", "scheduler/scheduler_config.json", "text_encoder/config.json",
+             "text_encoder/model.safetensors", "tokenizer/merges.txt", "tokenizer/special_tokens_map.json",
+             "tokenizer/tokenizer_config.json", "tokenizer/vocab.json", "unet/config.json",
+             "unet/diffusion_pytorch_model.safetensors", "vae/config.json", "vae/diffusion_pytorch_model.bin"]
+
+
+def test_select_files_of_a_pipeline_follows_its_index():
+    files = _sd_repo()
+    index = json.loads(files["model_index.json"])
+    assert select_files(files, index) == SD_WANTED
+    half = select_files(files, index, variant="fp16")
+    assert "unet/diffusion_pytorch_model.fp16.safetensors" in half
+    assert "text_encoder/model.fp16.safetensors" in half and "text_encoder/model.safetensors" not in half
+    assert "vae/diffusion_pytorch_model.bin" in half  # no fp16 there: the plain file
+    flat = {"model_index.json": b"{}", "config.json": b"{}", "scheduler_config.json": b"{}",
+            "diffusion_pytorch_model.safetensors": b""}  # google/ddpm-*: no component folders
+    assert select_files(flat, {"unet": ["diffusers", "UNet2DModel"]}) == sorted(flat)
+
+
+def test_pipeline_repo_downloads_what_its_index_names(hub, hf_env):
+    hub.files = _sd_repo()
+    folder = fetch_hub_folder(REPO, "sdedit.tiny_sd")
+    assert _files(folder) == SD_WANTED
+    fetched = {p.split("/resolve/", 1)[1].split("/", 1)[1] for p in hub.paths(f"/{REPO}/resolve/")}
+    assert fetched == set(SD_WANTED)  # no checkpoint, safety checker, fp16 twin, pickle or code
+    assert find_hub_folder(REPO) == folder
+    assert find_hub_folder(REPO, variant="fp16") is None  # the fp16 files are not there yet
+    half = fetch_hub_folder(REPO, "sdedit.tiny_sd", variant="fp16")
+    assert (half / "unet" / "diffusion_pytorch_model.fp16.safetensors").is_file()
+    hub.stop()
+    assert find_hub_folder(REPO) == folder and find_hub_folder(REPO, variant="fp16") == half
