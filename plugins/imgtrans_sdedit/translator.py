@@ -70,6 +70,14 @@ class SDEditTranslator(Translator):
         return SDEditTask(options, settings, device)
 
     @classmethod
+    def recognises(cls, state_dict: Any) -> Any:
+        """A single-file Stable Diffusion checkpoint (original layout), so that ``load`` can
+        say how to convert it (``imgtrans_sdedit.single_file``); nothing else."""
+        from imgtrans_sdedit.single_file import single_file_checkpoint
+
+        return single_file_checkpoint(state_dict)
+
+    @classmethod
     def recognises_folder(cls, folder: Path) -> Any:
         """A diffusers pixel-space model folder (UNet2DModel + a DDPM-family scheduler), by
         its JSON files alone. Also a Stable Diffusion folder (``imgtrans_sdedit.latent_folders``;
@@ -86,6 +94,7 @@ class SDEditTranslator(Translator):
             raise WeightsError("sdedit needs --weights: a diffusers model folder")
         from imgtrans.plugin import weights_at
 
+        _refuse_single_file(weights_at(weights))
         latent = latent_layout_of(weights_at(weights))
         if latent is not None:  # Stable Diffusion: imgtrans_sdedit.latent_translator
             from imgtrans_sdedit.latent_translator import LatentSDEditTranslator
@@ -190,6 +199,20 @@ class SDEditTranslator(Translator):
         base["model"] = self.model.describe()
         base["steps_run"] = self.steps_run
         return base
+
+
+def _refuse_single_file(weights: Any) -> None:
+    """A single-file Stable Diffusion checkpoint: ``WeightsError`` saying how to convert it."""
+    from imgtrans_sdedit.single_file import SingleFileCheckpoint, single_file_checkpoint
+
+    found = weights.found
+    if not isinstance(found, SingleFileCheckpoint) and weights.kind == "file":
+        try:
+            found = single_file_checkpoint(weights.state_dict())
+        except WeightsError:
+            return  # not a weights file: the pixel-model path says what it expected
+    if isinstance(found, SingleFileCheckpoint):
+        raise WeightsError(found.refusal(weights.path))
 
 
 @hookimpl

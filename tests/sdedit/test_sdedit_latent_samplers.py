@@ -146,3 +146,36 @@ def test_unknown_folder_sampler(sd_dir, tmp_path):
         resolve_sampler("folder", None, False, 0.0, "x")
     assert resolve_sampler("auto", None, False, 0.5, "x") == "ddim"
     assert resolve_sampler("auto", "DDIMScheduler", True, 0.5, "x") == "folder"
+
+
+# -- single-file checkpoints (original layout): refused with the conversion command ---------------
+
+@pytest.mark.parametrize("text_key, in_channels, expected", [
+    ("cond_stage_model.transformer.text_model.embeddings.token_embedding.weight", 4,
+     "single-file SD 1.x checkpoint"),
+    ("cond_stage_model.model.token_embedding.weight", 4, "single-file SD 2.x checkpoint"),
+    ("conditioner.embedders.1.model.token_embedding.weight", 4, "single-file SDXL checkpoint"),
+    ("cond_stage_model.transformer.text_model.embeddings.token_embedding.weight", 9, "inpainting"),
+])
+def test_single_file_checkpoints_are_refused_clearly(host, tmp_path, text_key, in_channels, expected):
+    import numpy as np
+    from safetensors.numpy import save_file
+    from typer.testing import CliRunner
+
+    from imgtrans.cli import app
+
+    path = tmp_path / "model.safetensors"
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": np.zeros((8, in_channels, 3, 3), np.float32),
+               "first_stage_model.encoder.conv_in.weight": np.zeros((8, 3, 3, 3), np.float32),
+               text_key: np.zeros((4, 8), np.float32)}, str(path))
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "in.png"), np.zeros((16, 16, 3), np.uint8))
+    for extra in ((), ("--plugin", "sdedit")):
+        result = CliRunner().invoke(app, ["convert", str(tmp_path / "in.png"), str(tmp_path / "out.png"),
+                                          "--weights", str(path), "--progress", "none", *extra])
+        assert result.exit_code == 5, result.output
+        text = " ".join(result.output.split())
+        assert expected in text and "Traceback" not in text
+        if in_channels == 4:
+            assert "from_single_file" in text and "--weights DIR" in text
