@@ -11,7 +11,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = ("load", "convert", "train", "list_translators", "translator_info", "image_info",
-        "ConvertSettings")
+        "bundled_weights", "ConvertSettings")
 
 
 def __getattr__(name: str) -> Any:

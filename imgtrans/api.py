@@ -109,6 +109,17 @@ def translator_info(name: str) -> dict[str, Any]:
             "autocast_scope": cls.autocast_scope, "fast_mode_error": cls.fast_mode_error}
 
 
+def bundled_weights(name: str) -> str | None:
+    """The name of translator ``name``'s weights that run without a download: its default
+    when bundled, else the bundled stand-in the default names (what the demo and an
+    offline machine use); None when it has no default."""
+    from imgtrans.weights.resolve import bundled_stand_in, default_spec
+
+    known = manager.get_host().known_weight_specs()
+    spec = default_spec(name, known)
+    return bundled_stand_in(spec, known).name if spec is not None else None
+
+
 def weights_info(weights: str | Path) -> dict[str, Any]:
     """What ``weights`` (registry name, URL, file or folder) are: the translator they belong
     to, their registry entry if any, and what loading them on the CPU found (the loaded

@@ -189,8 +189,10 @@ def translator_for_weights(weights: str | Path | None,
 
 def _weights_facts(weights: ResolvedWeights | None) -> dict[str, Any]:
     """What run reports and ``config()`` say about the weights."""
+    spec = weights.spec if weights is not None else None
     return {"weights": str(weights.path) if weights is not None else None,
-            "weight_name": weights.spec.name if weights is not None and weights.spec else None}
+            "weight_name": spec.name if spec else None,
+            "trained_on": spec.trained_on if spec and spec.trained_on else None}
 
 
 def _names_weights(value: str) -> bool:

@@ -152,7 +152,8 @@ class _Reporter:
         line = (f"{info.get('translator')} with "
                 f"{f'weights {printable(weights)}' if weights else 'no weights'} "
                 f"on {where}, batch size {info.get('batch_size')}"
-                + (f", {info['precision']}" if str(info.get("precision", "exact")).startswith("fast") else ""))
+                + (f", {info['precision']}" if str(info.get("precision", "exact")).startswith("fast") else "")
+                + (f"\n  weights trained on: {info['trained_on']}" if info.get("trained_on") else ""))
         (self.bar.console if self.bar else ui.err).print(line, highlight=False, markup=False)
 
     def result(self, item) -> None:

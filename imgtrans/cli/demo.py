@@ -151,9 +151,11 @@ class _Demo:
         facts: dict[str, Any] = {"name": name, "folder": str(folder), "weights": None,
                                  "samples": [], "featured": 0}
         try:
-            model = imgtrans.load(name, device=self.device, seed=0, options=options)
+            # the bundled weights, never a download (a default may be a published model)
+            model = imgtrans.load(name, imgtrans.bundled_weights(name), device=self.device,
+                                  seed=0, options=options)
             spec = model.weight_spec
-            facts["weights"] = spec.name if spec else (model.weights.name if model.weights else None)
+            facts["weights"] = spec.name if spec else (model.weights.path.name if model.weights else None)
             title = f"{name}   weights: {facts['weights'] or 'none (not a learned model)'}"
             detail = (spec.description if spec and spec.description else cls.summary)
             rows = []

@@ -98,7 +98,7 @@ def _print_weights_info(data: dict, json_output: bool) -> None:
         return
     ui.out.print(f"[bold]{ui.escape(data['weights'])}[/]: {data['translator']} weights", highlight=False)
     entry = data.get("registry") or {}
-    for key in ("name", "license", "source", "url", "sha256", "description"):
+    for key in ("name", "trained_on", "license", "source", "url", "sha256", "description"):
         if entry.get(key):
             ui.out.print(f"  {key}: {ui.escape(str(entry[key]))}", highlight=False)
     if not data.get("loaded"):
@@ -136,9 +136,15 @@ def _weights_table(weights: list[dict]) -> Table:
     table.add_column("description", overflow="fold", ratio=1)
     for w in weights:
         origin = "bundled" if w["file"] else "hub" if w["repo"] else "url" if w["url"] else "manual"
-        table.add_row(ui.escape(w["name"]), "yes" if w["default"] else "", origin,
-                      ui.escape(w["description"]))
+        about = f"{w['trained_on']}. {w['description']}" if w.get("trained_on") else w["description"]
+        default = "yes" if w["default"] else "offline" if _is_fallback(w["name"], weights) else ""
+        table.add_row(ui.escape(w["name"]), default, origin, ui.escape(about))
     return table
+
+
+def _is_fallback(name: str, weights: list[dict]) -> bool:
+    """True for the bundled weights that stand in for the default when it cannot be fetched."""
+    return any(w["default"] and w.get("fallback") == name for w in weights)
 
 
 def _options_table(title: str, options: list[dict]) -> Table:

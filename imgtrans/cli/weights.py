@@ -53,6 +53,8 @@ def list_weights(
                                                   help="Only weights for this translator.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list to stdout.")] = False,
     names: Annotated[bool, typer.Option("--names", help="Print only the names, one per line.")] = False,
+    long: Annotated[bool, typer.Option("--long", "-l", help="Each entry as a block: what it was "
+                                                           "trained on, description, source.")] = False,
 ) -> None:
     """List known weights: name, where they come from, whether they are on disk, how they
     are checked. Names are never wrapped, so they can be copied."""
@@ -77,6 +79,9 @@ def list_weights(
         err.print("No known weights" + (f" for {plugin!r}." if plugin else "."),
                   markup=False, highlight=False)
         return
+    if long:
+        _print_blocks(specs)
+        return
     wide = out.width >= 120
     table = Table(title="known weights (--weights NAME)", title_justify="left", box=box.SIMPLE_HEAD,
                   collapse_padding=True, pad_edge=False)
@@ -93,6 +98,21 @@ def list_weights(
     out.print(table)
     if not wide:
         err.print("`imgtrans info NAME` and `--json` show descriptions.", style="dim", highlight=False)
+
+
+def _print_blocks(specs: list[WeightSpec]) -> None:
+    """One block per entry, readable at 80 columns: the name, then what it is for."""
+    from imgtrans.weights.resolve import is_cached
+
+    for s in specs:
+        where = "bundled" if s.file else "hub" if s.repo else "url" if s.url else "manual"
+        state = "default, " if s.default else ""
+        out.print(f"[bold]{escape(s.name)}[/]  ({state}{where}, {'cached' if is_cached(s) else 'not cached'}, "
+                  f"licence {escape(s.license or '?')})", highlight=False)
+        for label, text in (("trained on", s.trained_on), ("offline", s.fallback and f"uses {s.fallback}"),
+                            ("about", s.description), ("source", s.source)):
+            if text:
+                out.print(f"  {label}: {escape(text)}", highlight=False)
 
 
 def _checksum(spec: WeightSpec) -> str:

@@ -178,6 +178,10 @@ class WeightSpec:
     ``aliases`` are other names users know the weights by (case and ``-``/``_`` do not
     matter in lookups); ``options`` are option defaults the weights need (e.g. a direction);
     ``default=True`` makes these the weights used when ``--weights`` is left out.
+    ``trained_on`` says in a few words what the weights were trained on and work on (shown
+    by ``imgtrans info``, ``weights list --long`` and the first line of ``convert``).
+    ``fallback`` names bundled weights that stand in for these defaults when they are not
+    downloaded and cannot be now (offline), with one warning.
     ``package`` is filled in by imgtrans when a plugin registers the spec.
     """
 
@@ -195,6 +199,8 @@ class WeightSpec:
     options: dict[str, Any] = field(default_factory=dict)
     preprocessing: dict[str, Any] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    trained_on: str = ""
+    fallback: str | None = None
     package: str | None = None
 
     def __post_init__(self) -> None:

@@ -23,6 +23,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "repo": (str, type(None)),
     "sha256": (str, type(None)), "license": (str, type(None)), "source": (str, type(None)),
     "description": str, "default": bool, "options": dict, "preprocessing": dict, "aliases": list,
+    "trained_on": str, "fallback": (str, type(None)),
 }
 # ``package`` is set by imgtrans for specs that plugins declare, never in the registry file.
 assert set(_FIELD_TYPES) == {f.name for f in dataclasses.fields(WeightSpec)} - {"package"}
@@ -88,6 +89,12 @@ def parse_registry(data: Any, source: str = REGISTRY_FILE) -> list[WeightSpec]:
             defaults[plugin] = name
         seen.add(name)
         specs.append(WeightSpec(**entry))
+    by_name = {s.name: s for s in specs}
+    for spec in specs:
+        stand_in = by_name.get(spec.fallback) if spec.fallback else None
+        if spec.fallback and (stand_in is None or stand_in.plugin != spec.plugin or not stand_in.file):
+            raise WeightsError(f"{source}: {spec.name!r}: fallback {spec.fallback!r} must name bundled "
+                               f"weights of {spec.plugin!r} in the registry")
     return specs
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import http.client
+import urllib.error
+import urllib.request
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from imgtrans.errors import UsageError, WeightsError
@@ -159,9 +162,11 @@ def fetch_url(url: str, sha256: str | None = None, *, label: str | None = None,
                                f"`imgtrans weights fetch {label}` to fetch it again")
         log.warning("the cached file %s for %s %s; fetching it again", path, label, problem)
         path.unlink()
-    elif not download_ok:
-        raise WeightsError(f"weights {label} are not downloaded yet; run "
-                           f"`imgtrans weights fetch {label}`. {offline_hint(url, path)}")
+    elif not download_ok or os.environ.get(OFFLINE_ENV, "").strip().upper() in _TRUE:
+        why = f"{OFFLINE_ENV} is set" if download_ok else "downloads are off here"
+        raise WeightsError(f"weights {label} are not downloaded yet ({why}); run "
+                           f"`imgtrans weights fetch {label}` where downloads work. "
+                           f"{offline_hint(url, path)}")
     download(url, path, sha256, progress, should_stop=should_stop)
     record_sha256(path, url, sha256_file(path))
     return path
@@ -179,6 +184,65 @@ def _cached_problem(path: Path, url: str, sha256: str | None) -> str | None:
         return None
     actual = sha256_file(path)
     return None if actual == expected else f"is corrupt (sha256 {actual}, expected {expected})"
+
+
+OFFLINE_ENV = "IMGTRANS_OFFLINE"
+_TRUE = {"1", "TRUE", "YES", "ON"}
+PROBE_SECONDS = 3.0
+"""How long a default's download server may take to accept a connection before imgtrans
+uses the bundled stand-in (a machine without a route should not wait for a long timeout)."""
+
+
+def offline_reason(spec: WeightSpec) -> str | None:
+    """Why ``spec`` cannot be downloaded now, or None when its server answers: the
+    ``IMGTRANS_OFFLINE`` or ``HF_HUB_OFFLINE`` switch, or a request that fails (refused,
+    no such host, no route, or no HTTP answer within ``PROBE_SECONDS``: a proxy that accepts
+    connections it cannot forward counts as no answer)."""
+    for env in (OFFLINE_ENV, "HF_HUB_OFFLINE"):
+        if os.environ.get(env, "").strip().upper() in _TRUE:
+            return f"{env} is set"
+    if spec.repo:
+        endpoint = os.environ.get("HF_ENDPOINT", "").strip() or "https://huggingface.co"
+    else:
+        endpoint = spec.url or ""
+    host = urlsplit(endpoint).hostname or endpoint
+    request = urllib.request.Request(endpoint, method="HEAD")
+    try:
+        urllib.request.urlopen(request, timeout=PROBE_SECONDS).close()
+    except urllib.error.HTTPError:
+        return None  # the server answered (405, 404...): downloading will say more
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        detail = "no answer" if isinstance(reason, TimeoutError) else (
+            getattr(reason, "strerror", None) or str(reason))
+        return f"{host} cannot be reached ({detail})"
+    return None
+
+
+def bundled_stand_in(spec: WeightSpec, known: list[WeightSpec]) -> WeightSpec:
+    """``spec`` when it is bundled, else the bundled weights it names as its ``fallback``
+    (itself when it names none): what runs without a download (the demo's choice)."""
+    if spec.file or not spec.fallback:
+        return spec
+    return next((s for s in known if s.name == spec.fallback), spec)
+
+
+def _default_weights(spec: WeightSpec, known: list[WeightSpec], **fetch: Any) -> tuple[Path, WeightSpec]:
+    """A translator's default weights, or their bundled stand-in, with one warning, when
+    they are not downloaded and cannot be now."""
+    stand_in = bundled_stand_in(spec, known)
+    if stand_in is spec or is_cached(spec):
+        return local_path_for_spec(spec, **fetch), spec
+    reason = offline_reason(spec) if fetch.get("download_ok", True) else "downloads are off"
+    if reason is None:
+        try:
+            return local_path_for_spec(spec, **fetch), spec
+        except WeightsError as exc:
+            reason = str(exc).split(". ")[0]
+    log.warning("%s is not downloaded and cannot be fetched now (%s); using the bundled %s%s. "
+                "Run `imgtrans weights fetch %s` when online.", spec.name, reason, stand_in.name,
+                f" ({stand_in.trained_on})" if stand_in.trained_on else "", spec.name)
+    return local_path_for_spec(stand_in, **fetch), stand_in
 
 
 def resolve_weights(value: str | None, plugin: str, known: list[WeightSpec], *,
@@ -203,8 +267,8 @@ def resolve_weights(value: str | None, plugin: str, known: list[WeightSpec], *,
         spec = default_spec(plugin, known)
         if spec is None:
             return None, None
-        return local_path_for_spec(spec, download_ok=download_ok, progress=progress,
-                                       should_stop=should_stop), spec
+        return _default_weights(spec, known, download_ok=download_ok, progress=progress,
+                                should_stop=should_stop)
     if is_url(value):
         same_url = [s for s in known if s.url == value]
         spec = next((s for s in same_url if s.plugin == plugin), None)

@@ -118,7 +118,9 @@ def test_eval_reports_model_and_bicubic(host, tmp_path):
     (tmp_path / "hr").mkdir()
     for i in range(2):
         cv2.imwrite(str(tmp_path / "hr" / f"{i}.png"), make_sr_dataset.render(rng, 64))
-    result = run("eval", "srgan", tmp_path / "hr", "--weights", tmp_path / "nearest.pth", "--json")
+    result = run("eval", tmp_path / "sr", tmp_path / "hr", "--plugin", "srgan", "--weights",
+                 tmp_path / "nearest.pth", "--metrics", "psnr,bicubic", "--json")
     assert result.exit_code == 0, result.output
-    mean = json.loads(result.stdout)["mean"]
-    assert 10 < mean["psnr"] < mean["bicubic_psnr"] < 60  # nearest-neighbour loses to bicubic
+    data = json.loads(result.stdout)
+    assert data["settings"]["downscale"] == 4  # the model's scale
+    assert 10 < data["mean"]["psnr"] < data["measures"]["bicubic_psnr"] < 60  # nearest loses to bicubic

@@ -37,7 +37,9 @@ def test_urls_and_contract():
         assert spec.preprocessing == {"netG": "resnet_9blocks", "norm": "instance", "load_size": 256}
         assert spec.license == "BSD-2-Clause" and "junyanz/pytorch-CycleGAN-and-pix2pix" in spec.source
         assert re.search(r"\S -> \S", spec.description), spec.description
-        assert spec.options == {} and not spec.default and spec.file is None
+        # style_monet is the cyclegan default (photo -> painting), with a bundled stand-in offline
+        assert spec.options == {} and spec.default == (tag == "style_monet") and spec.file is None
+        assert (spec.fallback == "cyclegan.day2night_synth") == spec.default
     for tag, spec in _specs("pix2pix").items():
         assert spec.url == f"http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{tag}.pth"
         assert spec.preprocessing == {"netG": "unet_256", "norm": "batch"}
