@@ -207,7 +207,7 @@ def latent_sdedit(model: LatentModel, images: torch.Tensor, prompts: list[str],
                   repeats: int = 1, mask: torch.Tensor | None = None, generator: Any = None,
                   on_step: Callable[[int, int, int, int, int], None] | None = None,
                   unet_scope: Callable[[], Any] = contextlib.nullcontext,
-                  embeddings: Conditioning | None = None) -> torch.Tensor:
+                  embeddings: Conditioning | None = None, vae_tiling: bool = False) -> torch.Tensor:
     """Stable Diffusion img2img (SDEdit) of ``images``: float (B, 3, H, W) in [-1, 1], H and W
     multiples of ``model.vae_scale_factor``; returns (B, 3, H, W), unclamped, as the
     pipeline's decoded image.
@@ -218,7 +218,9 @@ def latent_sdedit(model: LatentModel, images: torch.Tensor, prompts: list[str],
     image's result does not depend on its batch. ``embeddings``: the ``prompt_embeddings``
     of the batch already computed (for several samples of one batch). ``scheduler``: ``auto``
     / ``folder`` (the folder's own sampler), ``ddim`` or ``ddpm`` (``imgtrans_sdedit.samplers``);
-    each repeat gets a fresh sampler (multistep samplers keep a history).
+    each repeat gets a fresh sampler (multistep samplers keep a history). ``vae_tiling``:
+    encode and decode in overlapping tiles of the VAE's ``sample_size`` (diffusers'
+    ``enable_vae_tiling``, so large images fit in memory; tile seams are blended).
     Returns ``images`` itself when no step runs.
     """
     n = steps_to_run(steps, strength)
@@ -236,12 +238,26 @@ def latent_sdedit(model: LatentModel, images: torch.Tensor, prompts: list[str],
             return sampler, edit_timesteps(sampler, steps, strength)
 
         generators = generator if isinstance(generator, list) else [generator] * images.shape[0]
-        guide = encode_images(model, images, generators)
+        with tiled_vae(model.vae, vae_tiling):
+            guide = encode_images(model, images, generators)
         if mask is not None:
             mask = F.interpolate(mask, size=guide.shape[-2:], mode="area").gt(0).to(guide.dtype)
         x = _denoise(model, new_sampler, guide, embeddings, guidance_scale, mask, repeats,
                      generator, eta, on_step, unet_scope)
-        return decode_latents(model, x)
+        with tiled_vae(model.vae, vae_tiling):
+            return decode_latents(model, x)
+
+
+@contextlib.contextmanager
+def tiled_vae(vae: Any, on: bool) -> Any:
+    """Within the block, ``vae`` encodes and decodes inputs larger than its ``sample_size``
+    in tiles (diffusers' ``AutoencoderKL.use_tiling``), when ``on``."""
+    before = getattr(vae, "use_tiling", False)
+    vae.use_tiling = bool(on) or before
+    try:
+        yield vae
+    finally:
+        vae.use_tiling = before
 
 
 def prompt_embeddings(model: LatentModel, prompts: list[str], negative_prompts: list[str] | None,

@@ -36,6 +36,9 @@ from imgtrans_sdedit.translator import SDEditTranslator
 
 log = logging.getLogger(__name__)
 
+VAE_TILING_ABOVE = 1024
+"""``vae_tiling=auto`` tiles the VAE for (padded) images larger than this on a side."""
+
 
 class LatentSDEditTranslator(SDEditTranslator):
     """sdedit with a Stable Diffusion model (VAE latents, CLIP text prompts)."""
@@ -104,11 +107,18 @@ class LatentSDEditTranslator(SDEditTranslator):
                                guidance_scale=o.guidance_scale, scheduler=o.scheduler, eta=o.eta,
                                repeats=o.repeats, mask=loop_mask, generator=generators,
                                on_step=on_step, unet_scope=lambda: fast_scope(context),
-                               embeddings=embeddings)
+                               embeddings=embeddings, vae_tiling=self._tiles(padded))
         result = result[..., :height, :width].float().clamp(-1.0, 1.0)
         if mask is not None:
             result = mask * result + (1 - mask) * images  # kept pixels exactly
         return result
+
+    def _tiles(self, padded: Any) -> bool:
+        """Whether this batch's VAE passes run in tiles (the ``vae_tiling`` option)."""
+        choice = getattr(self.options, "vae_tiling", "auto")
+        if choice != "auto":
+            return choice == "on"
+        return max(padded.shape[-2:]) > VAE_TILING_ABOVE
 
     def config(self) -> dict[str, Any]:
         from imgtrans_sdedit.samplers import resolve_sampler, sampler_name

@@ -41,6 +41,9 @@ class SDEditOptions:
     guidance_scale: float = field(default=7.5, metadata={
         "help": "Stable Diffusion models: classifier-free guidance (<= 1: none, one UNet pass "
                 "per step; turbo models: 0)", "min": 0.0, "max": 50.0})
+    vae_tiling: Literal["auto", "on", "off"] = field(default="auto", metadata={
+        "help": "Stable Diffusion models: encode/decode in tiles (diffusers' VAE tiling) so large "
+                "images fit in memory; auto = for images over 1024 px on a side"})
     prompts: Optional[str] = field(default=None, metadata={
         "help": "Stable Diffusion models: per-file prompts, a JSON file {input name or stem: "
                 "prompt} or a folder of <stem>.txt files matched like mask folders"})

@@ -179,3 +179,36 @@ def test_single_file_checkpoints_are_refused_clearly(host, tmp_path, text_key, i
         assert expected in text and "Traceback" not in text
         if in_channels == 4:
             assert "from_single_file" in text and "--weights DIR" in text
+
+
+# -- VAE tiling for large images ----------------------------------------------------------------
+
+def test_vae_tiling_equals_diffusers_enable_vae_tiling(sd_dir):
+    """vae_tiling=on is diffusers' enable_vae_tiling: equal to the pipeline with it, and
+    (the tiny VAE tiles above 32 px) not the untiled result."""
+    import torch
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    from imgtrans.plugin import TranslateContext, weights_at
+    from imgtrans.translators.options import build_options
+    from imgtrans_sdedit.translator import SDEditTranslator
+
+    torch.manual_seed(6)
+    images = torch.rand(1, 3, 48, 72)
+    pipe = StableDiffusionImg2ImgPipeline.from_pretrained(sd_dir, local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+    pipe.vae.enable_tiling()
+    reference = pipe("a lake", image=images, strength=0.5, num_inference_steps=4, guidance_scale=1.0,
+                     output_type="pt", generator=[torch.Generator().manual_seed(1)]).images
+    results = {}
+    for tiling in ("on", "auto"):  # auto: tiles only above 1024 px
+        options = build_options(SDEditTranslator.Options, {
+            "strength": "0.5", "steps": "4", "guidance_scale": "1", "prompt": "a lake",
+            "vae_tiling": tiling})
+        translator = SDEditTranslator.load(weights_at(sd_dir), options, torch.device("cpu"))
+        context = TranslateContext(torch.device("cpu"), names=["a.png"],
+                                   generators=[torch.Generator().manual_seed(1)])
+        results[tiling] = translator.translate(images * 2 - 1, context) / 2 + 0.5
+        assert translator.model.vae.use_tiling is False  # only while encoding and decoding
+    assert (results["on"] - reference).abs().max() <= 1e-5
+    assert (results["auto"] - reference).abs().max() > 1e-4
