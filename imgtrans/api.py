@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from imgtrans.core.discover import Plan, discover_inputs
 from imgtrans.core.report import ItemResult, RunReport
@@ -198,8 +198,10 @@ def train(plugin: str, data: str | Path | None, out: str | Path, *,
                         should_stop=should_stop or (lambda: False))
 
 
-def plan(input: str | Path, output: str | Path, settings: ConvertSettings) -> Plan:
-    """Which inputs would be converted, and which skipped because their outputs exist."""
+def plan(input: str | Path | Sequence[str | Path], output: str | Path,
+         settings: ConvertSettings) -> Plan:
+    """Which inputs would be converted, and which skipped because their outputs exist.
+    ``input``: one file, folder or glob, or a list of them (see :func:`convert`)."""
     plugin = settings.plugin or translator_for_weights(settings.weights)
     cls = manager.get_translator(plugin)
     samples = cls.outputs_per_input(build_options(cls.Options, settings.options, translator=plugin))
@@ -214,12 +216,19 @@ def plan(input: str | Path, output: str | Path, settings: ConvertSettings) -> Pl
                            overwrite=settings.overwrite, samples=samples, **extra)
 
 
-def convert(input: str | Path, output: str | Path, settings: ConvertSettings | None = None, *,
+def convert(input: str | Path | Sequence[str | Path], output: str | Path,
+            settings: ConvertSettings | None = None, *,
             on_plan: Callable[[Plan], None] | None = None,
             on_start: Callable[[dict[str, Any]], None] | None = None,
             on_result: Callable[[ItemResult], None] | None = None,
             stop: threading.Event | None = None, **kwargs: Any) -> RunReport:
     """Convert INPUT (file, folder or glob) into OUTPUT (file or folder).
+
+    ``input`` may also be a list of these, as ``cp`` takes them
+    (``convert(["a.jpg", "b.png", "shots/"], "out/")``): OUTPUT is then a folder; files land
+    in it by name, a folder's files under ``out/<folder name>/``, a glob's relative to its
+    fixed leading folder; a glob's extension matches in any case (``"*.jpg"`` finds
+    ``IMG_1.JPG``).
 
     Give a :class:`ConvertSettings` or its fields as keyword arguments
     (``convert("in/", "out/", plugin="sketch", batch_size=4)``). Returns the run report;
@@ -254,7 +263,7 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
     work = plan(input, output, settings)
     if on_plan:
         on_plan(work)
-    report = RunReport(settings={"imgtrans": __version__, "input": str(input),
+    report = RunReport(settings={"imgtrans": __version__, "input": _input_setting(input),
                                  "output": str(output), **dataclasses.asdict(settings)})
     report.items.extend(ItemResult(str(i.source), str(i.output), "skipped") for i in work.skipped)
     if settings.dry_run:
@@ -297,3 +306,8 @@ def convert(input: str | Path, output: str | Path, settings: ConvertSettings | N
     report.interrupted = bool(stop and stop.is_set())
     report.wall_seconds = time.perf_counter() - started
     return report
+
+
+def _input_setting(input: str | Path | Sequence[str | Path]) -> str | list[str]:
+    """INPUT as the run report records it: a string, or a list for several inputs."""
+    return str(input) if isinstance(input, (str, Path)) else [str(one) for one in input]

@@ -18,8 +18,8 @@ EXIT_INTERRUPTED = 130
 
 @app.command()
 def convert(
-    input: Annotated[str, typer.Argument(help="Image or video file, folder (recursive) or quoted glob.")],
-    output: Annotated[Path, typer.Argument(help="Output file (for one input) or folder (for one video: its frames).")],
+    input: Annotated[list[str], typer.Argument(help="Image or video files, folders (recursive) or globs ('*.jpg' also finds IMG_1.JPG); several work like cp.", show_default=False)],
+    output: Annotated[Path, typer.Argument(help="Output folder, or file for one input (for one video, a folder holds its frames); with several inputs, a folder.")],
     plugin: Annotated[Optional[str], typer.Option("--plugin", "-p", help="Translator name (see `imgtrans plugins`); optional when --weights tells.")] = None,
     weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Registry name, file, folder or https URL.")] = None,
     opt: Annotated[Optional[list[str]], typer.Option("--opt", "-O", help="Translator option key=value (repeatable).")] = None,
@@ -52,7 +52,11 @@ def convert(
     frames: Annotated[Optional[str], typer.Option(help="Videos: only frames A:B (A included, B not; 100: or :50 work).", rich_help_panel="Video")] = None,
     same_noise: Annotated[bool, typer.Option("--same-noise", help="Videos, stochastic translators: the same noise for every frame (less flicker).", rich_help_panel="Video")] = False,
 ) -> None:
-    """Translate images: a file, a folder or a glob into a file or a folder."""
+    """Translate images: files, folders or globs into a folder (one input: into a file, too).
+
+    Like cp, the last argument is where results go: `imgtrans convert a.jpg b.png shots/ out/`
+    writes out/a.jpg, out/b.png and out/shots/..., so an unquoted shell glob works.
+    """
     from imgtrans.api import ConvertSettings
     from imgtrans.api import convert as run_convert
     from imgtrans.core.report import check_report_path
@@ -73,7 +77,7 @@ def convert(
         stop = threading.Event()
         reporter = _Reporter(progress)
         with _sigint_sets(stop), reporter:
-            result = run_convert(input, output, settings, on_plan=reporter.plan,
+            result = run_convert(input[0] if len(input) == 1 else input, output, settings, on_plan=reporter.plan,
                                  on_start=reporter.start, on_result=reporter.result, stop=stop)
         report_error = _write_report(result, report) if report else None
         if dry_run:

@@ -1,9 +1,17 @@
 """Turn INPUT and OUTPUT arguments into a plan, before any model is loaded.
 
 INPUT is a file, a folder (walked recursively by default; the output tree mirrors it) or a
-glob pattern. OUTPUT is a file (only for a single input file) or a folder. Every output path
-is decided here, once, so that skipping existing outputs (resume) and refusing collisions
-work on the real names. The rules:
+glob pattern, or several of these. OUTPUT is a file (only for a single input file) or a
+folder. Every output path is decided here, once, so that skipping existing outputs (resume)
+and refusing collisions work on the real names. The rules:
+
+* Several inputs work like ``cp``: OUTPUT must be a folder; files land in it by name, a
+  folder's files under ``OUTPUT/<folder name>/`` (mirrored), a glob's relative to its fixed
+  leading folder. A file named twice (or by a file and a glob) is converted once; an input
+  that is the output folder is left out. So an unquoted shell glob gives the plan of the
+  quoted one.
+* In a glob, the extension of the last component matches in any case (``*.jpg`` finds
+  ``IMG_1.JPG``); the rest of the pattern is case-sensitive where the file system is.
 
 * Inputs are names with an image extension, never hidden ones (our temporary files are
   hidden). A folder walk (:func:`walk_image_files`, shared with training data and the demo)
@@ -43,7 +51,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from imgtrans.core.display import shown
 from imgtrans.core import video as videos
@@ -88,13 +96,14 @@ class Plan:
     excluded: list[Path] = field(default_factory=list)
 
 
-def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
+def discover_inputs(input_arg: str | Path | Sequence[str | Path], output_arg: str | Path, *,
                     recursive: bool = True, output_format: str | None = None,
                     suffix: str = "", overwrite: bool = False, samples: int = 1,
                     extensions: frozenset[str] = IMAGE_EXTENSIONS,
                     video: videos.VideoOptions | None = None) -> Plan:
-    """Plan ``INPUT -> OUTPUT``. With ``video`` (translators of images), videos are inputs
-    too, converted with these options.
+    """Plan ``INPUT... -> OUTPUT``: ``input_arg`` is one input (file, folder or glob) or a
+    list of them (see the module docstring). With ``video`` (translators of images), videos
+    are inputs too, converted with these options.
 
     Raises ``NoInputsError`` when nothing matches and ``UsageError`` for impossible
     combinations (several inputs to one file, output overwriting an input, bad format).
@@ -106,23 +115,33 @@ def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
             raise UsageError(str(exc)) from None
     if video is not None:
         extensions = extensions | videos.VIDEO_EXTENSIONS | {"apng"}
-    input_str = str(input_arg)
+    inputs = ([str(input_arg)] if isinstance(input_arg, (str, os.PathLike))
+              else [str(one) for one in input_arg])
+    if not inputs:
+        raise NoInputsError("no inputs given")
     output = Path(output_arg).expanduser()
-    in_path = Path(input_str).expanduser()
+    several = len(inputs) > 1
+    if several and (_looks_like_file(output) or (os.path.lexists(output) and not output.is_dir())):
+        raise UsageError(f"{shown(output)}: with several inputs the last argument is the output "
+                         "folder, and this is a file")
     prune = _identity(output)
-    if in_path.is_dir():
-        root = in_path
-        # the walk of walk_image_files, with the output folder left out
-        found = list(_walk(root, extensions, 1 if not recursive else None, prune))
-    elif in_path.is_file() or (os.path.lexists(in_path) and not glob.has_magic(input_str)):
-        root, found = in_path.parent, [(in_path, in_path.name)]
-    elif glob.has_magic(input_str):
-        root, found = _glob(input_str, extensions, prune)
-    else:
-        raise NoInputsError(f"{shown(input_str)}: no such file or folder")
+    found: list[tuple[Path, str]] = []
+    seen: set[object] = set()
+    excluded: list[Path] = []
+    for one in inputs:
+        in_path = Path(one).expanduser()
+        if several and prune is not None and in_path.is_dir() and _identity(in_path) == prune:
+            excluded.append(in_path)  # `convert photos/* photos/out/` names the output folder
+            continue
+        for path, rel in _find(one, extensions, recursive, prune, several):
+            key = _identity(path) or os.path.abspath(path)
+            if key not in seen:
+                seen.add(key)
+                found.append((path, rel))
     if not found:
-        raise NoInputsError(f"{shown(input_str)}: no image files found "
-                            f"(looked for {', '.join(sorted(extensions))})")
+        looked = f"(looked for {', '.join(sorted(extensions))})"
+        raise NoInputsError(f"{shown(inputs[0])}: no image files found {looked}" if not several
+                            else f"no image files found in the {len(inputs)} inputs {looked}")
     found.sort(key=lambda pair: _natural_key(pair[1]))
 
     single_file_output = _looks_like_file(output)
@@ -133,10 +152,30 @@ def discover_inputs(input_arg: str | Path, output_arg: str | Path, *,
                        videos.input_kind(path, rel, single=len(found) == 1) if video else None)
                for path, rel in found]
     if video is not None:
-        single_input = in_path.is_file() or not (in_path.is_dir() or glob.has_magic(input_str))
+        first = Path(inputs[0]).expanduser()
+        single_input = not several and (first.is_file() or not (first.is_dir() or glob.has_magic(inputs[0])))
         sources = [_with_target(s, output, single_file_output, single_input, output_format, video)
                    for s in sources]
-    return _plan(sources, output, single_file_output, output_format, suffix, overwrite, samples)
+    plan = _plan(sources, output, single_file_output, output_format, suffix, overwrite, samples)
+    plan.excluded[:0] = excluded
+    return plan
+
+
+def _find(input_str: str, extensions: frozenset[str], recursive: bool,
+          prune: tuple[int, int] | None, several: bool) -> list[tuple[Path, str]]:
+    """(path, relative output path) of what one INPUT names: a folder's files (under the
+    folder's name when ``several``), a file, or a glob's matches."""
+    in_path = Path(input_str).expanduser()
+    if in_path.is_dir():
+        # the walk of walk_image_files, with the output folder left out
+        found = list(_walk(in_path, extensions, 1 if not recursive else None, prune))
+        prefix = (in_path.name or in_path.resolve().name) if several else ""
+        return [(path, f"{prefix}/{rel}" if prefix else rel) for path, rel in found]
+    if in_path.is_file() or (os.path.lexists(in_path) and not glob.has_magic(input_str)):
+        return [(in_path, in_path.name)]
+    if glob.has_magic(input_str):
+        return _glob(input_str, extensions, prune)[1]
+    raise NoInputsError(f"{shown(input_str)}: no such file or folder")
 
 
 @dataclass(frozen=True)
@@ -347,7 +386,8 @@ def _glob(pattern: str, extensions: frozenset[str],
     rest = parts[fixed:]
     regex = "".join(("(?:[^/]+/)*" if part == "**" and i < len(rest) - 1 else
                      ".*" if part == "**" else
-                     _name_regex(part) + ("/" if i < len(rest) - 1 else ""))
+                     _name_regex(part) + "/" if i < len(rest) - 1 else
+                     _last_name_regex(part))
                     for i, part in enumerate(rest))
     flags = re.IGNORECASE if os.path.normcase("A") == "a" else 0
     matcher = re.compile(regex, flags)
@@ -356,6 +396,15 @@ def _glob(pattern: str, extensions: frozenset[str],
         return root, []
     return root, [(p, rel) for p, rel in _walk(root, extensions, depth, prune, follow_links=True)
                   if matcher.fullmatch(rel)]
+
+
+def _last_name_regex(part: str) -> str:
+    """The file-name component of a glob: as :func:`_name_regex`, its extension (after the
+    last "." outside brackets) in any case, so ``*.jpg`` finds ``IMG_1.JPG``."""
+    stem, dot, ext = part.rpartition(".")
+    if not dot or not ext or ext.count("[") != ext.count("]") or stem.count("[") != stem.count("]"):
+        return _name_regex(part)
+    return f"{_name_regex(stem)}\\.(?i:{_name_regex(ext)})"
 
 
 def _name_regex(part: str) -> str:
