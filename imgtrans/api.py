@@ -241,6 +241,7 @@ def convert(input: str | Path | Sequence[str | Path], output: str | Path,
     from imgtrans.core.stages import EngineSettings
     from imgtrans.engines import get_engine
 
+    started = time.perf_counter()  # the wall time of the summary: everything, weights included
     settings = settings or ConvertSettings(**kwargs)
     settings = dataclasses.replace(settings, batch_size=parse_batch_size(settings.batch_size))
     engine = get_engine(settings.engine)  # before any work: a missing dependency is a usage error
@@ -256,7 +257,6 @@ def convert(input: str | Path | Sequence[str | Path], output: str | Path,
         settings = dataclasses.replace(settings, plugin=weights.owner if weights else None)
     if settings.seed is None:
         settings = dataclasses.replace(settings, seed=random.SystemRandom().randrange(2**31))
-    started = time.perf_counter()
     # Fail on an unknown translator or option before scanning folders or loading a model.
     build_options(manager.get_translator(settings.plugin).Options, settings.options,
                   translator=settings.plugin)

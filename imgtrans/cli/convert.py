@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -116,7 +117,10 @@ class _Reporter:
             raise UsageError(f"--progress {mode!r}: choose auto, rich, plain or none")
         self.mode = ("rich" if ui.err.is_terminal else "plain") if mode == "auto" else mode
         self.total = 0
-        self.finished = 0
+        self.finished = 0  # done, failed (and finished videos): what the bar counts
+        self.done = 0
+        self.interrupted = 0
+        self.began = time.perf_counter()  # as the summary's wall time: images/s agree
         self.bar: Any = None  # a rich Progress, imported when a run starts
         self.task = None
 
@@ -161,7 +165,16 @@ class _Reporter:
         (self.bar.console if self.bar else ui.err).print(line, highlight=False, markup=False)
 
     def result(self, item) -> None:
+        """One item's result. Interrupted items (after Ctrl-C) are not progress: the bar
+        stays at what was finished and says "interrupted"; its rate is images done per
+        second since the run started, the summary's images/s."""
+        if item.status == "interrupted":
+            self.interrupted += 1
+            if self.bar is not None and self.interrupted == 1:
+                self.bar.update(self.task, description="interrupted")
+            return
         self.finished += 1
+        self.done += item.status == "done"
         if item.status == "failed":
             line = f"failed: {shown(item.input)}: {shown(item.error)}"
             (self.bar.console if self.bar else ui.err).print(line, style="red", highlight=False,
@@ -170,8 +183,8 @@ class _Reporter:
             ui.err.print(f"[{self.finished}/{self.total}] {item.status}: {printable(item.input)} -> "
                          f"{printable(item.output)}", highlight=False, markup=False)
         if self.bar is not None:
-            elapsed = self.bar.tasks[0].elapsed or 0.0
-            rate = f"{self.finished / elapsed:.2f} img/s" if elapsed > 0 else ""
+            elapsed = time.perf_counter() - self.began
+            rate = f"{self.done / elapsed:.2f} img/s" if elapsed > 0 else ""
             self.bar.update(self.task, advance=1, rate=rate)
 
 
