@@ -68,7 +68,8 @@ def info(name: Annotated[str, typer.Argument(help="Translator name, weights (fil
         return
     ui.out.print(f"[bold]{data['name']}[/] (plugin {data['plugin']}): {ui.escape(data['summary'])}")
     # batch_invariance may be a sentence: on its own line rather than in the key=value list
-    caps = ", ".join(f"{k}={v}" for k, v in data["capabilities"].items() if k != "batch_invariance")
+    caps = ", ".join(f"{k}={v}" for k, v in data["capabilities"].items()
+                     if k != "batch_invariance" and v != "")
     ui.out.print(f"capabilities: {caps}; requires weights: {data['requires_weights']}", highlight=False)
     if "batch_invariance" in data["capabilities"]:
         ui.out.print(f"batch invariance: {ui.escape(data['capabilities']['batch_invariance'])}",
