@@ -47,7 +47,8 @@ def main() -> None:
         rng = np.random.default_rng(0)
         small = rng.integers(0, 256, (args.size // 16, args.size // 16, 3), dtype=np.uint8)
         cv2.imwrite(str(root / "big.png"), cv2.resize(small, (args.size, args.size), interpolation=cv2.INTER_CUBIC))
-        common = ["--plugin", "srgan", "--weights", str(root / "m.pth"), "--progress", "none"]
+        common = ["--plugin", "srgan", "--weights", str(root / "m.pth"), "--progress", "none",
+                  "--max-pixels", str(16 * args.size * args.size)]  # the limit holds results too
         rss, secs = peak_rss_of(["convert", str(root / "big.png"), str(root / "out.png"), *common,
                                  "--tile", str(args.tile), "--tile-pad", "10"])
         out = cv2.imread(str(root / "out.png"), cv2.IMREAD_REDUCED_COLOR_8)

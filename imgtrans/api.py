@@ -61,6 +61,10 @@ class ConvertSettings:
     ray_address: str | None = None
     """With ``engine="ray"``: "auto" or "ray://host:10001" joins a running cluster; None starts
     a private one on 127.0.0.1."""
+    allow_downloads: bool = True
+    """False: no network at all: weights that are neither bundled nor downloaded already
+    raise ``WeightsError`` instead of being fetched, and a default that is not here gives way
+    to its bundled stand-in (see :func:`local_weights`)."""
     video_codec: str | None = None
     """Videos: an FFmpeg encoder (libx264, libx265, libvpx-vp9, libsvtav1, ffv1...); None: the
     output container's default (H.264 at CRF 18 for mp4, mkv, mov; VP9 for webm)."""
@@ -105,8 +109,49 @@ def translator_info(name: str) -> dict[str, Any]:
             "options": [dataclasses.asdict(o) for o in describe_options(cls.Options)],
             "train_options": ([dataclasses.asdict(o) for o in describe_options(cls.TrainOptions)]
                               if cls.TrainOptions else []),
-            "weights": [dataclasses.asdict(w) for w in weights],
+            "weights": [dict(dataclasses.asdict(w), local=_is_local(w)) for w in weights],
             "autocast_scope": cls.autocast_scope, "fast_mode_error": cls.fast_mode_error}
+
+
+def local_weights(plugin: str | None, weights: str | Path | None) -> str | Path | None:
+    """``weights`` as a run without any network uses them: unchanged when they are on this
+    machine (bundled, downloaded, a file or folder); a default that is not, replaced by the
+    bundled weights its registry entry names as ``fallback``; else ``WeightsError`` naming
+    the registry entry. A URL always counts as a download. ``plugin`` may also be a name of
+    weights, as in :func:`load`."""
+    from imgtrans.weights.resolve import default_spec, find_spec, is_url, looks_like_path
+
+    host = manager.get_host()
+    known = host.known_weight_specs()
+    if weights is None and plugin and plugin not in host.translators:
+        plugin, weights = None, plugin  # load("srgan.realesrgan_x4plus"): a name of weights
+    if weights is None:
+        spec = default_spec(plugin, known) if plugin else None
+        if spec is None or _is_local(spec):
+            return None
+        stand_in = bundled_weights(plugin)
+        if stand_in is not None and stand_in != spec.name:
+            return stand_in
+    elif is_url(str(weights)):
+        raise WeightsError("weights from a URL would be downloaded, and downloads are off")
+    elif isinstance(weights, Path) or looks_like_path(str(weights)):
+        return weights
+    else:
+        spec = find_spec(str(weights), known, plugin)
+        if spec is None or _is_local(spec):
+            return weights
+    raise WeightsError(f"weights {spec.name} are neither bundled nor downloaded, and downloads "
+                       f"are off; fetch them first (imgtrans weights fetch {spec.name})")
+
+
+def _is_local(spec: Any) -> bool:
+    """Whether a registry entry's file is on this machine (bundled or cached), without hashing."""
+    from imgtrans.weights.resolve import is_cached
+
+    try:
+        return is_cached(spec)
+    except Exception:  # a broken cache entry or Hub folder counts as absent
+        return False
 
 
 def bundled_weights(name: str) -> str | None:
@@ -154,7 +199,8 @@ def load(name: str | None = None, weights: str | Path | None = None, *, device: 
          options: dict[str, Any] | None = None, tile: int = 0, tile_pad: int = 10,
          seed: int = 0, precision: str = "exact", compile: bool = False,
          progress: Callable[[int, int | None], None] | None = None,
-         should_stop: Callable[[], bool] | None = None) -> LoadedTranslator:
+         should_stop: Callable[[], bool] | None = None,
+         allow_downloads: bool = True) -> LoadedTranslator:
     """Load translator ``name`` with ``weights`` (registry name, file, folder or URL) on
     ``device``; ``options`` are checked against the translator's Options dataclass.
 
@@ -162,7 +208,12 @@ def load(name: str | None = None, weights: str | Path | None = None, *, device: 
     weights, ``load("srgan.realesrgan_x4plus")`` or ``load(weights="run/")`` finds the
     translator the weights belong to. Weights of another translator raise ``WeightsError``.
     ``precision``: "exact" (fp32) or "fast" (see :class:`ConvertSettings`).
+    ``allow_downloads=False``: no network (see :func:`local_weights`).
     """
+    if not allow_downloads:
+        chosen = local_weights(name, weights)
+        if weights is not None or name in manager.get_host().translators:
+            weights = chosen
     return translator_recipe(name, weights, device=device, options=options, tile=tile,
                              tile_pad=tile_pad, seed=seed, precision=precision, compile=compile,
                              progress=progress,
@@ -251,6 +302,8 @@ def convert(input: str | Path | Sequence[str | Path], output: str | Path,
         raise UsageError(f"--precision {settings.precision!r}: choose exact or fast")
     if settings.color not in ("keep", "srgb"):
         raise UsageError(f"--color {settings.color!r}: choose keep or srgb")
+    if not settings.allow_downloads:
+        settings = dataclasses.replace(settings, weights=local_weights(settings.plugin, settings.weights))
     weights = None
     if settings.plugin is None:  # resolved once: identification and loading share what it read
         weights = resolve_weights_for(settings.weights, None, should_stop=stop.is_set if stop else None)

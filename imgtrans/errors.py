@@ -57,3 +57,11 @@ class InputError(ImgtransError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class Stopped(ImgtransError):
+    """A run was asked to stop (Ctrl-C, a web job's cancel) while a translator was working:
+    raised by ``TranslateContext.check_stop`` between steps, tiles or samples, and turned
+    into "interrupted" results by the pipeline, never shown as a failure."""
+
+    exit_code = 130

@@ -39,7 +39,7 @@ def convert(
     tile_pad: Annotated[int, typer.Option(min=0, help="Context each tile borrows from its neighbours, in input pixels.")] = 10,
     workers: Annotated[int, typer.Option(min=1, help="Threads for reading and for writing.")] = 4,
     quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality.")] = 95,
-    max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels than this.")] = 178_956_970,
+    max_pixels: Annotated[int, typer.Option(help="Refuse inputs, and results, with more pixels than this.")] = 178_956_970,
     exif: Annotated[bool, typer.Option("--exif/--no-exif", help="Apply EXIF orientation.")] = True,
     strip_metadata: Annotated[bool, typer.Option("--strip-metadata", help="Write no EXIF (GPS included), XMP, ICC profile, PNG text or provenance (default: outputs keep their input's; README: What an output keeps).")] = False,
     provenance: Annotated[bool, typer.Option("--provenance/--no-provenance", help="Record in each output how it was made (imgtrans info OUTPUT prints it and the command that reproduces it).")] = True,

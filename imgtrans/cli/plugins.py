@@ -150,9 +150,18 @@ def _is_fallback(name: str, weights: list[dict]) -> bool:
 
 def _options_table(title: str, options: list[dict]) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("name", "type", "default", "choices", "help"):
+    for column in ("name", "type", "default", "allowed", "help"):
         table.add_column(column)
     for o in options:
-        choices = ", ".join(map(str, o["choices"])) if o["choices"] else ""
-        table.add_row(o["name"], o["type"], repr(o["default"]), choices, o["help"])
+        table.add_row(o["name"], o["type"], repr(o["default"]), _allowed(o), o["help"])
     return table
+
+
+def _allowed(option: dict) -> str:
+    """Choices, or the declared range ("0 to 512"), as ``--opt`` checks them."""
+    if option["choices"]:
+        return ", ".join(map(str, option["choices"]))
+    low, high = option.get("min"), option.get("max")
+    if low is not None and high is not None:
+        return f"{low} to {high}"
+    return f">= {low}" if low is not None else f"<= {high}" if high is not None else ""

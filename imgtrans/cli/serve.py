@@ -1,4 +1,5 @@
-"""``imgtrans serve``: the local web app (``imgtrans.web``), with bundled weights and no network."""
+"""``imgtrans serve``: the local web app (``imgtrans.web``), with bundled or already downloaded
+weights and no network unless ``--allow-downloads``."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = DEFAULT_PORT,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the app in a web browser.")] = False,
     device: Annotated[str, typer.Option(envvar="IMGTRANS_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
-    max_pixels: Annotated[int, typer.Option(min=1, help="Refuse uploads with more pixels than this.")] = 178_956_970,
+    max_pixels: Annotated[int, typer.Option(min=1, help="Refuse uploads, and results, with more pixels than this.")] = 178_956_970,
     max_upload_mb: Annotated[float, typer.Option(min=0.001, help="Refuse uploads larger than this many MiB.")] = 64.0,
     session_minutes: Annotated[float, typer.Option(min=0.1, help="Remove an idle page's files after this many minutes.")] = 30.0,
+    allow_downloads: Annotated[bool, typer.Option("--allow-downloads", help="Also offer registry weights that are not downloaded yet, and fetch them when chosen (the app never uses the network otherwise).")] = False,
 ) -> None:
     """Run the web app: convert images, draw layouts, paint strokes for SDEdit."""
     from imgtrans.errors import UsageError
@@ -47,9 +49,12 @@ def serve(
             ui.err.print(f"warning: listening on {host}: anyone who can reach this machine can use "
                          "the app and its processor, without a password", style="yellow",
                          highlight=False)
+        if not allow_downloads:  # belt and braces: no probe of a download server either
+            os.environ.setdefault("IMGTRANS_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         settings = WebSettings(device=device, max_pixels=max_pixels,
                                max_upload_bytes=int(max_upload_mb * (1 << 20)),
-                               session_ttl=session_minutes * 60)
+                               session_ttl=session_minutes * 60, allow_downloads=allow_downloads)
         web = create_app(settings, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
         server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="on"))
         ui.out.print(f"imgtrans web app: {url}", highlight=False)

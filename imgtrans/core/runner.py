@@ -7,7 +7,7 @@ import dataclasses
 import hashlib
 import logging
 import os
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -47,6 +47,9 @@ class TranslatorRunner:
         self.tile = tile
         self.tile_pad = tile_pad
         self.seed = seed
+        self.should_stop: Callable[[], bool] = lambda: False
+        """Set by the engine to its stop flag (Ctrl-C, a web cancel): checked before every
+        forward pass and tile, and given to translators as ``context.should_stop``."""
         self.precision = Precision.resolve(precision, device)
         if self.precision.fast and translator.autocast_scope == "none":
             log.warning("--precision fast: translator %r always runs exact (fp32)", translator.name)
@@ -118,6 +121,7 @@ class TranslatorRunner:
         """Non-image inputs (e.g. layouts parsed by ``read_input``) -> 8-bit images, via the
         translator's ``generate`` (float (B * samples, C, H, W) in [0, 1])."""
         context = self._context(names)
+        context.check_stop()
         with self._no_grad():
             output = self._precise(lambda ctx: self._call(inputs, ctx), context)
         if not isinstance(output, torch.Tensor) or output.ndim != 4 or output.shape[0] != len(inputs) * self.samples:
@@ -154,7 +158,8 @@ class TranslatorRunner:
 
     def _context(self, names: list[str]) -> TranslateContext:
         return TranslateContext(device=self.device, names=list(names),
-                                generators=[self._generator(n) for n in names])
+                                generators=[self._generator(n) for n in names],
+                                should_stop=self.should_stop)
 
     def run_arrays(self, arrays: list[np.ndarray], bit_depth: int, names: list[str],
                    out_bit_depth: int | None = None, tile: int | None = None) -> list[np.ndarray]:
@@ -174,6 +179,7 @@ class TranslatorRunner:
                                         prepared.height, prepared.width) for img in output]
 
     def _translate(self, images: torch.Tensor, context: TranslateContext) -> torch.Tensor:
+        context.check_stop()  # per batch and per tile
         return self._precise(lambda ctx: self._checked(self._call(images, ctx), images), context)
 
     def _precise(self, call: Any, context: TranslateContext) -> torch.Tensor:

@@ -31,7 +31,8 @@ from imgtrans.core.readers import DecodedImage, check_input_file, max_file_bytes
 from imgtrans.core.report import ItemResult
 from imgtrans.core.writers import (encode_buffer, fit_pixels, remove_stale_temps, write_atomic,
                                    write_pixels)
-from imgtrans.errors import InputError
+from imgtrans.core import budget
+from imgtrans.errors import InputError, Stopped
 
 if TYPE_CHECKING:  # decode and write workers never import torch
     from imgtrans.core.runner import TranslatorRunner
@@ -135,14 +136,27 @@ def batch_key(data: Any) -> tuple:
     return ("input", getattr(data, "batch_key", None))
 
 
-def translate_batch(batch: list[Loaded], runner: TranslatorRunner,
-                    sizer: BatchSizer) -> list[Outcome]:
-    """Translate same-key ``batch``; one outcome per item, in order."""
-    key = batch_key(batch[0].data)
+def translate_batch(batch: list[Loaded], runner: TranslatorRunner, sizer: BatchSizer,
+                    max_pixels: int | None = None) -> list[Outcome]:
+    """Translate same-key ``batch``; one outcome per item, in order. With ``max_pixels``,
+    images whose result would be larger, or that would not fit in memory, fail before
+    running (:mod:`imgtrans.core.budget`); a stop (``runner.should_stop``) leaves the batch
+    interrupted."""
+    data = batch[0].data
+    if max_pixels is not None and isinstance(data, DecodedImage):
+        shape = (data.height, data.width, data.channels)
+        reason = budget.refusal(runner, *shape, max_pixels)
+        if reason is not None:
+            return [failed(one.item, reason) for one in batch]
+        if len(batch) > 1 and not budget.fits(runner, *shape, len(batch)):
+            return [out for one in batch for out in translate_batch([one], runner, sizer, max_pixels)]
+    key = batch_key(data)
     tile = sizer.tile_for(key)
     start = time.perf_counter()
     try:
         outputs = sizer.run(key, len(batch), lambda: _forward(batch, runner, tile))
+    except Stopped:
+        return [interrupted(one.item) for one in batch]
     except Exception as exc:  # out of memory, or an image the translator rejects
         log.debug("translation failed", exc_info=True)
         if is_out_of_memory(exc):
@@ -151,7 +165,7 @@ def translate_batch(batch: list[Loaded], runner: TranslatorRunner,
             return [failed(batch[0].item, f"translation failed: {type(exc).__name__}: {exc}")]
         log.info("a batch of %d failed (%s); trying its images one by one", len(batch),
                  type(exc).__name__)
-        return [out for one in batch for out in translate_batch([one], runner, sizer)]
+        return [out for one in batch for out in translate_batch([one], runner, sizer, max_pixels)]
     share = (time.perf_counter() - start) / len(batch)
     per_item = len(outputs) // len(batch)
     return [Translated(one.item, outputs[i * per_item:(i + 1) * per_item], one.seconds + share,
@@ -205,6 +219,9 @@ def write(done: Translated, settings: EngineSettings) -> ItemResult:
     meta = done.metadata if settings.metadata else None
     for sample, (pixels, target) in enumerate(zip(done.pixels, item.outputs)):
         ext = target.suffix.lstrip(".").lower()
+        if pixels.shape[0] * pixels.shape[1] > settings.max_pixels:
+            return failed(item, f"the result is {pixels.shape[1]}×{pixels.shape[0]} pixels, more "
+                                f"than the limit of {settings.max_pixels} (--max-pixels)", target)
         provenance = _provenance(settings, done, sample)
         try:  # the result is written once and then dropped: encode it in place
             fitted = fit_pixels(pixels, ext)

@@ -49,12 +49,16 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
                                 runner.translator.capabilities.cpu_batch_size)
     stop = stop or threading.Event()
     pipeline = _Pipeline(runner, settings, sizer, on_result, stop)
-    pipeline.run([item for item in items if item.video is None])
-    for item in (item for item in items if item.video is not None):  # frames stream inside
-        if stop.is_set():
-            break
-        runner.keep_weight_casts()
-        pipeline.finish(item, convert_video(item, runner, sizer, settings, stop))
+    before, runner.should_stop = runner.should_stop, stop.is_set  # a stop reaches into a batch
+    try:
+        pipeline.run([item for item in items if item.video is None])
+        for item in (item for item in items if item.video is not None):  # frames stream inside
+            if stop.is_set():
+                break
+            runner.keep_weight_casts()
+            pipeline.finish(item, convert_video(item, runner, sizer, settings, stop))
+    finally:
+        runner.should_stop = before
     for item in items:
         if item not in pipeline.results:
             pipeline.finish(item, stages.interrupted(item))
@@ -136,7 +140,7 @@ class _Pipeline:
             while len(bucket) >= size or (everything and bucket):
                 batch, bucket[:] = bucket[:size], bucket[size:]
                 self._submit(translator, self.batches, batch, "batch", stages.translate_batch,
-                             batch, self.runner, self.sizer)
+                             batch, self.runner, self.sizer, self.settings.max_pixels)
             if not bucket:
                 del self.buckets[key]
 

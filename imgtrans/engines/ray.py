@@ -26,6 +26,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -212,6 +213,19 @@ def _forward_stop(stop: threading.Event, finished: threading.Event, flag: Any) -
             return
 
 
+def _every(seconds: float, ask: Callable[[], bool]) -> Callable[[], bool]:
+    """``ask`` (a call to the flag actor) at most every ``seconds``; True for good once it was."""
+    last, stopped = [0.0], [False]
+
+    def check() -> bool:
+        now = time.monotonic()
+        if not stopped[0] and now - last[0] >= seconds:
+            last[0], stopped[0] = now, bool(ask())
+        return stopped[0]
+
+    return check
+
+
 def _stopped(flag: Any) -> bool:
     import ray
 
@@ -281,6 +295,7 @@ class _Translate:
                                 self.runner.translator.capabilities.cpu_batch_size)
         self.read_input = None if self.runner.takes_images else self.runner.translator.read_input
         self._thread = threading.local()
+        self.runner.should_stop = _every(0.5, lambda: _stopped(flag))  # a stop reaches into a batch
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = _rows(batch)
@@ -306,7 +321,8 @@ class _Translate:
             size = self.sizer.size_for(key)
             for start in range(0, len(members), size):
                 chunk = members[start:start + size]
-                translated = stages.translate_batch([one for _, one in chunk], self.runner, self.sizer)
+                translated = stages.translate_batch([one for _, one in chunk], self.runner, self.sizer,
+                                                    self.settings.max_pixels)
                 outcomes.update((i, outcome) for (i, _), outcome in zip(chunk, translated))
         return _batch([(i, outcomes[i]) for i, _ in rows])
 

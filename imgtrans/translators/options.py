@@ -1,13 +1,18 @@
 """``--opt key=value`` parsing, coercion and validation against a translator's Options dataclass.
 
-Field metadata a translator may set: ``help`` (str) and ``choices`` (a tuple of allowed
-values). ``typing.Literal`` annotations also define choices.
+Field metadata a translator may set: ``help`` (str), ``choices`` (a tuple of allowed values;
+``typing.Literal`` annotations also define choices) and, for numbers, ``min`` and ``max``
+(inclusive bounds). Bounds are checked here, once, for ``--opt``, the Python API and the
+web app alike, before the dataclass's own ``__post_init__`` (the place for checks that
+involve several fields): one value must never be able to exhaust memory or time, and the
+error names the range. ``imgtrans info`` and the web form show them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import typing
 from typing import Any
 
@@ -26,6 +31,17 @@ class OptionInfo:
     default: Any
     help: str
     choices: tuple[Any, ...] | None
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def range_text(self) -> str:
+        """The bounds as people read them ("0 to 512", "at least 1"); "" when unbounded."""
+        if self.min is not None and self.max is not None:
+            return f"{self.min} to {self.max}"
+        if self.min is not None:
+            return f"at least {self.min}"
+        return f"at most {self.max}" if self.max is not None else ""
 
 
 def describe_options(options_cls: type) -> list[OptionInfo]:
@@ -42,7 +58,8 @@ def describe_options(options_cls: type) -> list[OptionInfo]:
         else:
             default = None
         infos.append(OptionInfo(f.name, _type_name(base), default, f.metadata.get("help", ""),
-                                tuple(choices) if choices else None))
+                                tuple(choices) if choices else None,
+                                f.metadata.get("min"), f.metadata.get("max")))
     return infos
 
 
@@ -61,7 +78,7 @@ def build_options(options_cls: type, values: dict[str, Any], *, translator: str 
     """Make an Options instance from strings or typed values, with clear errors.
 
     Unknown keys name the valid ones; values are coerced to the field type and checked
-    against choices.
+    against choices and bounds.
     """
     infos = {info.name: info for info in describe_options(options_cls)}
     hints = typing.get_type_hints(options_cls)
@@ -74,6 +91,7 @@ def build_options(options_cls: type, values: dict[str, Any], *, translator: str 
             valid = ", ".join(infos) or "none"
             raise UsageError(f"unknown option {key!r}{where}{hint}; valid options: {valid}")
         kwargs[key] = _coerce(key, raw, hints[key], infos[key].choices)
+        _check_range(key, raw, kwargs[key], infos[key])
     try:
         return options_cls(**kwargs)
     except (TypeError, ValueError) as exc:
@@ -99,6 +117,17 @@ def _coerce(key: str, raw: Any, annotation: Any, choices: tuple[Any, ...] | None
         raise UsageError(f"option {key}={raw!r} is not allowed; choose one of: "
                          f"{', '.join(map(str, choices))}")
     return value
+
+
+def _check_range(key: str, raw: Any, value: Any, info: OptionInfo) -> None:
+    """Numbers outside the declared bounds, NaN and infinities are usage errors."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"option {key}={raw!r}: expected a finite number"
+                         + (f" from {info.range_text}" if info.range_text else ""))
+    if (info.min is not None and value < info.min) or (info.max is not None and value > info.max):
+        raise UsageError(f"option {key}={raw!r} is out of range: expected {info.range_text}")
 
 
 def _from_string(raw: str, base: Any) -> Any:

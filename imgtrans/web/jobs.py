@@ -4,7 +4,8 @@ A session is one open page: a random id and a private temporary folder for its u
 results. The folder goes when the page has been silent for ``ttl`` seconds with no job
 queued or running, when the page closes, and when the server stops. Jobs run one at a time
 on a single worker thread: a model on one device is fastest alone, and a second job just
-waits its turn (its page shows how many jobs are ahead).
+waits its turn (its page shows how many jobs are ahead). A cancelled job stops within a
+denoising step or a tile (its stop flag reaches the translator) and leaves no result files.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 import threading
 import time
 import zipfile
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from imgtrans.errors import ImgtransError, UsageError, bounded
+from imgtrans.web.folders import RootFolder
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class Job:
     aliases: dict[str, str] = field(default_factory=dict)
     """Server paths -> the names the user knows, so messages never show temporary folders."""
     stop: threading.Event = field(default_factory=threading.Event)
+    zip_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     created: float = field(default_factory=time.monotonic)
     started: float | None = None
     finished: float | None = None
@@ -91,11 +93,40 @@ class Job:
             return len(self.files) - 1
 
     def clean(self, message: str) -> str:
-        """``message`` with server paths replaced by the user's names, on one line (bounded
-        far above the CLI's messages, which must come through whole)."""
+        """``message`` with server paths replaced by the user's names, and any other
+        absolute path (a cache folder, a package) by its last part, on one line (bounded far
+        above the CLI's messages, which must come through whole)."""
         for path, name in sorted(self.aliases.items(), key=lambda kv: -len(kv[0])):
             message = message.replace(path, name)
+        message = _ABSOLUTE_PATH.sub(lambda m: m.group(1) + m.group(2).rstrip("/").rsplit("/", 1)[-1],
+                                     message)
         return bounded(" ".join(message.split()), 4000)
+
+    def discard_outputs(self) -> None:
+        """A cancelled job's partial results go: its files, their list and its archive."""
+        with self.lock:
+            self.results.clear()
+            self.files.clear()
+        for name in ("out", "bicubic", "results.zip"):
+            target = self.folder / name
+            if target.is_dir():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+
+    def zip_file(self) -> Path:
+        """Every result in one archive, built once (the first download waits for it, the
+        others get the same complete file): stored as they are, PNG is compressed already."""
+        target = self.folder / "results.zip"
+        with self.zip_lock:
+            if not target.is_file():
+                names = [o["name"] for r in self.results for o in r["outputs"]]
+                partial = target.with_name("results.zip.part")
+                with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
+                    for name in names:
+                        archive.write(self.folder / "out" / name, name)
+                partial.replace(target)
+        return target
 
     def snapshot(self, ahead: int) -> dict[str, Any]:
         with self.lock:
@@ -114,11 +145,18 @@ class Session:
     last_seen: float = field(default_factory=time.monotonic)
     uploads: dict[str, Upload] = field(default_factory=dict)
     upload_bytes: int = 0
+    receiving: dict[str, int] = field(default_factory=dict)
+    """Bytes of uploads still arriving, by upload id: they count against the session's
+    limit while they last."""
     jobs: dict[str, Job] = field(default_factory=dict)
 
     @property
+    def held_bytes(self) -> int:
+        return self.upload_bytes + sum(list(self.receiving.values()))
+
+    @property
     def busy(self) -> bool:
-        return any(job.active for job in list(self.jobs.values()))
+        return bool(self.receiving) or any(job.active for job in list(self.jobs.values()))
 
 
 class Sessions:
@@ -127,7 +165,8 @@ class Sessions:
     def __init__(self, ttl: float, max_sessions: int = 100) -> None:
         self.ttl = ttl
         self.max_sessions = max_sessions
-        self.root = Path(tempfile.mkdtemp(prefix="imgtrans-web-"))
+        self._root = RootFolder()
+        self.root = self._root.path
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -204,7 +243,7 @@ class Sessions:
         self._closed.set()
         with self._lock:
             self._sessions.clear()
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._root.remove()
 
 
 class JobQueue:
@@ -238,7 +277,8 @@ class JobQueue:
         return self._current
 
     def cancel(self, job: Job) -> None:
-        """A queued job is dropped; a running one stops after the image in flight."""
+        """A queued job is dropped; a running one stops at its next stop check (a denoising
+        step, a tile, a batch) and its partial results are discarded."""
         with self._cond:
             if job in self._pending:
                 self._pending.remove(job)
@@ -273,11 +313,16 @@ class JobQueue:
             try:
                 job.run(job)
                 state, error = ("cancelled" if job.stop.is_set() else "done"), None
+            except KeyboardInterrupt:  # a download interrupted by the stop flag
+                state, error = "cancelled", None
             except ImgtransError as exc:
                 state, error = "failed", job.clean(str(exc))
             except Exception as exc:  # the page gets one line; the log keeps the traceback
                 log.exception("web job %s failed", job.id)
                 state, error = "failed", job.clean(f"internal error: {type(exc).__name__}: {exc}")
+            if job.stop.is_set():  # whatever the stop interrupted: no partial results
+                state, error = "cancelled", None
+                job.discard_outputs()
             job.update(state=state, error=error, stage=state, finished=time.monotonic())
             with self._cond:
                 self._current = None
@@ -309,8 +354,5 @@ def safe_stem(raw: Any) -> str:
     return stem or "image"
 
 
-def write_zip(target: Path, folder: Path, names: list[str]) -> None:
-    """Results in one archive, stored as they are (PNG is compressed already)."""
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
-        for name in names:
-            archive.write(folder / name, name)
+_ABSOLUTE_PATH = re.compile(r"(^|[\s'\"(=])(/(?:[^\s'\"():,;]+/)+[^\s'\"():,;]*)")
+"""An absolute POSIX path in a message (at least two parts), after a space, quote or '='."""

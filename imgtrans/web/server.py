@@ -4,8 +4,11 @@ Every translation is ``imgtrans.convert`` on a per-job input folder (or ``imgtra
 for a layout model's labels), run by the single worker of :class:`~imgtrans.web.jobs.JobQueue`;
 the pages in ``static/`` are the whole user interface. Nothing a client sends is ever joined
 into a server path: uploads, jobs and result files are looked up by ids the server made,
-weights are registry names the catalogue offers, and options that take a file accept only
-an upload of the same session.
+weights are registry names the catalogue offers (bundled or already downloaded ones, unless
+the server allows downloads), and options that take a file accept only an upload of the same
+session. Requests that change state must come from the app's own pages (``Origin``); option
+values are checked against their declared ranges as ``--opt`` is, and each job's results
+against ``--max-pixels`` and the memory free (``imgtrans.core.budget``) before it runs.
 
 Endpoints (JSON unless said otherwise; errors are ``{"error": "<one line>"}``)::
 
@@ -18,9 +21,9 @@ Endpoints (JSON unless said otherwise; errors are ``{"error": "<one line>"}``)::
     POST /api/s/{sid}/jobs             {"kind": "convert" | "labels", "translator", "weights",
                                         "options", "seed", "inputs": [uid...] | "layout": {...}}
     GET  /api/s/{sid}/jobs/{jid}       state, jobs ahead, progress, results, error lines
-    POST /api/s/{sid}/jobs/{jid}/cancel
+    POST /api/s/{sid}/jobs/{jid}/cancel     stops within a step or tile; no result is kept
     GET  /api/s/{sid}/jobs/{jid}/files/{n}   one result (PNG)
-    GET  /api/s/{sid}/jobs/{jid}/zip         every result of the job
+    GET  /api/s/{sid}/jobs/{jid}/zip         every result of the job (built once)
 """
 
 from __future__ import annotations
@@ -44,10 +47,13 @@ from starlette.staticfiles import StaticFiles
 
 import imgtrans
 from imgtrans.api import ConvertSettings
-from imgtrans.errors import ImgtransError, InputError, UsageError
+from imgtrans.errors import ImgtransError, UsageError
+from imgtrans.web.folders import remove_stale_roots
 from imgtrans.web.jobs import (Job, JobQueue, Session, Sessions, Upload, display_name, link_or_copy,
-                               new_id, safe_stem, write_zip)
-from imgtrans.web.responses import SecurityHeaders, http_error, json_response, read_json, usage_error
+                               new_id, safe_stem)
+from imgtrans.web.responses import (InternalErrors, SameOrigin, SecurityHeaders, http_error,
+                                    json_response, read_json, usage_error)
+from imgtrans.web.uploads import Receiver
 from imgtrans.web.work import run_convert, run_labels
 
 STATIC = Path(__file__).parent / "static"
@@ -65,6 +71,15 @@ class WebSettings:
     max_inputs: int = 64
     max_uploads: int = 500
     max_session_bytes: int = 2 << 30
+    allow_downloads: bool = False
+    """Offer (and fetch) registry weights that are not on this machine yet."""
+    decode_slots: int = 1
+    """Uploads decoded at once: each may take ~17 bytes per pixel at its peak."""
+    batch_pixels: int = 16_000_000
+    """Input pixels a job's batch may hold together: jobs with larger images run one at a time."""
+    tile: int = 128
+    """Images larger than this many pixels square run in tiles of it, with translators that
+    allow tiles: a cancel is seen between tiles (one forward pass cannot be interrupted)."""
 
 
 class WebApp:
@@ -75,6 +90,9 @@ class WebApp:
 
         self.settings = settings
         self.upload_limit = min(settings.max_upload_bytes, max_file_bytes(settings.max_pixels))
+        self.uploads = Receiver(max_pixels=settings.max_pixels, upload_limit=self.upload_limit,
+                                session_limit=settings.max_session_bytes,
+                                max_uploads=settings.max_uploads, slots=settings.decode_slots)
         self.sessions = Sessions(settings.session_ttl)
         self.queue = JobQueue()
         self._labels: dict[tuple[str, str | None], list[str]] = {}
@@ -82,10 +100,11 @@ class WebApp:
     # -- catalogue ------------------------------------------------------------------------
     def catalog(self, request: Request | None = None) -> Any:
         data = {"version": imgtrans.__version__,
-                "translators": [_entry(t["name"]) for t in imgtrans.list_translators()],
+                "translators": [self._entry(t["name"]) for t in imgtrans.list_translators()],
                 "limits": {"max_upload_bytes": self.upload_limit,
                            "max_pixels": self.settings.max_pixels,
-                           "max_inputs": self.settings.max_inputs}}
+                           "max_inputs": self.settings.max_inputs},
+                "downloads": self.settings.allow_downloads}
         return data if request is None else json_response(data)
 
     # -- sessions and uploads -------------------------------------------------------------
@@ -101,52 +120,15 @@ class WebApp:
         return Response(status_code=204)
 
     async def upload(self, request: Request) -> Response:
-        """Stream the body to the session folder (never more than the byte limit), then
-        decode it with imgtrans's reader: what is refused here would fail in ``convert``."""
+        """Raw image bytes -> an upload of the session (see :mod:`imgtrans.web.uploads`)."""
         session = self._session(request)
         name = display_name(request.query_params.get("name", "image"))
-        room = self.settings.max_session_bytes - session.upload_bytes
-        if len(session.uploads) >= self.settings.max_uploads or room <= 0:
-            raise HTTPException(409, f"{name}: this page holds {len(session.uploads)} uploads "
-                                     f"({session.upload_bytes} bytes) already; reload it to start afresh")
-        limit = min(self.upload_limit, room)
-        too_large = HTTPException(413, f"{name}: too large: more than the upload limit of "
-                                       f"{limit} bytes")
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise too_large
-        uid = new_id()
-        part = session.folder / "uploads" / f"{uid}.part"
-        size = 0
-        with open(part, "wb") as handle:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    break
-                handle.write(chunk)
-        if size > limit:
-            part.unlink()
-            raise too_large
-        try:
-            upload = await run_in_threadpool(self._decode, part, uid, name)
-        except (InputError, ValueError) as exc:  # ValueError: no PNG can show these pixels
-            part.unlink(missing_ok=True)
-            raise HTTPException(400, f"{name}: {getattr(exc, 'reason', exc)}") from None
-        session.uploads[uid] = upload
-        session.upload_bytes += size
-        return json_response({"id": uid, "name": name, "width": upload.width, "height": upload.height,
-                      "url": f"/api/s/{session.id}/uploads/{uid}"}, 201)
-
-    def _decode(self, part: Path, uid: str, name: str) -> Upload:
-        from imgtrans.core.readers import read_image
-        from imgtrans.core.writers import write_image
-
-        decoded = read_image(part, max_pixels=self.settings.max_pixels, max_bytes=self.upload_limit)
-        path = part.with_name(f"{uid}.{decoded.format}")  # the canonical kind: .part is no image
-        part.rename(path)
-        preview = part.with_name(f"{uid}.preview.png")
-        write_image(preview, decoded.pixels)
-        return Upload(uid, name, path, preview, decoded.width, decoded.height)
+        upload = await self.uploads.receive(request, session, name)
+        if upload is None:  # the client went away: nobody reads this
+            return Response(status_code=400)
+        return json_response({"id": upload.id, "name": name, "width": upload.width,
+                              "height": upload.height,
+                              "url": f"/api/s/{session.id}/uploads/{upload.id}"}, 201)
 
     async def upload_file(self, request: Request) -> Response:
         upload = self._upload(self._session(request), request.path_params["uid"])
@@ -166,14 +148,19 @@ class WebApp:
         job.aliases[str(session.folder)] = "…"
         if kind == "labels":
             job.run = partial(run_labels, name=entry["name"], weights=weights,
-                              device=self.settings.device, cache=self._labels)
+                              device=self.settings.device, cache=self._labels,
+                              allow_downloads=self.settings.allow_downloads)
         else:
             options = self._options(entry, body.get("options") or {}, session, job)
-            settings = ConvertSettings(plugin=entry["name"], weights=weights, options=options,
-                                       device=self.settings.device, seed=_seed(body.get("seed")),
-                                       overwrite=True, output_format="png", workers=2,
-                                       max_pixels=self.settings.max_pixels)
+            seed = _seed(body.get("seed"))  # every check before the job's folder is made
             sources = self._inputs(entry, body, session, job)
+            settings = ConvertSettings(plugin=entry["name"], weights=weights, options=options,
+                                       device=self.settings.device, seed=seed,
+                                       overwrite=True, output_format="png", workers=1,
+                                       batch_size=self._batch_size(sources),
+                                       tile=self._tile(entry, sources),
+                                       max_pixels=self.settings.max_pixels,
+                                       allow_downloads=self.settings.allow_downloads)
             job.run = partial(run_convert, settings=settings, sources=sources,
                               urls=f"/api/s/{session.id}")
         session.jobs[jid] = job
@@ -200,31 +187,50 @@ class WebApp:
         job = self._job(request)
         if job.active:
             raise HTTPException(409, "the job is still running")
-        names = [o["name"] for r in job.results for o in r["outputs"]]
-        if not names:
+        if not job.results:
             raise HTTPException(404, "this job has no results")
-        target = job.folder / "results.zip"
-        await run_in_threadpool(write_zip, target, job.folder / "out", names)
+        target = await run_in_threadpool(job.zip_file)
         return FileResponse(target, media_type="application/zip",
                             filename=f"imgtrans-{job.id}.zip")
 
     # -- checking what a page asks for ----------------------------------------------------
-    @staticmethod
-    def _translator(name: Any) -> dict[str, Any]:
+    def _translator(self, name: Any) -> dict[str, Any]:
         if not isinstance(name, str) or not name:
             raise UsageError("choose a translator")
-        return _entry(name)  # an unknown name raises the CLI's error, with suggestions
+        return self._entry(name)  # an unknown name raises the CLI's error, with suggestions
+
+    def _entry(self, name: str) -> dict[str, Any]:
+        return _entry(name, self.settings.allow_downloads)
 
     @staticmethod
     def _weights(entry: dict[str, Any], weights: Any) -> str | None:
-        """Registry names the catalogue offers, or None (the default): never a path or URL."""
-        if weights in (None, ""):
-            return None
+        """Registry names the catalogue offers, or None (the default, when it is offered):
+        never a path or URL, and never weights the server would have to download when it
+        may not."""
         offered = [w["name"] for w in entry["weights"]]
+        if weights in (None, ""):
+            if entry["default_missing"]:
+                raise UsageError(f"the default weights of {entry['name']}, {entry['default_missing']}, "
+                                 f"are not on this server, which does not download; choose one of: "
+                                 f"{', '.join(offered) or 'none'}")
+            return None
         if weights not in offered:
             raise UsageError(f"weights {str(weights)[:80]!r} are not offered for {entry['name']}; "
                              f"choose one of: {', '.join(offered) or 'none'}")
         return weights
+
+    def _tile(self, entry: dict[str, Any], sources: dict[str, Any]) -> int:
+        """:attr:`WebSettings.tile` when the translator allows tiles and an input is larger."""
+        side = max((max(u.width, u.height) for _, u, _ in sources.values() if u is not None), default=0)
+        return self.settings.tile if entry["fully_convolutional"] and side > self.settings.tile else 0
+
+    def _batch_size(self, sources: dict[str, Any]) -> int | str:
+        """"auto" when a full batch of the job's largest input fits :attr:`WebSettings.batch_pixels`,
+        else as many as fit (at least 1): a budgeted few large images at a time."""
+        largest = max((u.width * u.height for _, u, _ in sources.values() if u is not None), default=0)
+        if largest * 8 <= self.settings.batch_pixels:
+            return "auto"
+        return max(1, self.settings.batch_pixels // max(1, largest))
 
     def _options(self, entry: dict[str, Any], raw: Any, session: Session, job: Job) -> dict[str, str]:
         """Page values as ``--opt`` strings, checked by ``build_options`` as ``--opt`` is; an
@@ -311,6 +317,7 @@ def create_app(settings: WebSettings | None = None, *,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
+        remove_stale_roots()  # of earlier servers that were killed
         web.sessions.start_janitor(min(60.0, max(1.0, web.settings.session_ttl / 4)))
         try:
             yield
@@ -333,28 +340,38 @@ def create_app(settings: WebSettings | None = None, *,
         Route("/api/s/{sid}/jobs/{jid}/files/{n:int}", web.job_file),
         Route("/api/s/{sid}/jobs/{jid}/zip", web.job_zip),
     ]
-    middleware = [Middleware(SecurityHeaders)]
+    middleware = [Middleware(SecurityHeaders), Middleware(InternalErrors), Middleware(SameOrigin)]
     if allowed_hosts is not None:
-        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+        middleware.insert(2, Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={HTTPException: http_error, ImgtransError: usage_error})
     app.state.web = web
     return app
 
 
-def _entry(name: str) -> dict[str, Any]:
-    """What a page needs to know of a translator: its options as form fields, the weights
-    it may pick (bundled ones marked) and its kind of input."""
+def _entry(name: str, allow_downloads: bool = False) -> dict[str, Any]:
+    """What a page needs to know of a translator: its options as form fields (with their
+    ranges), the weights it may pick (bundled ones marked; ones not on this machine only
+    when the server may download) and its kind of input."""
     info = imgtrans.translator_info(name)
+    weights = [{"name": w["name"], "description": w["description"], "default": w["default"],
+                "source": "bundled" if w["file"] and w["local"] else "cached" if w["local"] else
+                          "download" if w["url"] or w["repo"] else "unavailable"}
+               for w in info["weights"]]
+    offered = [w for w in weights if w["source"] in ("bundled", "cached")
+               or (allow_downloads and w["source"] == "download")]
+    default = next((w for w in info["weights"] if w["default"]), None)
+    missing = default["name"] if default and default["name"] not in {w["name"] for w in offered} else None
+    stand_in = next((w for w in offered if missing and w["name"] == default.get("fallback")), None)
+    if stand_in is not None:  # what a run without network uses instead (imgtrans.local_weights)
+        stand_in["default"], missing = True, None
     return {"name": info["name"], "summary": info["summary"],
             "input_kind": info["capabilities"]["input_kind"],
             "stochastic": info["capabilities"]["stochastic"],
+            "fully_convolutional": info["capabilities"]["fully_convolutional"],
             "requires_weights": info["requires_weights"],
             "options": [dict(o, file=_takes_file(o)) for o in info["options"]],
-            "weights": [{"name": w["name"], "description": w["description"], "default": w["default"],
-                         "source": "bundled" if w["file"] else
-                                   "download" if w["url"] or w["repo"] else "unavailable"}
-                        for w in info["weights"]]}
+            "weights": offered, "default_missing": missing}
 
 
 def _takes_file(option: dict[str, Any]) -> bool:
@@ -367,7 +384,7 @@ def _seed(value: Any) -> int | None:
         return None
     try:
         seed = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise UsageError(f"seed {str(value)[:40]!r}: expected a whole number") from None
     if not 0 <= seed < 2**32:
         raise UsageError(f"seed {seed}: expected 0 to {2**32 - 1}")

@@ -20,7 +20,10 @@ def run_convert(job: Job, settings: Any, sources: dict[str, tuple[str, Upload | 
     job.update(stage="loading model", total=len(sources))
 
     def on_plan(plan: Any) -> None:
-        job.update(total=len(plan.todo), stage="converting")
+        job.update(total=len(plan.todo))
+
+    def on_start(info: Any) -> None:  # the model is loaded
+        job.update(stage="converting")
 
     def on_result(item: Any) -> None:
         name, upload, order = sources[Path(item.input).name]
@@ -35,7 +38,7 @@ def run_convert(job: Job, settings: Any, sources: dict[str, tuple[str, Upload | 
         job.update(done=job.done + 1)
 
     report = imgtrans.convert(job.folder / "in", job.folder / "out", settings, on_plan=on_plan,
-                              on_result=on_result, stop=job.stop)
+                              on_start=on_start, on_result=on_result, stop=job.stop)
     with job.lock:
         job.results.sort(key=lambda r: r["order"])
         job.extra["seed"] = report.settings.get("seed")
@@ -62,7 +65,8 @@ def _add_bicubic(job: Job, settings: Any, urls: str) -> None:
         target = job.folder / "bicubic" / f"{Path(result['source']).stem}.png"
         imgtrans.convert(job.folder / "in" / result["source"], target, ConvertSettings(
             plugin="resize", options={"scale": str(factor), "interpolation": "bicubic"},
-            device=settings.device, overwrite=True, max_pixels=settings.max_pixels))
+            device=settings.device, overwrite=True, max_pixels=settings.max_pixels,
+            workers=1), stop=job.stop)
         if target.is_file():
             url = _result_file(job, urls, target)["url"]
             with job.lock:
@@ -70,14 +74,15 @@ def _add_bicubic(job: Job, settings: Any, urls: str) -> None:
 
 
 def run_labels(job: Job, name: str, weights: str | None, device: str,
-               cache: dict[tuple[str, str | None], list[str]]) -> None:
+               cache: dict[tuple[str, str | None], list[str]], allow_downloads: bool = False) -> None:
     """The label names of a layout model (``imgtrans.load`` once per weights)."""
     import imgtrans
 
     key = (name, weights)
     if key not in cache:
         job.update(stage="loading model")
-        loaded = imgtrans.load(name, weights, device=device, should_stop=job.stop.is_set)
+        loaded = imgtrans.load(name, weights, device=device, should_stop=job.stop.is_set,
+                               allow_downloads=allow_downloads)
         labels = loaded.translator.labels()
         if labels is None:
             raise UsageError(f"translator {name!r} has no list of labels")

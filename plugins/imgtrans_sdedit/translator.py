@@ -179,6 +179,7 @@ class SDEditTranslator(Translator):
         def on_step(repeat: int, step: int, total: int, repeats: int, timestep: int) -> None:
             log.debug("sdedit %s: repeat %d/%d, step %d/%d (t=%d)", ", ".join(names), repeat + 1,
                       repeats, step + 1, total, timestep)
+            context.check_stop()  # a cancel takes effect within one step
 
         result = sdedit(self.model.unet, self.model.scheduler_config, guide, strength=o.strength,
                         steps=o.steps, scheduler="ddim" if o.scheduler == "auto" else o.scheduler,

@@ -13,8 +13,7 @@ pytest.importorskip("httpx", reason="Starlette's TestClient needs httpx (the tes
 
 from starlette.testclient import TestClient  # noqa: E402
 
-import imgtrans  # noqa: E402
-from imgtrans.errors import UsageError, WeightsError  # noqa: E402
+from imgtrans.errors import UsageError  # noqa: E402
 from imgtrans.translators.options import build_options  # noqa: E402
 from imgtrans.web.jobs import Job, Sessions  # noqa: E402
 from imgtrans.web.server import WebSettings, create_app  # noqa: E402
@@ -31,7 +30,7 @@ def make_client():
 
     def make(**settings):
         app = create_app(WebSettings(device="cpu", **settings))
-        client = TestClient(app, base_url=BASE)
+        client = TestClient(app, base_url=BASE, headers={"Origin": BASE})
         client.__enter__()
         stack.append(client)
         sid = client.post("/api/sessions").json()["id"]
@@ -57,7 +56,7 @@ def test_catalog_offers_options_and_weights(make_client):
     sdedit = by_name["sdedit"]
     options = {o["name"]: o for o in sdedit["options"]}
     assert options["mask"]["file"] and not options["strength"]["file"]
-    assert options["scheduler"]["choices"] == ["ddim", "ddpm"]
+    assert {"ddim", "ddpm"} <= set(options["scheduler"]["choices"])
     bundled = [w for w in sdedit["weights"] if w["source"] == "bundled"]
     assert bundled and bundled[0]["default"]
     assert by_name["layout2im"]["input_kind"] == "layout"
@@ -170,16 +169,15 @@ def test_job_errors_are_the_cli_lines_without_server_paths(make_client):
     labels = wait_job(client, sid, client.post(f"/api/s/{sid}/jobs", json={
         "kind": "labels", "translator": "layout2im"}).json()["id"])
     assert "red circle" in labels["labels"] and "__image__" not in labels["labels"]
-    weights = wait_job(client, sid, client.post(f"/api/s/{sid}/jobs", json={
-        "kind": "labels", "translator": "layout2im", "weights": "layout2im.coco"}).json()["id"])
-    with pytest.raises(WeightsError) as expected:
-        imgtrans.load("layout2im", "layout2im.coco")
-    assert (weights["state"], weights["error"]) == ("failed", str(expected.value))
+    # weights nobody can fetch (the reference's Google Drive files) are not even offered
+    weights = client.post(f"/api/s/{sid}/jobs", json={
+        "kind": "labels", "translator": "layout2im", "weights": "layout2im.coco"})
+    assert weights.status_code == 400 and "are not offered for layout2im" in weights.json()["error"]
     uid = upload(client, sid, png_bytes(photo())).json()["id"]
-    failed = wait_job(client, sid, submit(client, sid, translator="sdedit", options={"steps": "5000"},
+    failed = wait_job(client, sid, submit(client, sid, translator="sdedit", options={"steps": "2000"},
                                           inputs=[uid]).json()["id"])
     assert failed["state"] == "failed"
-    assert failed["error"] == "steps=5000 is more than the model's 1000 training steps"
+    assert failed["error"] == "steps=2000 is more than the model's 1000 training steps"
 
 
 def test_a_layout_size_gives_the_images_its_aspect(make_client):

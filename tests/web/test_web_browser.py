@@ -340,3 +340,29 @@ def test_paint_strokes_and_mask_keep_unmasked_pixels(page, tmp_path):
         page.click("#pt-guide")
     assert decode_png(Path(download.value.path()).read_bytes()).shape[:2] == rgb.shape[:2]
     screenshot(page, "paint")
+
+
+def test_the_pages_own_requests_pass_the_origin_check_and_closing_ends_the_session(page):
+    """Chromium sends the page's Origin with every POST (uploads, jobs, and the close sent
+    with ``fetch(keepalive)`` on leaving), which the server refuses without it."""
+    import urllib.error
+    import urllib.request
+
+    with page.expect_response(lambda r: r.url.endswith("/api/sessions")) as created:
+        open_tab(page, "convert")
+    assert created.value.status == 201
+    sid = created.value.json()["id"]
+    fields = page.locator("#page-convert input[type=number][min][max]")  # the declared ranges
+    assert fields.count() > 0 and float(fields.first.get_attribute("max")) >= float(fields.first.get_attribute("min"))
+    alive = page.app_url + f"api/s/{sid}"
+    assert urllib.request.urlopen(alive).status == 200
+    page.goto("about:blank")  # leaving the page sends its close
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(alive)
+        except urllib.error.HTTPError as gone:
+            assert gone.code == 404
+            break
+        assert time.monotonic() < deadline, "the page's close request did not end its session"
+        time.sleep(0.1)

@@ -40,3 +40,36 @@ def wait_job(client, sid: str, jid: str, timeout: float = 120.0) -> dict:
             return job
         time.sleep(0.05)
     pytest.fail(f"job {jid} did not finish in {timeout} s")
+
+
+class LiveServer:
+    """``app`` served by uvicorn on a free 127.0.0.1 port in a thread (``with`` starts and
+    stops it, running the app's lifespan); ``url`` is its address, ``origin`` what its pages
+    send as ``Origin``."""
+
+    def __init__(self, app) -> None:
+        import socket
+
+        import uvicorn
+
+        self.app = app
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = self.origin = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+
+    def __enter__(self) -> "LiveServer":
+        import threading
+
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline and self.thread.is_alive(), "the server did not start"
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)

@@ -46,7 +46,8 @@ export async function startSession() {
   app.catalog = await api("/api/catalog");
   app.sid = (await api("/api/sessions", { method: "POST" })).id;
   setInterval(() => api(inSession()).catch(() => {}), 60_000);  // keeps the files while open
-  addEventListener("pagehide", () => navigator.sendBeacon(inSession("/close")));
+  // a keepalive fetch is a CORS-mode request: it always carries the page's Origin, which the server requires
+  addEventListener("pagehide", () => fetch(inSession("/close"), { method: "POST", keepalive: true }).catch(() => {}));
 }
 
 export const translators = (test) => app.catalog.translators.filter(test);
@@ -132,7 +133,8 @@ export function fillWeights(select, translator) {
   const items = [];
   if (!translator.requires_weights) items.push(el("option", { value: "", text: "(none needed)" }));
   for (const w of translator.weights) {
-    const note = { bundled: "bundled", download: "downloads on first use", unavailable: "not downloadable" }[w.source];
+    const note = { bundled: "bundled", cached: "downloaded", download: "downloads on first use",
+      unavailable: "not downloadable" }[w.source];
     items.push(el("option", { value: w.name, text: `${w.name} (${note})`, title: w.description,
       disabled: w.source === "unavailable", selected: w.default }));
   }
@@ -142,7 +144,7 @@ export function fillWeights(select, translator) {
 
 const asText = (value) => (value === null || value === undefined ? "" : String(value));
 
-/** Form fields generated from a translator's options (type, default, help, choices).
+/** Form fields generated from a translator's options (type, default, help, choices, range).
  *  values() gives what differs from the defaults, as `--opt` strings; an option that takes
  *  a file offers the page's uploads. */
 export function optionsForm(root, translator, { skip = [], uploads = () => [] } = {}) {
@@ -161,14 +163,17 @@ export function optionsForm(root, translator, { skip = [], uploads = () => [] } 
       input = el("input", { type: "checkbox", checked: Boolean(option.default) });
     } else if (option.type === "int" || option.type === "float") {
       input = el("input", { type: "number", step: option.type === "int" ? "1" : "any",
-        value: asText(option.default), placeholder: option.default === null ? "none" : "" });
+        value: asText(option.default), placeholder: option.default === null ? "none" : "",
+        min: option.min, max: option.max });
     } else {
       input = el("input", { type: "text", value: asText(option.default) });
     }
     input.name = option.name;
-    const label = el("label", { class: option.type === "bool" ? "field check" : "field", title: option.help },
+    const range = option.min != null && option.max != null ? `${option.min} to ${option.max}` : "";
+    const help = [option.help, range && `(${range})`].filter(Boolean).join(" ");
+    const label = el("label", { class: option.type === "bool" ? "field check" : "field", title: help },
       option.type === "bool" ? input : option.name, option.type === "bool" ? option.name : input,
-      option.help ? el("small", { text: option.help }) : "");
+      help ? el("small", { text: help }) : "");
     root.append(label);
     fields.push({ option, input });
   }

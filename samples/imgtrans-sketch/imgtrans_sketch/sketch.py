@@ -26,14 +26,10 @@ class SketchOptions:
     mode: Literal["pencil", "edges"] = field(
         default="pencil", metadata={"help": "pencil drawing or edge map"})
     sigma: float = field(default=3.0, metadata={"help": "blur in pixels: stroke width (pencil) "
-                                                         "or smoothing before edges"})
-    strength: float = field(default=4.0, metadata={"help": "edge mode: darkness of the lines"})
-
-    def __post_init__(self) -> None:
-        if not 0.3 <= self.sigma <= 50:
-            raise ValueError(f"sigma must be between 0.3 and 50, not {self.sigma}")
-        if self.strength <= 0:
-            raise ValueError("strength must be positive")
+                                                         "or smoothing before edges",
+                                                 "min": 0.3, "max": 50.0})
+    strength: float = field(default=4.0, metadata={"help": "edge mode: darkness of the lines",
+                                                    "min": 0.01, "max": 100.0})
 
 
 class SketchTranslator(Translator):
