@@ -65,6 +65,9 @@ class TranslatorRunner:
         self.samples = translator.outputs_per_input(translator.options)
         if tile and self.samples > 1:
             raise UsageError("--tile cannot be combined with several samples per input")
+        self.on_tiles: Callable[[list[str], int, int], None] | None = None
+        """Set by the engine to hear a tiled batch's progress: ``(names, tiles done, tiles
+        in total)`` after each tile, on the thread that runs the batch."""
 
     def _no_grad(self) -> Any:
         """inference_mode for exact runs; plain no_grad in fast mode, where inference_mode
@@ -107,7 +110,8 @@ class TranslatorRunner:
             if tile:
                 output = run_tiled(lambda x: self._translate(x, context), prepared.images,
                                    tile=tile, tile_pad=self.tile_pad, scale=self.prep.scale,
-                                   multiple=self.prep.size_multiple)
+                                   multiple=self.prep.size_multiple,
+                                   on_tile=self._tile_progress(names))
             else:
                 output = self._translate(prepared.images, context)
             if self.samples == 1:
@@ -139,11 +143,12 @@ class TranslatorRunner:
         scale, height, width = self.prep.scale, prepared.height, prepared.width
         context = self._context(names)
         canvas: np.ndarray | None = None
+        grid = [(core, crop) for core, crop in tile_grid(*prepared.images.shape[-2:], tile, self.tile_pad)
+                if core[0] < height and core[2] < width]
+        progress = self._tile_progress(names)
         with self._no_grad():
-            for core, crop in tile_grid(*prepared.images.shape[-2:], tile, self.tile_pad):
+            for done, (core, crop) in enumerate(grid, 1):
                 y0, y1, x0, x1 = core
-                if y0 >= height or x0 >= width:
-                    continue
                 part = run_tile(lambda x: self._translate(x, context), prepared.images, core, crop,
                                 scale=scale, multiple=self.prep.size_multiple)
                 y1, x1 = min(y1, height), min(x1, width)
@@ -153,8 +158,15 @@ class TranslatorRunner:
                     canvas = np.zeros((pixels.shape[0], height * scale, width * scale, pixels.shape[-1]),
                                       pixels.dtype)
                 canvas[:, y0 * scale:y1 * scale, x0 * scale:x1 * scale] = pixels
+                if progress:
+                    progress(done, len(grid))
         assert canvas is not None
         return canvas
+
+    def _tile_progress(self, names: list[str]) -> Callable[[int, int], None] | None:
+        """``(tiles done, in total)`` -> :attr:`on_tiles` for the batch ``names``."""
+        on_tiles = self.on_tiles
+        return None if on_tiles is None else lambda done, total: on_tiles(list(names), done, total)
 
     def _context(self, names: list[str]) -> TranslateContext:
         return TranslateContext(device=self.device, names=list(names),

@@ -46,21 +46,26 @@ def run_tile(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
 
 def run_tiled(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, *,
               tile: int, tile_pad: int, scale: int, multiple: int = 1,
-              out_device: torch.device | None = None) -> torch.Tensor:
+              out_device: torch.device | None = None,
+              on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """Apply ``fn`` to ``images`` (B, C, H, W) tile by tile; returns (B, C_out, H*s, W*s).
 
     ``fn`` maps (B, C, h, w) to (B, C_out, h*scale, w*scale). When ``multiple`` > 1, each
     crop is padded to that multiple and the result cropped back. The output is assembled on
     ``out_device`` (default: the input's device), so large results can live in host memory.
+    ``on_tile(done, total)`` is called after each tile.
     """
     batch, _, height, width = images.shape
     canvas: torch.Tensor | None = None
-    for core, crop in tile_grid(height, width, tile, tile_pad):
+    grid = list(tile_grid(height, width, tile, tile_pad))
+    for done, (core, crop) in enumerate(grid, 1):
         part = run_tile(fn, images, core, crop, scale=scale, multiple=multiple)
         if canvas is None:
             canvas = part.new_zeros((batch, part.shape[1], height * scale, width * scale),
                                     device=out_device or part.device)
         y0, y1, x0, x1 = core
         canvas[:, :, y0 * scale:y1 * scale, x0 * scale:x1 * scale] = part.to(canvas.device)
+        if on_tile:
+            on_tile(done, len(grid))
     assert canvas is not None
     return canvas

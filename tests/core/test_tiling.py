@@ -38,3 +38,24 @@ def test_tiles_are_padded_to_the_multiple():
     out = run_tiled(fn, x, tile=12, tile_pad=3, scale=1, multiple=8)
     assert torch.equal(out, x)
     assert all(h % 8 == 0 and w % 8 == 0 for h, w in seen)
+
+
+def test_tiles_report_their_progress():
+    heard = []
+    run_tiled(lambda x: x, torch.zeros(1, 3, 70, 50), tile=32, tile_pad=4, scale=1,
+              on_tile=lambda done, total: heard.append((done, total)))
+    assert heard == [(k, 6) for k in range(1, 7)]
+
+
+def test_runner_reports_tiles_of_a_batch_by_name(host):
+    import numpy as np
+
+    from imgtrans.core.runner import TranslatorRunner
+    from imgtrans.plugins import manager
+
+    translator = manager.get_translator("resize")(manager.get_translator("resize").Options(), torch.device("cpu"))
+    runner = TranslatorRunner(translator, torch.device("cpu"), tile=16)
+    heard = []
+    runner.on_tiles = lambda names, done, total: heard.append((names, done, total))
+    runner.run_arrays([np.zeros((40, 20, 3), np.uint8)] * 2, 8, ["a.png", "b.png"])
+    assert heard == [(["a.png", "b.png"], k, 6) for k in range(1, 7)]
