@@ -181,10 +181,18 @@ def output_exif(exif: bytes, width: int, height: int, upright: bool = True) -> b
 
 # --- provenance ---------------------------------------------------------------------------------
 
+def provenance_json(provenance: dict[str, Any]) -> str:
+    """The record as JSON text that encodes to UTF-8: non-ASCII kept readable, and a file
+    name's undecodable bytes (lone surrogates) written as JSON escapes, which read back as
+    the same name."""
+    text = json.dumps(provenance, sort_keys=True, ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def provenance_xmp(provenance: dict[str, Any], xmp: bytes | None) -> bytes:
     """``xmp`` (or a new packet) with the provenance record as ``imgtrans:provenance`` (the
     JSON text) in its own ``rdf:Description``."""
-    record = html.escape(json.dumps(provenance, sort_keys=True, ensure_ascii=False), quote=True)
+    record = html.escape(provenance_json(provenance), quote=True)
     description = (f'<rdf:Description rdf:about="" xmlns:imgtrans="{XMP_NAMESPACE}" '
                    f'imgtrans:provenance="{record}"/>')
     text = xmp.decode("utf-8", errors="replace") if xmp else ""
@@ -289,8 +297,7 @@ def _embed_png(encoded: bytes, exif: bytes | None, icc: bytes | None, xmp: bytes
     for key, value in text.items():
         chunks.append(_itxt(key, value))
     if provenance:
-        chunks.append(_itxt(PROVENANCE_KEY, json.dumps(provenance, sort_keys=True,
-                                                       ensure_ascii=False)))
+        chunks.append(_itxt(PROVENANCE_KEY, provenance_json(provenance)))
     head = 8 + 12 + int.from_bytes(encoded[8:12], "big")  # signature + IHDR
     # OpenCV may write its own sRGB/gAMA chunks: they contradict an ICC profile
     rest = encoded[head:]
