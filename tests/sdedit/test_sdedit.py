@@ -384,7 +384,8 @@ def test_registry_names_hub_folders(host):
         licence, alias = latent.get(tag, ("Apache-2.0", spec.repo))
         assert spec.license == licence and alias in spec.aliases
         assert "non-commercial" in spec.description.lower() or "NC" not in licence
-        assert not spec.default and spec.url is None and spec.file is None
+        # ddpm-church-256 is the sdedit default since issue 24 (bundled facades_synth offline)
+        assert spec.default == (tag == "ddpm_church_256") and spec.url is None and spec.file is None
         assert spec.repo.replace("-", "_").endswith(tag)
 
 
