@@ -11,8 +11,9 @@ classes; nothing is downloaded), saved as .safetensors, and run on the same imag
 
 Per-image times exclude loading on both sides.
 
-Runs alternate (spandrel, imgtrans, spandrel...) and the best of ``--repeats`` is kept; the
-ratio is spandrel's time / imgtrans's (>= 1.0: imgtrans is not slower). Fast mode: the
+Calls alternate image by image (spandrel, imgtrans, spandrel...) for ``--repeats`` rounds and
+the median per-image time is kept; the ratio is spandrel's time / imgtrans's (>= 1.0:
+imgtrans is not slower). Fast mode: the
 translator's bf16/fp16 path against exact on the same images (mean and max difference in
 8-bit levels), and its speed where the device runs bf16 natively; on a CPU without AVX-512
 BF16/AMX ``--precision fast`` runs exact, so the error is measured with autocast emulated
@@ -56,30 +57,31 @@ def builders() -> dict:
     }
 
 
-def spandrel_loop(path: Path, images: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
-    """(seconds for the images, after loading; outputs)."""
+def loaded_pair(path: Path) -> tuple:
+    """(spandrel's descriptor, imgtrans's loaded translator) for one file, and their load times."""
+    import imgtrans
     from spandrel import ModelLoader
 
     from imgtrans.weights.safe_load import load_state_dict
 
+    start = time.perf_counter()
     descriptor = ModelLoader().load_from_state_dict(load_state_dict(path)).eval()
+    middle = time.perf_counter()
+    model = imgtrans.load(weights=str(path), device="cpu")
+    return descriptor, model, middle - start, time.perf_counter() - middle
+
+
+def spandrel_call(descriptor, image: np.ndarray) -> np.ndarray:
+    """The loop a script around spandrel writes: uint8 in, descriptor, uint8 out."""
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(255)
+    y = descriptor(x)[0].permute(1, 2, 0)
+    return (y * 255).round().clamp(0, 255).byte().numpy()
+
+
+def timed(fn, *args) -> tuple[float, object]:
     start = time.perf_counter()
-    outputs = []
-    for image in images:
-        x = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(255)
-        y = descriptor(x)[0].permute(1, 2, 0)
-        outputs.append((y * 255).round().clamp(0, 255).byte().numpy())
-    return time.perf_counter() - start, outputs
-
-
-def imgtrans_loop(path: Path, images: list[np.ndarray], precision: str = "exact") -> tuple[float, list[np.ndarray]]:
-    """(seconds for the images, after identification and loading; outputs)."""
-    import imgtrans
-
-    model = imgtrans.load(weights=str(path), device="cpu", precision=precision)
-    start = time.perf_counter()
-    outputs = [model(image) for image in images]
-    return time.perf_counter() - start, outputs
+    out = fn(*args)
+    return time.perf_counter() - start, out
 
 
 def emulated_fast(path: Path, images: list[np.ndarray], dtype: torch.dtype) -> tuple[float, float, str]:
@@ -109,6 +111,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated architectures (default: all)")
+    parser.add_argument("--no-fast", action="store_true", help="skip the fast-mode error")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     rng = np.random.default_rng(0)
@@ -118,7 +121,7 @@ def main() -> None:
 
     native, description = fast_dtype(torch.device("cpu"))
     print(f"{args.images} images {args.size}x{args.size}, CPU, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, best of {args.repeats}; fast mode here: {description}")
+          f"{torch.get_num_threads()} threads, median of {args.repeats} rounds; fast mode here: {description}")
     print(f"{'architecture':<15} {'spandrel s/img':>14} {'imgtrans s/img':>14} {'ratio':>6} {'max diff':>8}"
           f"  bf16 error (mean/max levels)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,20 +132,29 @@ def main() -> None:
             net = make().eval()
             path = Path(tmp) / f"{name.split()[0]}.safetensors"
             save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
-            spandrel_best = imgtrans_best = float("inf")
-            for _ in range(args.repeats):
-                t, ref = spandrel_loop(path, images)
-                spandrel_best = min(spandrel_best, t)
-                t, ours = imgtrans_loop(path, images)
-                imgtrans_best = min(imgtrans_best, t)
-            diff = max(int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in zip(ref, ours))
+            descriptor, model, _, _ = loaded_pair(path)
+            spandrel_times, imgtrans_times, diff = [], [], 0
+            for _ in range(args.repeats):  # interleaved image by image: a busy machine's drift hits both
+                for image in images:
+                    t, ref = timed(spandrel_call, descriptor, image)
+                    spandrel_times.append(t)
+                    t, ours = timed(model, image)
+                    imgtrans_times.append(t)
+                    diff = max(diff, int(np.abs(ref.astype(int) - ours.astype(int)).max()))
+            spandrel_t, imgtrans_t = float(np.median(spandrel_times)), float(np.median(imgtrans_times))
+            if args.no_fast:
+                print(f"{name:<15} {spandrel_t:>14.3f} {imgtrans_t:>14.3f} {spandrel_t / imgtrans_t:>6.2f} "
+                      f"{diff:>8}", flush=True)
+                continue
             mean, top, what = emulated_fast(path, images[:2], torch.bfloat16)
-            print(f"{name:<15} {spandrel_best / len(images):>14.3f} {imgtrans_best / len(images):>14.3f} "
-                  f"{spandrel_best / imgtrans_best:>6.2f} {diff:>8}  {mean:.3f} / {top:.0f} ({what}, emulated)",
-                  flush=True)
+            print(f"{name:<15} {spandrel_t:>14.3f} {imgtrans_t:>14.3f} {spandrel_t / imgtrans_t:>6.2f} "
+                  f"{diff:>8}  {mean:.3f} / {top:.0f} ({what}, emulated)", flush=True)
             if native is not None:
-                exact_t = min(imgtrans_loop(path, images)[0] for _ in range(args.repeats))
-                fast_t = min(imgtrans_loop(path, images, "fast")[0] for _ in range(args.repeats))
+                import imgtrans
+
+                fast = imgtrans.load(weights=str(path), device="cpu", precision="fast")
+                exact_t = np.median([timed(model, i)[0] for _ in range(args.repeats) for i in images])
+                fast_t = np.median([timed(fast, i)[0] for _ in range(args.repeats) for i in images])
                 print(f"{'':<15} fast mode speed-up {exact_t / fast_t:.2f}x ({description})")
 
 
