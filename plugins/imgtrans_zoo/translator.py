@@ -39,8 +39,10 @@ class ZooTranslator(Translator):
     requires_weights = True
     fallback = True
     autocast_scope = "parts"  # only models spandrel marks as bf16/fp16-capable (inference.py)
-    fast_mode_error = ("only architectures spandrel marks as supporting the dtype; others run "
-                       "exact. bench/zoo.py measures it per architecture (bench/RESULTS.md)")
+    fast_mode_error = ("per architecture; only those spandrel marks bf16/fp16-capable autocast, the "
+                       "others run exact. bf16 emulated on CPU, random weights, 8-bit levels: mean "
+                       "0.09-0.55, max 1-2 (OmniSR, SwinIR, DAT, SCUNet, NAFNet), 18 (RealPLKSR), "
+                       "46 (SPAN); bench/zoo.py, bench/RESULTS.md")
 
     @classmethod
     def recognises(cls, state_dict: Mapping[str, Any]) -> Any:
