@@ -8,7 +8,6 @@ import json
 from typing import Annotated
 
 import typer
-from rich import box
 from rich.table import Table
 
 from imgtrans.cli import app, ui
@@ -66,21 +65,25 @@ def info(name: Annotated[str, typer.Argument(help="Translator name, weights (fil
     if json_output:
         ui.out.print_json(json.dumps(data, default=str))
         return
-    ui.out.print(f"[bold]{data['name']}[/] (plugin {data['plugin']}): {ui.escape(data['summary'])}")
+    from rich.text import Text
+
+    title = [Text(line) for line in _wrap(f"{data['name']} (plugin {data['plugin']}): {data['summary']}",
+                                          "  ", first="")]
+    title[0].stylize("bold", 0, len(data["name"]))
+    ui.out.print(Text("\n").join(title), soft_wrap=True)
     # batch_invariance may be a sentence: on its own line rather than in the key=value list
     caps = ", ".join(f"{k}={v}" for k, v in data["capabilities"].items()
                      if k != "batch_invariance" and v != "")
-    ui.out.print(f"capabilities: {caps}; requires weights: {data['requires_weights']}", highlight=False)
+    _print_wrapped(f"capabilities: {caps}; requires weights: {data['requires_weights']}")
     if "batch_invariance" in data["capabilities"]:
-        ui.out.print(f"batch invariance: {ui.escape(data['capabilities']['batch_invariance'])}",
-                     highlight=False)
+        _print_wrapped(f"batch invariance: {data['capabilities']['batch_invariance']}")
     fast = {"none": "none (always exact)"}.get(data["autocast_scope"],
                                                data["fast_mode_error"] or "not measured")
-    ui.out.print(f"--precision fast error: {ui.escape(fast)}", highlight=False)
-    ui.out.print(_options_table("options (convert --opt key=value)", data["options"]))
+    _print_wrapped(f"--precision fast error: {fast}")
+    _print_options("options (convert --opt key=value)", data["options"])
     if data["train_options"]:
-        ui.out.print(_options_table("training options (train --opt key=value)", data["train_options"]))
-    ui.out.print(_weights_table(data["weights"]) if data["weights"] else "known weights: none")
+        _print_options("training options (train --opt key=value)", data["train_options"])
+    _print_weights(data["weights"])
 
 
 def _is_image(name: str) -> bool:
@@ -127,20 +130,25 @@ def _flat(facts: dict, prefix: str = "") -> list[tuple[str, object]]:
     return rows
 
 
-def _weights_table(weights: list[dict]) -> Table:
-    """Names whole (never wrapped or cut, so they can be copied); the description wraps."""
-    table = Table(title="known weights (--weights NAME)", title_justify="left", box=box.SIMPLE_HEAD,
-                  collapse_padding=True, pad_edge=False)
-    table.add_column("name", no_wrap=True, min_width=max(len(w["name"]) for w in weights))
-    table.add_column("default", no_wrap=True)
-    table.add_column("from", no_wrap=True)
-    table.add_column("description", overflow="fold", ratio=1)
+def _print_weights(weights: list[dict]) -> None:
+    """Known weights as blocks: the name whole (never wrapped or cut, so it can be copied)
+    with whether it is the default and where it comes from, then what it was trained on and
+    its description, wrapped under it."""
+    from rich.text import Text
+
+    if not weights:
+        ui.out.print("known weights: none", highlight=False)
+        return
+    ui.out.print(Text("known weights (--weights NAME)", style="bold"))
     for w in weights:
         origin = "bundled" if w["file"] else "hub" if w["repo"] else "url" if w["url"] else "manual"
+        default = ("default, " if w["default"] else
+                   "offline default, " if _is_fallback(w["name"], weights) else "")
+        head = Text(f"  {w['name']}  ({default}{origin})")
+        head.stylize("bold", 2, 2 + len(w["name"]))
         about = f"{w['trained_on']}. {w['description']}" if w.get("trained_on") else w["description"]
-        default = "yes" if w["default"] else "offline" if _is_fallback(w["name"], weights) else ""
-        table.add_row(ui.escape(w["name"]), default, origin, ui.escape(about))
-    return table
+        ui.out.print(Text("\n").join([head] + [Text(line) for line in _wrap(about, "      ")]),
+                     soft_wrap=True)
 
 
 def _is_fallback(name: str, weights: list[dict]) -> bool:
@@ -148,13 +156,40 @@ def _is_fallback(name: str, weights: list[dict]) -> bool:
     return any(w["default"] and w.get("fallback") == name for w in weights)
 
 
-def _options_table(title: str, options: list[dict]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("name", "type", "default", "allowed", "help"):
-        table.add_column(column)
+def _wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
+    """``text`` as lines of the console's width (at most 100), words whole (options and
+    paths stay copyable), each line indented by ``indent`` (the first by ``first``)."""
+    import textwrap
+
+    width = max(40, min(ui.out.width, 100))
+    return textwrap.wrap(text, width, initial_indent=indent if first is None else first,
+                         subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False) or [indent.rstrip()]
+
+
+def _print_wrapped(line: str) -> None:
+    """``line`` wrapped at the console's width, continued indented."""
+    ui.out.print("\n".join(_wrap(line, "  ", first="")), highlight=False, markup=False)
+
+
+def _print_options(title: str, options: list[dict]) -> None:
+    """Options as blocks that read at any width: ``name  type, default D, allowed`` on one
+    line, the help wrapped under it (a five-column table left the help 1-3 words a line at
+    80 columns)."""
+    from rich.text import Text
+
+    ui.out.print(Text(title, style="bold"))
+    if not options:
+        ui.out.print("  none", highlight=False)
     for o in options:
-        table.add_row(o["name"], o["type"], repr(o["default"]), _allowed(o), o["help"])
-    return table
+        allowed = _allowed(o)
+        facts = ["path" if o.get("path") else o["type"], f"default {o['default']!r}"]
+        if allowed:
+            facts.append(f"one of {allowed}" if o["choices"] else allowed)
+        lines = [Text(line) for line in _wrap(f"{o['name']}  " + ", ".join(facts), "      ", "  ")]
+        lines[0].stylize("bold", 2, 2 + len(o["name"]))
+        lines += [Text(line) for line in _wrap(o["help"], "      ") if o["help"]]
+        ui.out.print(Text("\n").join(lines), soft_wrap=True)
 
 
 def _allowed(option: dict) -> str:
