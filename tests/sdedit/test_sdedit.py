@@ -384,8 +384,9 @@ def test_registry_names_hub_folders(host):
         licence, alias = latent.get(tag, ("Apache-2.0", spec.repo))
         assert spec.license == licence and alias in spec.aliases
         assert "non-commercial" in spec.description.lower() or "NC" not in licence
-        # ddpm-church-256 is the sdedit default since issue 24 (bundled facades_synth offline)
-        assert spec.default == (tag == "ddpm_church_256") and spec.url is None and spec.file is None
+        # Stable Diffusion 2.1 base is the sdedit default (issue 24; bundled facades_synth offline)
+        assert spec.default == (tag == "stable_diffusion_2_1_base") and spec.url is None and spec.file is None
+        assert (spec.fallback == "sdedit.facades_synth") == spec.default
         assert spec.repo.replace("-", "_").endswith(tag)
 
 
