@@ -1,11 +1,14 @@
 """``--opt key=value`` parsing, coercion and validation against a translator's Options dataclass.
 
 Field metadata a translator may set: ``help`` (str), ``choices`` (a tuple of allowed values;
-``typing.Literal`` annotations also define choices) and, for numbers, ``min`` and ``max``
-(inclusive bounds). Bounds are checked here, once, for ``--opt``, the Python API and the
-web app alike, before the dataclass's own ``__post_init__`` (the place for checks that
-involve several fields): one value must never be able to exhaust memory or time, and the
-error names the range. ``imgtrans info`` and the web form show them.
+``typing.Literal`` annotations also define choices), for numbers ``min`` and ``max``
+(inclusive bounds), ``path`` (True for a text option that names a file or folder: the web
+app fills it only from an upload of the page, never from typed text) and, for other text,
+``max_length`` (default :data:`MAX_TEXT_LENGTH`). Bounds and lengths are checked here, once,
+for ``--opt``, the Python API and the web app alike, before the dataclass's own
+``__post_init__`` (the place for checks that involve several fields): one value must never
+be able to exhaust memory or time, and the error names the range. ``imgtrans info`` and the
+web form show them.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import typing
 from typing import Any
 
 from imgtrans.errors import UsageError
+
+MAX_TEXT_LENGTH = 2000
+"""Characters a free-text option that is not a path may hold unless it declares ``max_length``."""
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -33,6 +39,10 @@ class OptionInfo:
     choices: tuple[Any, ...] | None
     min: float | None = None
     max: float | None = None
+    path: bool = False
+    """The value names a file or folder (field metadata ``"path": True``)."""
+    max_length: int | None = None
+    """Free text only: the most characters a value may have."""
 
     @property
     def range_text(self) -> str:
@@ -59,7 +69,9 @@ def describe_options(options_cls: type) -> list[OptionInfo]:
             default = None
         infos.append(OptionInfo(f.name, _type_name(base), default, f.metadata.get("help", ""),
                                 tuple(choices) if choices else None,
-                                f.metadata.get("min"), f.metadata.get("max")))
+                                f.metadata.get("min"), f.metadata.get("max"),
+                                bool(f.metadata.get("path", False)),
+                                _max_length(base, choices, f.metadata)))
     return infos
 
 
@@ -119,8 +131,17 @@ def _coerce(key: str, raw: Any, annotation: Any, choices: tuple[Any, ...] | None
     return value
 
 
+def _max_length(base: Any, choices: Any, metadata: Any) -> int | None:
+    if base is not str or choices or metadata.get("path"):
+        return None
+    return int(metadata.get("max_length", MAX_TEXT_LENGTH))
+
+
 def _check_range(key: str, raw: Any, value: Any, info: OptionInfo) -> None:
-    """Numbers outside the declared bounds, NaN and infinities are usage errors."""
+    """Numbers outside the declared bounds, NaN and infinities, and text longer than its
+    ``max_length`` are usage errors."""
+    if isinstance(value, str) and info.max_length is not None and len(value) > info.max_length:
+        raise UsageError(f"option {key}: {len(value)} characters, at most {info.max_length} allowed")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return
     if isinstance(value, float) and not math.isfinite(value):

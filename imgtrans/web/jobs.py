@@ -40,6 +40,8 @@ class Upload:
     preview: Path
     width: int
     height: int
+    made_by: dict | None = None
+    """An imgtrans output's run (translator, weights, options, seed) from its provenance."""
 
 
 @dataclass

@@ -5,8 +5,9 @@ for a layout model's labels), run by the single worker of :class:`~imgtrans.web.
 the pages in ``static/`` are the whole user interface. Nothing a client sends is ever joined
 into a server path: uploads, jobs and result files are looked up by ids the server made,
 weights are registry names the catalogue offers (bundled or already downloaded ones, unless
-the server allows downloads), and options that take a file accept only an upload of the same
-session. Requests that change state must come from the app's own pages (``Origin``); option
+the server allows downloads), and options declared as paths (field metadata ``"path": True``)
+accept only an upload of the same session; other free-text options are text of bounded
+length. Requests that change state must come from the app's own pages (``Origin``); option
 values are checked against their declared ranges as ``--opt`` is, and each job's results
 against ``--max-pixels`` and the memory free (``imgtrans.core.budget``) before it runs.
 
@@ -127,7 +128,7 @@ class WebApp:
         if upload is None:  # the client went away: nobody reads this
             return Response(status_code=400)
         return json_response({"id": upload.id, "name": name, "width": upload.width,
-                              "height": upload.height,
+                              "height": upload.height, "made_by": upload.made_by,
                               "url": f"/api/s/{session.id}/uploads/{upload.id}"}, 201)
 
     async def upload_file(self, request: Request) -> Response:
@@ -156,7 +157,8 @@ class WebApp:
             sources = self._inputs(entry, body, session, job)
             settings = ConvertSettings(plugin=entry["name"], weights=weights, options=options,
                                        device=self.settings.device, seed=seed,
-                                       overwrite=True, output_format="png", workers=1,
+                                       overwrite=True, workers=1,
+                                       output_format=_output_format(entry, sources),
                                        batch_size=self._batch_size(sources),
                                        tile=self._tile(entry, sources),
                                        max_pixels=self.settings.max_pixels,
@@ -181,7 +183,7 @@ class WebApp:
         index = request.path_params["n"]
         if not 0 <= index < len(job.files):
             raise HTTPException(404, "no such result")
-        return FileResponse(job.files[index], media_type="image/png")
+        return FileResponse(job.files[index])  # the type from the name: PNG, JPEG, WebP or BMP
 
     async def job_zip(self, request: Request) -> Response:
         job = self._job(request)
@@ -355,6 +357,7 @@ def _entry(name: str, allow_downloads: bool = False) -> dict[str, Any]:
     when the server may download) and its kind of input."""
     info = imgtrans.translator_info(name)
     weights = [{"name": w["name"], "description": w["description"], "default": w["default"],
+                "trained_on": w.get("trained_on") or "",
                 "source": "bundled" if w["file"] and w["local"] else "cached" if w["local"] else
                           "download" if w["url"] or w["repo"] else "unavailable"}
                for w in info["weights"]]
@@ -370,13 +373,22 @@ def _entry(name: str, allow_downloads: bool = False) -> dict[str, Any]:
             "stochastic": info["capabilities"]["stochastic"],
             "fully_convolutional": info["capabilities"]["fully_convolutional"],
             "requires_weights": info["requires_weights"],
-            "options": [dict(o, file=_takes_file(o)) for o in info["options"]],
+            "options": [dict(o, file=o["path"]) for o in info["options"]],
             "weights": offered, "default_missing": missing}
 
 
-def _takes_file(option: dict[str, Any]) -> bool:
-    """Free-text options may name server files: the page fills them from uploads only."""
-    return not option["choices"] and option["type"] not in ("bool", "int", "float")
+SHOWN_FORMATS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+"""Input formats whose results keep the format (as ``imgtrans convert`` does): the ones a
+browser shows. Others (TIFF, PNM, GIF) give PNG results."""
+
+
+def _output_format(entry: dict[str, Any], sources: dict[str, Any]) -> str | None:
+    """None (each result in its input's format, as the CLI) when every input is a format
+    browsers show, else "png" for the whole job."""
+    if entry["input_kind"] == "layout":
+        return "png"
+    shown = all(u is not None and u.path.suffix.lower() in SHOWN_FORMATS for _, u, _ in sources.values())
+    return None if shown else "png"
 
 
 def _seed(value: Any) -> int | None:

@@ -119,7 +119,34 @@ class Receiver:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        return Upload(uid, name, path, preview, decoded.width, decoded.height)
+        return Upload(uid, name, path, preview, decoded.width, decoded.height, made_by(path))
+
+
+def made_by(path: Path) -> dict | None:
+    """The run that made an imgtrans output (``imgtrans.image_info``'s provenance record) as
+    a page can restore it: translator, registry weights, options given (without those that
+    name files: a file of the run is not the page's to reuse) and seed; None for other images."""
+    import imgtrans
+    from imgtrans.api import translator_info
+
+    try:
+        record = imgtrans.image_info(path)["provenance"]
+    except Exception:  # a damaged record is no record
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("translator"), str):
+        return None
+    try:
+        known = {o["name"]: o for o in translator_info(record["translator"])["options"]}
+    except Exception:  # a translator this server does not have
+        return None
+    weights = record.get("weights") if isinstance(record.get("weights"), dict) else {}
+    given = record.get("options_given") if isinstance(record.get("options_given"), dict) else {}
+    options = {key: value for key, value in given.items()
+               if key in known and not known[key]["path"] and isinstance(value, (str, int, float, bool))}
+    seed = record.get("seed")
+    return {"translator": record["translator"],
+            "weights": weights.get("name") if isinstance(weights.get("name"), str) else None,
+            "options": options, "seed": seed if isinstance(seed, int) else None}
 
 
 class _Slot:

@@ -18,6 +18,7 @@ MAX_OBJECTS = 128
 @dataclass(frozen=True)
 class Layout2ImOptions:
     vocab: Optional[str] = field(default=None, metadata={
+        "path": True,
         "help": "vocabulary JSON (the reference dataset's vocab.json), needed for reference checkpoints"})
     samples: int = field(default=1, metadata={"help": "images per layout (<name>_s0, _s1, ...)",
                                               "min": 1, "max": 64})

@@ -32,6 +32,7 @@ class SDEditOptions:
         "help": "DDIM eta (0: deterministic steps; 1: DDPM-like noise); scheduler=ddim only",
         "min": 0.0, "max": 1.0})
     mask: Optional[str] = field(default=None, metadata={
+        "path": True,
         "help": "mask file for all inputs, or folder of masks matched by input file name stem; "
                 "white = edit, black = keep (kept pixels come back exactly)"})
     samples: int = field(default=1, metadata={
@@ -49,6 +50,7 @@ class SDEditOptions:
         "help": "Stable Diffusion models: encode/decode in tiles (diffusers' VAE tiling) so large "
                 "images fit in memory; auto = for images over 1024 px on a side"})
     prompts: Optional[str] = field(default=None, metadata={
+        "path": True,
         "help": "Stable Diffusion models: per-file prompts, a JSON file {input name or stem: "
                 "prompt} or a folder of <stem>.txt files matched like mask folders"})
 

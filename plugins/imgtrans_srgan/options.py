@@ -38,13 +38,16 @@ class SRTrainOptions:
                                                  "min": 8, "max": 1024})
     phase: Literal["mse", "gan"] = field(default="mse", metadata={
         "help": "mse: SRResNet pre-training; gan: SRGAN (start from an mse run with init=RUN)"})
-    init: Optional[str] = field(default=None, metadata={"help": "run or checkpoint to start the generator from"})
+    init: Optional[str] = field(default=None, metadata={
+        "path": True,
+        "help": "run or checkpoint to start the generator from"})
     lr: float = field(default=1e-4, metadata={"min": 0.0, "max": 1.0})
     beta1: float = field(default=0.9, metadata={"min": 0.0, "max": 0.9999})
     n_epochs: int = field(default=100, metadata={"help": "epochs (default number)", "min": 1, "max": 100_000})
     adv_weight: float = field(default=1e-3, metadata={"help": "adversarial loss weight (SRGAN)",
                                                       "min": 0.0, "max": 1000.0})
     vgg_weights: Optional[str] = field(default=None, metadata={
+        "path": True,
         "help": "local VGG19 weights (torchvision layout) for the content loss"})
     disc_channels: int = field(default=64, metadata={"help": "discriminator width", "min": 1, "max": 512})
 

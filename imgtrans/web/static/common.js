@@ -142,6 +142,19 @@ export function fillWeights(select, translator) {
   select.replaceChildren(...items);
 }
 
+/** The first clause of a help text (up to ";" or ". "), for a one-line hint. */
+export function oneLine(text) {
+  const cut = text.search(/; |\. |: [a-z]+ =/);
+  const first = cut > 0 ? text.slice(0, cut) : text;
+  return first.length > 90 ? `${first.slice(0, first.lastIndexOf(" ", 88))}…` : first;
+}
+
+/** What the chosen weights were trained on ("" when the registry does not say). */
+export function trainedOn(translator, name) {
+  const w = translator.weights.find((x) => x.name === name) || translator.weights.find((x) => x.default);
+  return w && w.trained_on ? `Trained on ${w.trained_on}.` : "";
+}
+
 const asText = (value) => (value === null || value === undefined ? "" : String(value));
 
 /** Form fields generated from a translator's options (type, default, help, choices, range).
@@ -166,15 +179,19 @@ export function optionsForm(root, translator, { skip = [], uploads = () => [] } 
         value: asText(option.default), placeholder: option.default === null ? "none" : "",
         min: option.min, max: option.max });
     } else {
-      input = el("input", { type: "text", value: asText(option.default) });
+      input = el("input", { type: "text", value: asText(option.default), maxlength: option.max_length });
     }
     input.name = option.name;
     const range = option.min != null && option.max != null ? `${option.min} to ${option.max}` : "";
     const help = [option.help, range && `(${range})`].filter(Boolean).join(" ");
+    const short = oneLine(help);
     const label = el("label", { class: option.type === "bool" ? "field check" : "field", title: help },
       option.type === "bool" ? input : option.name, option.type === "bool" ? option.name : input,
-      help ? el("small", { text: help }) : "");
-    root.append(label);
+      short ? el("small", { text: short }) : "");
+    // one line of help; the whole of it on demand
+    const more = short !== help ? el("details", { class: "more" }, el("summary", { text: "more" }),
+      el("p", { class: "hint", text: help })) : "";
+    root.append(el("div", { class: "option" }, label, more));
     fields.push({ option, input });
   }
   const form = {
@@ -187,9 +204,18 @@ export function optionsForm(root, translator, { skip = [], uploads = () => [] } 
         }
         const value = option.type === "bool" ? String(input.checked) : input.value.trim();
         const fallback = option.type === "bool" ? String(Boolean(option.default)) : asText(option.default);
-        if (value !== fallback) out[option.name] = value === "" ? "none" : value;
+        if (value !== fallback) out[option.name] = value === "" && option.type !== "str" ? "none" : value;
       }
       return out;
+    },
+    /** Set fields from `--opt` values (e.g. a run's record); unknown names are ignored. */
+    set(values = {}) {
+      for (const { option, input } of fields) {
+        if (option.file || !(option.name in values)) continue;
+        const value = values[option.name];
+        if (option.type === "bool") input.checked = value === true || ["true", "1", "yes", "on"].includes(String(value).toLowerCase());
+        else input.value = value === null ? "" : String(value);
+      }
     },
     refreshFiles() {
       for (const { option, input } of fields) {

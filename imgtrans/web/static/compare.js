@@ -40,7 +40,7 @@ export function createCompare(root) {
     let scale;
     if (zoom === "fit") {
       const width = Math.max(100, viewport.clientWidth - 2);
-      const height = Math.max(200, window.innerHeight * 0.62);
+      const height = Math.max(200, window.innerHeight * 0.72);
       scale = Math.min(width / item.width, height / item.height, 8);
     } else {
       scale = Number(zoom) / dpr;

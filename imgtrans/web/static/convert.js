@@ -1,7 +1,7 @@
 // Convert page: a translator, its weights and options, some images; results side by side
 // with their inputs in the before/after viewer, downloadable one by one or as a zip.
 
-import { $, el, fillWeights, inSession, optionsForm, runJob, Status, translators, uploadImage } from "./common.js";
+import { $, el, fillWeights, inSession, optionsForm, runJob, Status, trainedOn, translators, uploadImage } from "./common.js";
 import { createCompare } from "./compare.js";
 
 export function initConvert() {
@@ -25,15 +25,42 @@ export function initConvert() {
     const translator = current();
     $("#cv-summary").textContent = translator.summary;
     fillWeights(weights, translator);
+    onWeights();
     form = optionsForm($("#cv-options"), translator, { uploads: () => uploads });
     $("#cv-seed-field").hidden = !translator.stochastic;
   }
 
+  function onWeights() {
+    $("#cv-trained").textContent = trainedOn(current(), weights.value);
+  }
+
   select.replaceChildren(...choices.map((t) => el("option", { value: t.name, text: t.name })));
-  const ready = choices.find((t) => t.weights.some((w) => w.default && w.source === "bundled"));
+  // the translator most likely to work on a user's photo: super-resolution (a published
+  // Real-ESRGAN model, or its bundled stand-in offline), else any with weights at hand
+  const usable = (t) => !t.default_missing && (!t.requires_weights || t.weights.some((w) => w.default));
+  const ready = choices.find((t) => t.name === "srgan" && usable(t)) || choices.find(usable);
   if (ready) select.value = ready.name;
   select.addEventListener("change", onTranslator);
+  weights.addEventListener("change", onWeights);
   onTranslator();
+
+  /** Settings of the run that made a dropped imgtrans output (its provenance record). */
+  function restore(up) {
+    const made = up.made_by;
+    const translator = made && choices.find((t) => t.name === made.translator);
+    if (!translator) return;
+    select.value = translator.name;
+    onTranslator();
+    if (made.weights && [...weights.options].some((o) => o.value === made.weights && !o.disabled)) {
+      weights.value = made.weights;
+      onWeights();
+    }
+    form.set(made.options);
+    if (made.seed !== null && translator.stochastic) $("#cv-seed").value = String(made.seed);
+    $("#cv-restored").textContent = `Settings of the run that made ${up.name}: ${translator.name}`
+      + (made.weights ? ` with ${made.weights}` : "");
+    $("#cv-restored").hidden = false;
+  }
 
   function uploadedRow(row, up) {
     const remove = () => {
@@ -56,6 +83,7 @@ export function initConvert() {
         const up = await uploadImage(file, file.name);
         uploads.push(up);
         uploadedRow(row, up);
+        restore(up);
         form.refreshFiles();
       } catch (err) {
         row.className = "bad";

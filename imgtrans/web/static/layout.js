@@ -4,7 +4,7 @@
 // format of `imgtrans convert` (plugins/imgtrans_layout2im/layouts.py) with the canvas's
 // "size" [width, height] and the boxes in its pixels: the images keep that aspect.
 
-import { $, el, downloadBlob, fillWeights, optionsForm, runJob, showSamples, Status, translators } from "./common.js";
+import { $, el, downloadBlob, fillWeights, optionsForm, runJob, showSamples, Status, trainedOn, translators } from "./common.js";
 
 const MIN_SIZE = 0.02;  // a smaller box is a click, not a box
 const HANDLE = 9;       // corner grab radius, in screen pixels
@@ -298,6 +298,7 @@ export function initLayout() {
 
   // -- the model: labels, generation ------------------------------------------------------
   async function loadLabels() {
+    $("#ly-trained").textContent = trainedOn(current(), weights.value);
     state.labels = [];
     const job = await runJob({ kind: "labels", translator: select.value, weights: weights.value || null }, status);
     if (!job || job.state !== "done") return;
@@ -320,6 +321,13 @@ export function initLayout() {
   onTranslator();
   setSize(SQUARE);
 
+  /** Samples in one row under the canvas: as large as the row lets them be (96 to 256 px). */
+  function sampleSize(job) {
+    const count = job.results.reduce((n, r) => n + r.outputs.length, 0) || 1;
+    const room = $("#ly-results").clientWidth - 10 * (count - 1) - 4 * count;
+    return Math.max(96, Math.min(256, Math.floor(room / count)));
+  }
+
   $("#ly-run").addEventListener("click", async () => {
     if (!state.boxes.length) {
       status.error("draw at least one box");
@@ -331,6 +339,6 @@ export function initLayout() {
       options: { ...form.values(), samples: $("#ly-samples").value }, seed: $("#ly-seed").value || null,
       layout: layoutJson() }, status);
     run.disabled = false;
-    if (job) showSamples($("#ly-results"), job, { size: 192 });
+    if (job) showSamples($("#ly-results"), job, { size: sampleSize(job) });
   });
 }
