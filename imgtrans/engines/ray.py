@@ -27,6 +27,7 @@ import pickle
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -177,18 +178,32 @@ def _placement(ray: Any, device: Any) -> tuple[str, float, int, int]:
 
 def _pipeline(ray: Any, items: list[WorkItem], recipe: Any, settings: EngineSettings, flag: Any,
               device: str, pool: tuple[int, int, int], sizer: BatchSizer) -> Any:
-    """from_items -> decode (CPU tasks) -> translate (actor pool) -> write (CPU tasks)."""
+    """from_items -> decode (CPU tasks) -> translate (actor pool) -> write (CPU tasks).
+
+    The translator actors are not restarted (``max_restarts=0``; Ray Data's default is
+    forever, with every task retried forever): an actor that dies (killed for memory on an
+    oversized image, a crash in native code) would die again on the same batch, so the run
+    ends with "the Ray job failed" and a re-run resumes it. This also removes the
+    ``core_worker ... max_restarts > 0`` error line Ray printed on every run: Ray Data puts
+    an actor's constructor arguments in the object store, which Ray warns about for
+    restartable actors (ray-project/ray#53727)."""
     gpus, cpus, actors = pool
     data = ray.data.from_items([{"record": pickle.dumps((i, item))} for i, item in enumerate(items)],
                                override_num_blocks=len(items))
     if recipe.cls.capabilities.input_kind != "layout":  # other inputs are parsed by the actor
         data = data.map_batches(_decode_rows, fn_kwargs={"settings": settings, "flag": flag},
                                 batch_size=1, batch_format="numpy", num_cpus=IO_CPUS)
-    data = data.map_batches(
-        _Translate, fn_constructor_kwargs={"recipe": pickle.dumps(recipe), "settings": settings,
-                                           "device": device, "flag": flag},
+    translate = dict(
+        fn_constructor_kwargs={"recipe": pickle.dumps(recipe), "settings": settings,
+                               "device": device, "flag": flag},
         batch_size=sizer.largest, batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=cpus, num_gpus=gpus)
+    with warnings.catch_warnings():  # actor options have no named parameter in Ray Data yet
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        try:
+            data = data.map_batches(_Translate, **translate, max_restarts=0)
+        except TypeError:  # a Ray Data that takes no actor options: its default, and the line
+            data = data.map_batches(_Translate, **translate)
     return data.map_batches(_write_rows, fn_kwargs={"settings": settings}, batch_size=1,
                             batch_format="numpy", num_cpus=IO_CPUS)
 

@@ -8,6 +8,7 @@ import importlib.util
 import ipaddress
 import json
 import os
+import re
 import sys
 import threading
 from pathlib import Path
@@ -169,6 +170,21 @@ def test_a_stop_finishes_the_batch_in_flight_and_leaves_nothing_half_written(
     resumed = imgtrans.convert(tmp_path / "in", tmp_path / "out", plugin="delay", engine="ray",
                                options={"seconds": 0.0})
     assert resumed.count("done") == len(stopped) and resumed.count("skipped") == len(done)
+
+
+def test_a_successful_run_prints_nothing_that_looks_like_an_error(ray_instance, host, tmp_path, capfd):
+    """Ray's core worker wrote "core_worker.cc: ... max_restarts > 0 ..." (an E line) to the
+    driver's stderr on every run: its actors are no longer restartable (engines/ray.py)."""
+    _inputs(tmp_path / "in")
+    (tmp_path / "in" / "sub" / "bad.png").unlink()
+    capfd.readouterr()
+    result = run("convert", tmp_path / "in", tmp_path / "out", "--plugin", "resize", "--engine", "ray",
+                 "--progress", "plain")
+    assert result.exit_code == 0, result.output
+    written = capfd.readouterr()  # the file descriptors: what Ray's C++ side printed too
+    for text in (written.err, written.out, result.output):
+        assert "max_restarts" not in text and "core_worker" not in text, text
+        assert not re.search(r"^\[[\d\- :,]+ E \d+ \d+\]|Error|Traceback|Warning", text, re.M), text
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
