@@ -272,6 +272,7 @@ def convert(input: str | Path | Sequence[str | Path], output: str | Path,
             on_plan: Callable[[Plan], None] | None = None,
             on_start: Callable[[dict[str, Any]], None] | None = None,
             on_result: Callable[[ItemResult], None] | None = None,
+            on_frames: Callable[[str, int, int], None] | None = None,
             stop: threading.Event | None = None, **kwargs: Any) -> RunReport:
     """Convert INPUT (file, folder or glob) into OUTPUT (file or folder).
 
@@ -285,7 +286,9 @@ def convert(input: str | Path | Sequence[str | Path], output: str | Path,
     (``convert("in/", "out/", plugin="sketch", batch_size=4)``). Returns the run report;
     failed files are in it, not raised. ``on_start`` gets the translator's settings (weights,
     device, engine, batch size) once it is ready; ``on_result`` each item's result as soon as
-    the item is finished, on the calling thread.
+    the item is finished, on the calling thread; ``on_frames(input, done, total)`` a
+    video's frames done so far (``input`` as in its result), after each batch (each segment
+    with ``engine="ray"``), on the calling thread too.
     """
     from imgtrans import __version__
     from imgtrans.core.batching import parse_batch_size
@@ -355,7 +358,8 @@ def convert(input: str | Path | Sequence[str | Path], output: str | Path,
                 on_start(info)
 
         report.items.extend(engine.run(work.todo, recipe, engine_settings, on_start=ready,
-                                       on_result=on_result or (lambda r: None), stop=stop))
+                                       on_result=on_result or (lambda r: None),
+                                       on_frames=on_frames, stop=stop))
     report.interrupted = bool(stop and stop.is_set())
     report.wall_seconds = time.perf_counter() - started
     return report

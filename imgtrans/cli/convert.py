@@ -79,7 +79,8 @@ def convert(
         reporter = _Reporter(progress)
         with _sigint_sets(stop), reporter:
             result = run_convert(input[0] if len(input) == 1 else input, output, settings, on_plan=reporter.plan,
-                                 on_start=reporter.start, on_result=reporter.result, stop=stop)
+                                 on_start=reporter.start, on_result=reporter.result, on_frames=reporter.frames,
+                                 stop=stop)
         report_error = _write_report(result, report) if report else None
         if dry_run:
             _print_plan(result)
@@ -108,7 +109,12 @@ def _write_report(result, path: Path) -> str | None:
 
 
 class _Reporter:
-    """Rich progress bar on a terminal, one plain line per file otherwise."""
+    """Rich progress bar on a terminal, one plain line per file otherwise. Videos count
+    frames: a bar of their own (frames/s, ETA) under the files' bar, or a plain line every
+    few seconds."""
+
+    PLAIN_EVERY = 5.0
+    """Seconds between two plain progress lines of one video."""
 
     def __init__(self, mode: str) -> None:
         if mode not in ("auto", "rich", "plain", "none"):
@@ -123,6 +129,7 @@ class _Reporter:
         self.began = time.perf_counter()  # as the summary's wall time: images/s agree
         self.bar: Any = None  # a rich Progress, imported when a run starts
         self.task = None
+        self.videos: dict[str, Any] = {}  # input -> its rich task, or when its last line was
 
     def __enter__(self) -> "_Reporter":
         return self
@@ -164,6 +171,28 @@ class _Reporter:
                 + (f"\n  weights trained on: {info['trained_on']}" if info.get("trained_on") else ""))
         (self.bar.console if self.bar else ui.err).print(line, highlight=False, markup=False)
 
+    def frames(self, source: str, done: int, total: int) -> None:
+        """A video's frames done so far (from ``convert``'s ``on_frames``)."""
+        if self.bar is not None:
+            if source not in self.videos:
+                self.videos[source] = self.bar.add_task(f"  {printable(Path(source).name)}",
+                                                        total=total, rate="")
+            task = self.videos[source]
+            elapsed = next(t.elapsed for t in self.bar.tasks if t.id == task) or 0.0
+            rate = f"{done / elapsed:.1f} frames/s" if elapsed > 0 else ""
+            self.bar.update(task, completed=done, total=total, rate=rate)
+        elif self.mode == "plain":
+            now = time.monotonic()
+            first, last = self.videos.setdefault(source, [now, 0.0])
+            if done < total and now - last < self.PLAIN_EVERY:
+                return
+            self.videos[source][1] = now
+            rate = done / (now - first) if now > first else 0.0
+            eta = f", {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
+            ui.err.print(f"  {printable(source)}: {done}/{total} frames"
+                         + (f", {rate:.1f} frames/s" if rate > 0 else "") + eta,
+                         highlight=False, markup=False)
+
     def result(self, item) -> None:
         """One item's result. Interrupted items (after Ctrl-C) are not progress: the bar
         stays at what was finished and says "interrupted"; its rate is images done per
@@ -175,6 +204,9 @@ class _Reporter:
             return
         self.finished += 1
         self.done += item.status == "done"
+        video = self.videos.pop(item.input, None)
+        if self.bar is not None and video is not None:
+            self.bar.remove_task(video)
         if item.status == "failed":
             line = f"failed: {shown(item.input)}: {shown(item.error)}"
             (self.bar.console if self.bar else ui.err).print(line, style="red", highlight=False,

@@ -2,11 +2,12 @@
 
 Each engine is one module with the same function::
 
-    run(items, recipe, settings, *, on_start, on_result, stop) -> list[ItemResult]
+    run(items, recipe, settings, *, on_start, on_result, on_frames, stop) -> list[ItemResult]
 
 ``recipe`` (:class:`imgtrans.loading.TranslatorRecipe`) loads the translator wherever the engine
 runs it; ``on_start`` gets the translator's settings once it is ready, ``on_result`` each
-item's result as soon as the item is finished, and ``stop`` (a ``threading.Event``) ends
+item's result as soon as the item is finished, ``on_frames`` (None, or ``(input, frames
+done, frames in total)``) a video's progress, and ``stop`` (a ``threading.Event``) ends
 the run early: the batch in flight is finished and written, the rest is "interrupted".
 A module is imported only when its engine is chosen, so optional dependencies stay optional.
 """

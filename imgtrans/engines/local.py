@@ -31,18 +31,22 @@ def check_available() -> None:
 def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
         on_start: Callable[[dict], None] = lambda info: None,
         on_result: Callable[[ItemResult], None] = lambda r: None,
+        on_frames: Callable[[str, int, int], None] | None = None,
         stop: threading.Event | None = None) -> list[ItemResult]:
-    """Load the translator here, once, then convert ``items``."""
+    """Load the translator here, once, then convert ``items``; ``on_frames`` gets a video's
+    frames done after each batch (see :data:`imgtrans.core.video.job.Progress`)."""
     loaded = recipe.load()
     sizer = BatchSizer(settings.batch_size, loaded.runner.device,
                        loaded.translator.capabilities.cpu_batch_size)
     on_start({**loaded.config(), "engine": "local", "batch_size": sizer.describe()})
-    return run_items(items, loaded.runner, settings, sizer=sizer, on_result=on_result, stop=stop)
+    return run_items(items, loaded.runner, settings, sizer=sizer, on_result=on_result,
+                     on_frames=on_frames, stop=stop)
 
 
 def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineSettings, *,
               sizer: BatchSizer | None = None,
               on_result: Callable[[ItemResult], None] = lambda r: None,
+              on_frames: Callable[[str, int, int], None] | None = None,
               stop: threading.Event | None = None) -> list[ItemResult]:
     """Convert ``items`` with ``runner``; one result per item, in input order."""
     sizer = sizer or BatchSizer(settings.batch_size, runner.device,
@@ -56,7 +60,8 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
             if stop.is_set():
                 break
             runner.keep_weight_casts()
-            pipeline.finish(item, convert_video(item, runner, sizer, settings, stop))
+            pipeline.finish(item, convert_video(item, runner, sizer, settings, stop,
+                                                 on_frames))
     finally:
         runner.should_stop = before
     for item in items:

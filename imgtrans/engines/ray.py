@@ -6,7 +6,8 @@ per actor of a ``map_batches`` actor pool (one GPU each when the cluster has GPU
 tasks write with the same atomic writer. Each row carries one pickled ``(index, value)`` pair, the value
 being what the last stage made of the item (a plan item, a decoded image, translated pixels
 or a result), so file names that are not UTF-8 and images of any shape pass unchanged. Each
-item's result streams back to the driver as soon as its write is done.
+item's result streams back to the driver as soon as its write is done. Videos are cut into
+keyframe segments that a pool of actors converts in parallel (:mod:`imgtrans.engines.ray_video`).
 
 A stop (Ctrl-C) raises a flag that the decode tasks and the actors read: the batches being
 translated are finished and written, everything else comes back "interrupted". Nothing is
@@ -108,16 +109,23 @@ def _quiet_ray_data() -> None:
 def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
         on_start: Callable[[dict], None] = lambda info: None,
         on_result: Callable[[ItemResult], None] = lambda r: None,
+        on_frames: Callable[[str, int, int], None] | None = None,
         stop: threading.Event | None = None) -> list[ItemResult]:
-    """Convert ``items`` on the cluster; one result per item, in input order."""
+    """Convert ``items`` on the cluster; one result per item, in input order. Images go
+    through the Ray Data pipeline, videos segment by segment through a pool of actors
+    (:mod:`imgtrans.engines.ray_video`); ``on_frames`` gets a video's frames done after each
+    of its segments."""
+    from imgtrans.engines import ray_video
+
     stop = stop or threading.Event()
-    if any(item.video is not None for item in items):
-        return _with_videos(items, recipe, settings, on_start, on_result, stop)
-    stages.prepare_outputs(items)
+    images = [item for item in items if item.video is None]
+    segmented = [item for item in items if ray_video.in_segments(item)]
+    stages.prepare_outputs(images)
     started = connect(settings.address)
     import ray
 
     finished = threading.Event()
+    results: dict[WorkItem, ItemResult] = {}
     try:
         device, gpus, cpus, actors = _placement(ray, recipe.device)
         sizer = BatchSizer(settings.batch_size, device, recipe.cls.capabilities.cpu_batch_size)
@@ -126,26 +134,49 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
                   "batch_size": sizer.describe()})
         flag = ray.remote(num_cpus=0)(_Flag).remote()
         threading.Thread(target=_forward_stop, args=(stop, finished, flag), daemon=True).start()
-        dataset = _pipeline(ray, items, recipe, settings, flag, device, (gpus, cpus, actors), sizer)
-        results: dict[int, ItemResult] = {}
-        rows = iter(dataset.iter_rows())
-        try:
-            for row in rows:
-                index, value = pickle.loads(row["record"])
-                if isinstance(value, _Failure):
-                    raise value.error()
-                results[index] = value
-                on_result(value)
+        try:  # videos first: their actors are gone when they end, Ray Data's pool stays
+            if segmented:
+                results.update(ray_video.run(ray, segmented, recipe, settings,
+                                             (device, gpus, cpus, actors), flag, stop,
+                                             on_result, on_frames))
+            if images and not stop.is_set():
+                results.update(zip(images, _convert_images(
+                    ray, images, recipe, settings, flag, device, (gpus, cpus, actors), sizer,
+                    on_result)))
         except ray.exceptions.RayError as exc:  # a worker died, the cluster went away...
             lines = str(exc).strip().splitlines() or [type(exc).__name__]
             raise ImgtransError(bounded(f"the Ray job failed: {lines[-1]}")) from None
-        finally:
-            getattr(rows, "close", lambda: None)()
-            del rows
     finally:
         finished.set()
         if started:
             ray.shutdown()
+    on_driver = [item for item in items if item.video is not None and item not in segmented]
+    if on_driver and not stop.is_set():
+        results.update(_on_driver(on_driver, recipe, settings, on_result, on_frames, stop))
+    for item in items:
+        if item not in results:
+            results[item] = stages.interrupted(item)
+            on_result(results[item])
+    return [results[item] for item in items]
+
+
+def _convert_images(ray: Any, items: list[WorkItem], recipe: Any, settings: EngineSettings,
+                    flag: Any, device: str, pool: tuple[int, int, int], sizer: BatchSizer,
+                    on_result: Callable[[ItemResult], None]) -> list[ItemResult]:
+    """Images through the Ray Data pipeline; one result per item, in input order."""
+    dataset = _pipeline(ray, items, recipe, settings, flag, device, pool, sizer)
+    results: dict[int, ItemResult] = {}
+    rows = iter(dataset.iter_rows())
+    try:
+        for row in rows:
+            index, value = pickle.loads(row["record"])
+            if isinstance(value, _Failure):
+                raise value.error()
+            results[index] = value
+            on_result(value)
+    finally:
+        getattr(rows, "close", lambda: None)()
+        del rows
     for index, item in enumerate(items):
         if index not in results:  # only if the dataset lost rows: never silently
             results[index] = stages.failed(item, "lost by the Ray job")
@@ -342,22 +373,13 @@ class _Translate:
         return _batch([(i, outcomes[i]) for i, _ in rows])
 
 
-def _with_videos(items: list[WorkItem], recipe: Any, settings: EngineSettings,
-                 on_start: Callable[[dict], None], on_result: Callable[[ItemResult], None],
-                 stop: threading.Event) -> list[ItemResult]:
-    """Images on the cluster, then videos on this process with the same stage functions as
-    the local engine (so the result is the local engine's). Keyframe segments converted by
-    the actors in parallel are not done yet (issue 21)."""
-    images = [item for item in items if item.video is None]
-    results = dict(zip(images, run(images, recipe, settings, on_start=on_start,
-                                   on_result=on_result, stop=stop))) if images else {}
+def _on_driver(items: list[WorkItem], recipe: Any, settings: EngineSettings,
+               on_result: Callable[[ItemResult], None], on_frames: Any,
+               stop: threading.Event) -> dict[WorkItem, ItemResult]:
+    """Videos written as folders of frames or as animations: on this process, with the
+    local engine (they are not cut into segments)."""
     from imgtrans.engines import local
 
-    videos = [item for item in items if item.video is not None]
-    if not stop.is_set():
-        loaded = recipe.load()
-        if not images:
-            on_start({**loaded.config(), "engine": "ray (videos on the driver)", "batch_size": settings.batch_size})
-        results.update(zip(videos, local.run_items(videos, loaded.runner, settings,
-                                                   on_result=on_result, stop=stop)))
-    return [results.get(item) or stages.interrupted(item) for item in items]
+    loaded = recipe.load()
+    return dict(zip(items, local.run_items(items, loaded.runner, settings, on_result=on_result,
+                                           on_frames=on_frames, stop=stop)))

@@ -233,18 +233,34 @@ def test_kill_then_resume_gives_the_uninterrupted_file(tmp_path, monkeypatch):
     assert not work_folder(resumed).exists()
 
 
-def test_ray_engine_converts_videos_as_the_local_engine_does(tmp_path):
+def test_ray_engine_converts_segments_on_actors_as_the_local_engine_does(tmp_path, monkeypatch):
+    """Keyframe segments spread over two actors, joined on the driver: the local engine's
+    file byte for byte; frames progress per segment; an image beside them still converts."""
     import importlib.util
 
     import cv2
 
     if importlib.util.find_spec("ray") is None:  # not imported here: the engine starts it
         pytest.skip("ray is not installed")
+    from imgtrans.core.video import segments
+    from imgtrans.engines import ray as ray_engine
+
+    monkeypatch.setattr(segments, "SEGMENT_FRAMES", 4)
+    monkeypatch.setattr(ray_engine, "_placement", lambda ray, device: ("cpu", 0, 0.5, 2))
 
     (tmp_path / "in").mkdir()
-    make_clip(tmp_path / "in" / "clip.mp4", frames=6)
+    make_clip(tmp_path / "in" / "clip.mp4", frames=20, gop=4)
     cv2.imwrite(str(tmp_path / "in" / "still.png"), np.zeros((8, 8, 3), np.uint8))
     local = _convert(tmp_path / "in", tmp_path / "local")
-    ray = _convert(tmp_path / "in", tmp_path / "ray", engine="ray")
+    local_video = next(i.video for i in local.items if i.input.endswith("clip.mp4"))
+    assert local_video["segments"] == 5
+    frames = []
+    ray = imgtrans.convert(str(tmp_path / "in"), str(tmp_path / "ray"), plugin="resize",
+                           device="cpu", seed=0, engine="ray",
+                           on_frames=lambda name, done, total: frames.append((name, done, total)))
     assert [i.status for i in ray.items] == ["done", "done"], ray.items
     assert (tmp_path / "ray" / "clip.mp4").read_bytes() == (tmp_path / "local" / "clip.mp4").read_bytes()
+    assert next(i.video for i in ray.items if i.input.endswith("clip.mp4")) == local_video
+    assert sorted(done for _, done, _ in frames) == [4, 8, 12, 16, 20]
+    assert {(name, total) for name, _, total in frames} == {(str(tmp_path / "in" / "clip.mp4"), 20)}
+    assert not (tmp_path / "ray" / ".imgtrans-work-clip.mp4").exists()

@@ -74,12 +74,15 @@ def probe_video(path: Path, max_pixels: int) -> VideoInfo:
     av = import_av()
     try:
         container = av.open(str(path), metadata_errors="ignore")
+    except EOFError:  # a container header and nothing after it
+        raise InputError(path, "no video frames (the file ends after its header)") from None
     except Exception as exc:
         raise InputError(path, f"not a video FFmpeg can open ({_why(exc)})") from None
     with container:
         if not container.streams.video:
-            kinds = ", ".join(sorted({s.type for s in container.streams})) or "no streams"
-            raise InputError(path, f"no video stream ({kinds})")
+            kinds = ", ".join(sorted({s.type for s in container.streams}))
+            raise InputError(path, f"no video stream ({kinds})" if kinds else
+                             "no video frames (no streams at all)")
         stream = container.streams.video[0]
         ctx = stream.codec_context
         if not ctx.codec or ctx.width <= 0 or ctx.height <= 0:
@@ -156,6 +159,7 @@ def decode_frames(path: Path, info: VideoInfo, first: int, last: int | None) -> 
         stream.thread_type = "AUTO"
         if first > info.pts[0]:
             container.seek(first, stream=stream, backward=True, any_frame=False)
+        index = None
         try:
             for frame in container.decode(stream):
                 stamp = frame.pts
@@ -171,8 +175,9 @@ def decode_frames(path: Path, info: VideoInfo, first: int, last: int | None) -> 
         except InputError:
             raise
         except Exception as exc:
-            raise InputError(path, f"cannot decode the frame after timestamp {first}: "
-                                   f"{_why(exc)}") from None
+            where = (f"the frame after frame {index} (timestamp {info.pts[index]})"
+                     if index is not None else f"the frame at timestamp {first}")
+            raise InputError(path, f"cannot decode {where}: {_why(exc)}") from None
 
 
 def to_rgb(frame: Any, rgb: str, info: VideoInfo) -> np.ndarray:
