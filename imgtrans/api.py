@@ -288,7 +288,9 @@ def convert(input: str | Path | Sequence[str | Path], output: str | Path,
     device, engine, batch size) once it is ready; ``on_result`` each item's result as soon as
     the item is finished, on the calling thread; ``on_frames(input, done, total)`` a
     video's frames done so far (``input`` as in its result), after each batch (each segment
-    with ``engine="ray"``), on the calling thread too.
+    with ``engine="ray"``), on the calling thread too; with ``tile`` and the local engine,
+    likewise a tiled image's tiles after each tile (a video is known by its plan item's
+    ``video``).
     """
     from imgtrans import __version__
     from imgtrans.core.batching import parse_batch_size

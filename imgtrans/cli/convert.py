@@ -110,8 +110,8 @@ def _write_report(result, path: Path) -> str | None:
 
 class _Reporter:
     """Rich progress bar on a terminal, one plain line per file otherwise. Videos count
-    frames: a bar of their own (frames/s, ETA) under the files' bar, or a plain line every
-    few seconds."""
+    frames and tiled images tiles: a bar of their own (frames/s or tiles/s, ETA) under the
+    files' bar, or a plain line every few seconds."""
 
     PLAIN_EVERY = 5.0
     """Seconds between two plain progress lines of one video."""
@@ -130,6 +130,7 @@ class _Reporter:
         self.bar: Any = None  # a rich Progress, imported when a run starts
         self.task = None
         self.videos: dict[str, Any] = {}  # input -> its rich task, or when its last line was
+        self.video_inputs: set[str] = set()  # the others' progress inside the item is tiles
 
     def __enter__(self) -> "_Reporter":
         return self
@@ -140,6 +141,7 @@ class _Reporter:
 
     def plan(self, plan) -> None:
         self.total = len(plan.todo)
+        self.video_inputs = {str(item.source) for item in plan.todo if item.video is not None}
         if plan.skipped:
             ui.err.print(f"skipping {len(plan.skipped)} existing output(s) (use --overwrite to replace)",
                          highlight=False)
@@ -172,14 +174,18 @@ class _Reporter:
         (self.bar.console if self.bar else ui.err).print(line, highlight=False, markup=False)
 
     def frames(self, source: str, done: int, total: int) -> None:
-        """A video's frames done so far (from ``convert``'s ``on_frames``)."""
+        """A video's frames, or a tiled image's tiles, done so far (from ``convert``'s
+        ``on_frames``); an image of one tile has no bar of its own."""
+        unit = "frames" if source in self.video_inputs else "tiles"
+        if unit == "tiles" and total <= 1:
+            return
         if self.bar is not None:
             if source not in self.videos:
                 self.videos[source] = self.bar.add_task(f"  {printable(Path(source).name)}",
                                                         total=total, rate="")
             task = self.videos[source]
             elapsed = next(t.elapsed for t in self.bar.tasks if t.id == task) or 0.0
-            rate = f"{done / elapsed:.1f} frames/s" if elapsed > 0 else ""
+            rate = f"{done / elapsed:.1f} {unit}/s" if elapsed > 0 else ""
             self.bar.update(task, completed=done, total=total, rate=rate)
         elif self.mode == "plain":
             now = time.monotonic()
@@ -189,8 +195,8 @@ class _Reporter:
             self.videos[source][1] = now
             rate = done / (now - first) if now > first else 0.0
             eta = f", {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
-            ui.err.print(f"  {printable(source)}: {done}/{total} frames"
-                         + (f", {rate:.1f} frames/s" if rate > 0 else "") + eta,
+            ui.err.print(f"  {printable(source)}: {done}/{total} {unit}"
+                         + (f", {rate:.1f} {unit}/s" if rate > 0 else "") + eta,
                          highlight=False, markup=False)
 
     def result(self, item) -> None:

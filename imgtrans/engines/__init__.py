@@ -6,9 +6,10 @@ Each engine is one module with the same function::
 
 ``recipe`` (:class:`imgtrans.loading.TranslatorRecipe`) loads the translator wherever the engine
 runs it; ``on_start`` gets the translator's settings once it is ready, ``on_result`` each
-item's result as soon as the item is finished, ``on_frames`` (None, or ``(input, frames
-done, frames in total)``) a video's progress, and ``stop`` (a ``threading.Event``) ends
-the run early: the batch in flight is finished and written, the rest is "interrupted".
+item's result as soon as the item is finished, ``on_frames`` (None, or ``(input, done,
+in total)``) progress inside one item (a video's frames, a tiled image's tiles), and
+``stop`` (a ``threading.Event``) ends the run early: the batch in flight is finished and
+written, the rest is "interrupted".
 A module is imported only when its engine is chosen, so optional dependencies stay optional.
 """
 

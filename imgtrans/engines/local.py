@@ -48,11 +48,15 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
               on_result: Callable[[ItemResult], None] = lambda r: None,
               on_frames: Callable[[str, int, int], None] | None = None,
               stop: threading.Event | None = None) -> list[ItemResult]:
-    """Convert ``items`` with ``runner``; one result per item, in input order."""
+    """Convert ``items`` with ``runner``; one result per item, in input order. A tiled
+    image's progress reaches ``on_frames`` too, as ``(input, tiles done, tiles in total)``
+    after each tile, on the calling thread."""
     sizer = sizer or BatchSizer(settings.batch_size, runner.device,
                                 runner.translator.capabilities.cpu_batch_size)
     stop = stop or threading.Event()
     pipeline = _Pipeline(runner, settings, sizer, on_result, stop)
+    if on_frames is not None:
+        pipeline.hear_tiles(items, on_frames)
     before, runner.should_stop = runner.should_stop, stop.is_set  # a stop reaches into a batch
     try:
         pipeline.run([item for item in items if item.video is None])
@@ -64,6 +68,7 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
                                                  on_frames))
     finally:
         runner.should_stop = before
+        runner.on_tiles = None
     for item in items:
         if item not in pipeline.results:
             pipeline.finish(item, stages.interrupted(item))
@@ -90,6 +95,18 @@ class _Pipeline:
     def finish(self, item: WorkItem, result: ItemResult) -> None:
         self.results[item] = result
         self.on_result(result)
+
+    def hear_tiles(self, items: list[WorkItem], on_tiles: Callable[[str, int, int], None]) -> None:
+        """Pass the runner's tile progress (translator thread) to ``on_tiles`` on the calling
+        thread, by input: ``(input, tiles done, tiles in total)``."""
+        sources = {item.name: str(item.source) for item in items if item.video is None}
+
+        def heard(names: list[str], done: int, total: int) -> None:
+            for name in names:
+                if name in sources:
+                    self.events.put(("tiles", lambda s=sources[name]: on_tiles(s, done, total)))
+
+        self.runner.on_tiles = heard
 
     def run(self, items: list[WorkItem]) -> None:
         stages.prepare_outputs(items)
@@ -150,7 +167,9 @@ class _Pipeline:
                 del self.buckets[key]
 
     def _handle(self, kind: str, future: Future, writers: ThreadPoolExecutor) -> None:
-        if kind == "read":
+        if kind == "tiles":  # not a future: the call to make here
+            future()
+        elif kind == "read":
             item = self.reads.pop(future)
             if future.cancelled() or self.stop.is_set():
                 self.open -= 1  # reported as interrupted at the end

@@ -83,3 +83,37 @@ def test_plain_lines_after_a_stop_count_what_was_done(host, register_plugin, tmp
     counted = re.findall(r"^\[(\d+)/6\] (\w+):", shown, re.M)
     assert [int(k) for k, _ in counted] == list(range(1, done + 1)), shown
     assert {status for _, status in counted} == {"done"} and reporter.interrupted == 6 - done
+
+
+def test_a_tiled_image_reports_its_tiles_on_the_calling_thread(host, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "big.png"), np.zeros((100, 70, 3), np.uint8))  # 4 x 3 tiles of 32
+    cv2.imwrite(str(src / "small.png"), np.zeros((20, 20, 3), np.uint8))  # one tile
+    heard: list[tuple[str, int, int, bool]] = []
+    results: list[str] = []
+    report = imgtrans.convert(src, tmp_path / "out", plugin="resize", tile=32, device="cpu",
+                              on_result=lambda r: results.append(r.input),
+                              on_frames=lambda source, done, total: heard.append(
+                                  (Path(source).name, done, total,
+                                   threading.current_thread() is threading.main_thread())))
+    assert report.count("done") == 2
+    big = [(done, total) for name, done, total, _ in heard if name == "big.png"]
+    assert big == [(k, 12) for k in range(1, 13)]
+    assert [(d, t) for name, d, t, _ in heard if name == "small.png"] == [(1, 1)]
+    assert all(on_main for *_, on_main in heard)
+
+
+def test_reporter_shows_tiles_of_an_image_and_frames_of_a_video(monkeypatch):
+    console = Console(file=io.StringIO(), width=120)
+    monkeypatch.setattr(ui, "err", console)
+    reporter = _Reporter("plain")
+    video = type("Item", (), {"source": Path("clip.mp4"), "video": object()})()
+    image = type("Item", (), {"source": Path("big.png"), "video": None})()
+    reporter.plan(type("Plan", (), {"todo": [video, image], "skipped": [], "excluded": []})())
+    reporter.frames("big.png", 12, 12)
+    reporter.frames("clip.mp4", 10, 10)
+    reporter.frames("small.png", 1, 1)  # one tile: no line of its own
+    shown = console.file.getvalue()
+    assert "big.png: 12/12 tiles" in shown and "clip.mp4: 10/10 frames" in shown
+    assert "small.png" not in shown
