@@ -327,6 +327,9 @@ def convert(input: str | Path | Sequence[str | Path], output: str | Path,
     if settings.dry_run:
         report.items.extend(ItemResult(str(i.source), str(i.output), "planned") for i in work.todo)
         return report
+    from imgtrans.core.stages import prepare_outputs
+
+    prepare_outputs(work.todo + work.skipped)  # a killed run's temporary files, even when all is done
     if work.todo:
         if settings.compile is None:
             from imgtrans.core.compiling import worth_compiling

@@ -259,7 +259,23 @@ def _plan(sources: list[_Source], output: Path, single_file_output: bool,
                              "choose another output folder or a --suffix")
         done = all(ident is not None for ident in ids)
         (plan.todo if overwrite or not done else plan.skipped).append(item)
+    _warn_narrowed(sources, items, set(plan.todo))
     return plan
+
+
+def _warn_narrowed(sources: list[_Source], items: list[WorkItem], todo: set[WorkItem]) -> None:
+    """One warning per run, not per file, for 16-bit inputs whose planned format holds only
+    8 bits (``--format jpg``, an ``out.jpg`` OUTPUT): they are written rounded to 8 bits."""
+    narrowed = [(src, item) for src, item in zip(sources, items) if item in todo
+                and src.target is None and src.probe[1] == 16
+                and 16 not in getattr(WRITABLE.get(item.output.suffix.lstrip(".").lower()),
+                                      "bit_depths", {16})]
+    if narrowed:
+        ext = narrowed[0][1].output.suffix.lstrip(".").lower()
+        names = ", ".join(shown(src.rel, 60) for src, _ in narrowed[:3])
+        more = f" and {len(narrowed) - 3} more" if len(narrowed) > 3 else ""
+        log.warning("%d 16-bit input(s) (%s%s) will be written with 8 bits per channel: %s holds "
+                    "no more (--format png or tiff keeps 16 bits)", len(narrowed), names, more, ext)
 
 
 def _output_name(src: _Source, level: int, output_format: str | None, suffix: str) -> str:

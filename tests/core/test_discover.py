@@ -59,3 +59,29 @@ def test_errors(tmp_path):
         discover_inputs(tmp_path / "in/*.png", tmp_path / "one.png")
     with pytest.raises(UsageError, match="overwrite the input"):
         discover_inputs(tmp_path / "in", tmp_path / "in")
+
+
+def test_16_bit_inputs_planned_as_jpeg_get_one_warning_per_run(tmp_path, caplog):
+    import logging
+
+    import cv2
+    import numpy as np
+
+    (tmp_path / "in").mkdir()
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / "in" / f"{i}.png"), np.full((8, 8, 3), 1000 * i, np.uint16))
+    cv2.imwrite(str(tmp_path / "in" / "eight.png"), np.zeros((8, 8, 3), np.uint8))
+    with caplog.at_level(logging.WARNING, logger="imgtrans.core.discover"):
+        discover_inputs(tmp_path / "in", tmp_path / "out", output_format="jpg")
+    warnings = [r.getMessage() for r in caplog.records if "16-bit" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].startswith("4 16-bit input(s) (0.png, 1.png, 2.png and 1 more)")
+    assert "jpg" in warnings[0] and "--format png or tiff" in warnings[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="imgtrans.core.discover"):
+        discover_inputs(tmp_path / "in", tmp_path / "png")  # 16-bit PNGs stay 16-bit PNGs
+        discover_inputs(tmp_path / "in" / "0.png", tmp_path / "one.tiff")
+        discover_inputs(tmp_path / "in" / "eight.png", tmp_path / "eight.jpg")
+    assert not [r for r in caplog.records if "16-bit" in r.getMessage()]
+    with caplog.at_level(logging.WARNING, logger="imgtrans.core.discover"):
+        discover_inputs(tmp_path / "in" / "1.png", tmp_path / "one.jpg")
+    assert len([r for r in caplog.records if "16-bit input(s) (1.png)" in r.getMessage()]) == 1

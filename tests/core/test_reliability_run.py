@@ -215,6 +215,23 @@ def test_stale_temporaries_of_a_killed_run_are_removed(host, tmp_path):
     assert (out / "a.png").exists()
 
 
+def test_stale_temporaries_go_even_when_every_output_exists(host, tmp_path):
+    """A killed run's temporary files went only from folders with work left: a re-run that
+    had nothing to do kept them forever."""
+    image(tmp_path / "in" / "a.png")
+    image(tmp_path / "in" / "sub" / "b.png", seed=1)
+    out = tmp_path / "out"
+    assert run("convert", tmp_path / "in", out, "--plugin", "sketch").exit_code == 0
+    stale = [out / ".imgtrans-0000aaaa.tmp.png", out / "sub" / ".imgtrans-0000cccc.tmp"]
+    for path in stale:
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (time.time() - 3600,) * 2)
+    again = run("convert", tmp_path / "in", out, "--plugin", "sketch", "--progress", "plain")
+    assert again.exit_code == 0 and "skipping 2 existing" in again.output, again.output
+    assert not any(path.exists() for path in stale)
+    assert run("convert", tmp_path / "in", out, "--plugin", "sketch", "--dry-run").exit_code == 0
+
+
 @pytest.mark.parametrize("where", ["folder", "under_a_file", "proc"])
 def test_unwritable_report_is_a_usage_error_before_any_work(host, tmp_path, where):
     image(tmp_path / "in" / "a.png")
