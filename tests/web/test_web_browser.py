@@ -24,7 +24,7 @@ from imgtrans_testenv import ROOT  # noqa: E402
 from webapp_support import decode_png, photo, png_bytes  # noqa: E402
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-VIEWPORT = {"width": 1180, "height": 880}
+VIEWPORT = {"width": 1280, "height": 900}  # issue 24: the first screen must work at this size
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -141,6 +141,57 @@ def test_every_page_loads_without_console_errors(page):
     assert page.locator("#page-convert").is_visible() and page.locator("#page-paint").is_hidden()
 
 
+def in_view(page, selector: str) -> bool:
+    """Whether the element is wholly inside the window without scrolling."""
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] \
+        and box["x"] + box["width"] <= size["width"]
+
+
+def test_the_first_screen_works_on_a_photo(page):
+    """Issue 24: the app opens on super-resolution (what works on a photo) with what its
+    weights were trained on beside them, options collapsed, and the file drop and Convert
+    above the fold at 1280x900."""
+    open_tab(page, "convert")
+    assert page.input_value("#cv-translator") == "srgan"
+    assert page.inner_text("#cv-trained").startswith("Trained on ")
+    assert page.evaluate("window.scrollY") == 0
+    assert in_view(page, "#cv-drop") and in_view(page, "#cv-run")
+    assert page.locator("#page-convert details:has(#cv-options)").get_attribute("open") is None
+    page.select_option("#cv-translator", "sdedit")
+    assert in_view(page, "#cv-drop") and in_view(page, "#cv-run")
+    page.click("#page-convert summary")
+    # a prompt is typed text (bounded); a mask is one of the page's uploads
+    assert page.get_attribute("#cv-options input[name='prompt']", "type") == "text"
+    assert int(page.get_attribute("#cv-options input[name='prompt']", "maxlength")) > 0
+    assert page.locator("#cv-options select[name='mask'][data-file]").count() == 1
+    strength = page.locator("#cv-options .option:has([name='strength'])")
+    assert "\n" not in strength.locator("small").inner_text()
+    assert strength.locator("details.more").count() == 1  # the whole help on demand
+    for tab, prefix in (("layout", "ly"), ("paint", "pt")):
+        open_tab(page, tab)
+        page.wait_for_function(f"document.querySelector('#{prefix}-trained').textContent.startsWith('Trained on')")
+
+
+def test_dropping_an_output_restores_its_run(page, tmp_path):
+    """Issue 23: an imgtrans output carries its run; dropped on the page, it sets the
+    translator and options that made it."""
+    import imgtrans
+
+    (tmp_path / "photo.png").write_bytes(png_bytes(photo(10, 12, seed=4)))
+    imgtrans.convert(tmp_path / "photo.png", tmp_path / "made.png", plugin="resize",
+                     options={"scale": "3", "interpolation": "nearest"}, device="cpu")
+    open_tab(page, "convert")
+    assert page.input_value("#cv-translator") != "resize"
+    page.set_input_files("#cv-files-input", str(tmp_path / "made.png"))
+    page.wait_for_selector("#cv-restored:not([hidden])")
+    assert page.input_value("#cv-translator") == "resize"
+    assert page.input_value("#cv-options [name='scale']") == "3"
+    assert page.input_value("#cv-options [name='interpolation']") == "nearest"
+    assert "made.png" in page.inner_text("#cv-restored")
+
+
 def test_convert_uploads_images_and_compares_results(page, tmp_path):
     from playwright.sync_api import expect
 
@@ -177,6 +228,9 @@ def test_convert_uploads_images_and_compares_results(page, tmp_path):
         page.click("#cv-zip")
     assert download.value.suggested_filename.endswith(".zip")
     page.click("#cv-compare [data-zoom='fit']")
+    work = page.locator("#page-convert .work").bounding_box()
+    assert work["width"] > 0.6 * VIEWPORT["width"]  # results use the page's width
+    assert page.locator("#cv-compare .viewport").bounding_box()["width"] > work["width"] - 40
     screenshot(page, "convert")
 
 
@@ -203,6 +257,8 @@ def test_layout_boxes_labels_and_generation(page, tmp_path):
     wait_done(page, "#ly-status")
     images = page.locator("#ly-results .sample img")
     assert images.count() == 2 and natural_size(images.first) == (64, 64)
+    first, second = (images.nth(k).bounding_box() for k in range(2))
+    assert first["y"] == second["y"] and second["x"] > first["x"] + first["width"]  # side by side
 
     with page.expect_download() as download:
         page.click("#ly-save")

@@ -321,11 +321,13 @@ export function initLayout() {
   onTranslator();
   setSize(SQUARE);
 
-  /** Samples in one row under the canvas: as large as the row lets them be (96 to 256 px). */
+  /** Samples side by side beside the canvas, as many in a row as fit at 128 px or more
+   *  (all of them when they can), each as large as its share of the row (at most 256 px). */
   function sampleSize(job) {
     const count = job.results.reduce((n, r) => n + r.outputs.length, 0) || 1;
-    const room = $("#ly-results").clientWidth - 10 * (count - 1) - 4 * count;
-    return Math.max(96, Math.min(256, Math.floor(room / count)));
+    const room = $("#ly-results").clientWidth;
+    const perRow = Math.min(count, Math.max(1, Math.floor((room + 10) / 138)));
+    return Math.max(96, Math.min(256, Math.floor((room - 10 * (perRow - 1)) / perRow) - 4));
   }
 
   $("#ly-run").addEventListener("click", async () => {
