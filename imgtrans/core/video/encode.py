@@ -37,6 +37,7 @@ CRF_RANGE = {"libx264": 51, "libx264rgb": 51, "libx265": 51, "libvpx-vp9": 63,
 _NO_B_FRAMES = {"libx264": {"bf": "0"}, "libx264rgb": {"bf": "0"},
                 "libx265": {"bf": "0", "x265-params": "bframes=0:log-level=error"}}
 _RGB_FORMATS = {8: "rgb24", 16: "rgb48le"}
+_MOV_FAMILY = frozenset({"mp4", "m4v", "mov", "3gp"})
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,13 @@ def join(av: Any, source: Path, info: VideoInfo, segments: list[Path], target: P
     input is set on the output's video stream."""
     inputs = [av.open(str(path)) for path in segments]
     original = av.open(str(source))
+    options = {}
+    if target.suffix.lstrip(".").lower() in _MOV_FAMILY and info.time_base.denominator < 2**31:
+        # the edit list that delays a range's start is in the movie's time scale, 1/1000 s
+        # by default: in the video's own, the first frame starts exactly where it did
+        options["movie_timescale"] = str(info.time_base.denominator)
     try:
-        with av.open(str(target), "w") as out:
+        with av.open(str(target), "w", options=options) as out:
             video = out.add_stream_from_template(inputs[0].streams.video[0])
             if info.rotation:
                 video.set_display_rotation(info.rotation)
