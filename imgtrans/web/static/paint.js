@@ -29,6 +29,9 @@ export function initPaint() {
   $("#pt-weights").addEventListener("change", showTrained);
   showTrained();
   const defaults = Object.fromEntries(translator.options.map((o) => [o.name, o.default]));
+  const promptOption = translator.options.find((o) => o.name === "prompt");  // text models
+  $("#pt-prompt-field").hidden = !promptOption;
+  if (promptOption && promptOption.max_length) $("#pt-prompt").maxLength = promptOption.max_length;
   $("#pt-strength").value = defaults.strength ?? 0.5;
   $("#pt-strength-out").value = $("#pt-strength").value;
   $("#pt-steps").value = defaults.steps ?? 50;
@@ -191,6 +194,7 @@ export function initPaint() {
       status.set("queued", "sending the guide", null);
       const sent = await uploadImage(await guide(), `${stem()}.png`);
       const options = { strength: $("#pt-strength").value, steps: $("#pt-steps").value, samples: $("#pt-samples").value };
+      if (promptOption && $("#pt-prompt").value.trim()) options.prompt = $("#pt-prompt").value.trim();
       if (maskPainted()) options.mask = { upload: (await uploadImage(await maskFile(), `${stem()}-mask.png`)).id };
       const job = await runJob({ kind: "convert", translator: translator.name, weights: $("#pt-weights").value || null,
         options, seed: $("#pt-seed").value || null, inputs: [sent.id] }, status);
