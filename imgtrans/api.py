@@ -23,6 +23,16 @@ from imgtrans.loading import LoadedTranslator, resolve_weights_for, translator_f
 from imgtrans.plugins import manager
 from imgtrans.translators.options import build_options, describe_options
 
+# The rest of the public API lives beside this module, by subject, and is re-exported here.
+from imgtrans.api_eval import (DEFAULT_METRICS, EvalSettings, Measure, eval_measures,  # noqa: F401
+                               evaluate, generate_outputs, parse_metrics, psnr_y, write_eval_html)
+from imgtrans.api_translators import (export_checkpoint, parse_options,  # noqa: F401
+                                      translator_class, translator_names)
+from imgtrans.api_weights import (DownloadProgress, WeightSpec, fetch_weights_url,  # noqa: F401
+                                  find_weights, forget_verified_weights, is_weights_url,
+                                  known_weights, weights_checksum, weights_location,
+                                  weights_on_disk, weights_path, weights_sha256)
+
 
 @dataclass
 class ConvertSettings:

@@ -50,14 +50,13 @@ def evaluate(
 
       imgtrans eval out/ photos_b/ --metrics fid,kid
     """
+    from imgtrans.api import EvalSettings, eval_measures, parse_metrics
     from imgtrans.errors import UsageError
-    from imgtrans.eval.types import EvalSettings, parse_metrics
-    from imgtrans.plugins.measures import get_measures
 
     with ui.exit_on_errors():
         if half is not None and half not in ("left", "right"):
             raise UsageError(f"--half {half!r}: choose left or right")
-        measures = get_measures()
+        measures = eval_measures()
         names = parse_metrics(metrics, measures)
         if plugin is None and not outputs.exists():
             _hint_old_form(str(outputs))
@@ -74,11 +73,10 @@ def evaluate(
 
 def _hint_old_form(first: str) -> None:
     """``imgtrans eval srgan HR`` was the super-resolution form: point to the new one."""
+    from imgtrans.api import translator_names
     from imgtrans.errors import NoInputsError
 
-    from imgtrans.plugins.manager import get_host
-
-    if first in get_host().translators:
+    if first in translator_names():
         raise NoInputsError(f"{first}: no such file or folder; to make outputs with a translator "
                             f"and score them: imgtrans eval OUTPUT_DIR TARGETS --plugin {first} [--weights W]")
 
@@ -88,13 +86,10 @@ def _generate(outputs: Path, targets: Path | None, inputs: Path | None, plugin: 
               half: str | None, downscale: int | None) -> int | None:
     """Load the translator, write its outputs to ``outputs``; returns the downscale factor
     (the model's scale when the inputs are made from the targets and none was given)."""
-    from imgtrans.api import load
+    from imgtrans.api import EvalSettings, generate_outputs, load, parse_options
     from imgtrans.errors import UsageError
-    from imgtrans.eval.generate import generate_outputs
-    from imgtrans.eval.types import EvalSettings
-    from imgtrans.translators.options import parse_option_pairs
 
-    loaded = load(plugin, weights, device=device, options=parse_option_pairs(opt or []), seed=seed)
+    loaded = load(plugin, weights, device=device, options=parse_options(opt or []), seed=seed)
     if inputs is None and half is None and downscale is None:
         factor = _output_scale(loaded.runner.prep)
         if factor != int(factor) or int(factor) < 2:
@@ -122,13 +117,11 @@ def run_evaluation(outputs: Path, targets: Path | None, settings: Any, names: li
                    html: Path | None = None, title: str = "imgtrans eval") -> None:
     """Evaluate, print (table or JSON), write the reports; exits 3 when a pair failed or a
     requested metric could not run. Shared by ``eval`` and its alias ``score``."""
-    from imgtrans.core.device import resolve_device
-    from imgtrans.eval.run import evaluate as run
+    from imgtrans.api import evaluate as run
 
     with ui.exit_on_errors():
         result = run(outputs, targets, settings, metrics=names, inputs=inputs, measures=measures,
-                     feature_weights=feature_weights, device=str(resolve_device(device)),
-                     on_result=_print_failure)
+                     feature_weights=feature_weights, device=device, on_result=_print_failure)
         _warn_unmatched("output(s) without a target", result.unmatched_outputs)
         _warn_unmatched("target(s) without an output", result.unmatched_targets)
         _warn_unmatched("file(s) left out: same name with another extension", result.ambiguous)
@@ -137,9 +130,9 @@ def run_evaluation(outputs: Path, targets: Path | None, settings: Any, names: li
         if report:
             result.write(report)
         if html:
-            from imgtrans.eval.html import write_html
+            from imgtrans.api import write_eval_html
 
-            write_html(result, settings, html)
+            write_eval_html(result, settings, html)
     if json_output:
         ui.out.print_json(result.to_json())
     else:

@@ -18,13 +18,8 @@ def export(
     format: Annotated[str, typer.Option("--format", "-f", help="Target layout, e.g. reference.")] = "reference",
 ) -> None:
     """Export a trained checkpoint to another file layout (default: the reference implementation's)."""
-    from imgtrans.plugins.manager import get_translator
+    from imgtrans.api import export_checkpoint
 
     with ui.exit_on_errors():
-        cls = get_translator(plugin)
-        if format not in cls.export_formats:
-            from imgtrans.errors import UsageError
-
-            raise UsageError(f"{plugin} exports {', '.join(cls.export_formats) or 'nothing'}, not {format!r}")
-        for path in cls.export(checkpoint, out, format):
+        for path in export_checkpoint(plugin, checkpoint, out, format):
             ui.out.print(str(path), highlight=False)

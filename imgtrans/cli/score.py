@@ -26,9 +26,9 @@ def score(
 ) -> None:
     """L1, PSNR and SSIM of outputs against targets: ``imgtrans eval OUTPUTS TARGETS`` with its
     default metrics (see ``imgtrans eval --help`` for LPIPS, FID, KID and plugin measures)."""
+    from imgtrans.api import DEFAULT_METRICS, EvalSettings
     from imgtrans.cli.evaluate import run_evaluation
     from imgtrans.errors import UsageError
-    from imgtrans.eval.types import DEFAULT_METRICS, EvalSettings
 
     with ui.exit_on_errors():
         if half is not None and half not in ("left", "right"):

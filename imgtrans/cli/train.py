@@ -38,9 +38,9 @@ def train(
 
     Several GPUs or machines: `torchrun --nproc-per-node N -m imgtrans train ...`.
     """
+    from imgtrans.api import parse_options
     from imgtrans.api import train as run_train
     from imgtrans.errors import UsageError
-    from imgtrans.translators.options import parse_option_pairs
 
     main = os.environ.get("RANK", "0") == "0"
     if not main:
@@ -59,7 +59,7 @@ def train(
         previous = {sig: signal.signal(sig, lambda *a: stop.set()) for sig in handled}
         try:
             with display:
-                last = run_train(plugin, data, out, options=parse_option_pairs(opt or []),
+                last = run_train(plugin, data, out, options=parse_options(opt or []),
                                  resume=resume, on_start=display.start,
                                  on_progress=display.step, should_stop=stop.is_set, **given)
         finally:

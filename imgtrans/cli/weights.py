@@ -17,7 +17,7 @@ from imgtrans.cli.ui import err, error, escape, exit_on_errors, out
 from imgtrans.errors import WeightsError
 
 if TYPE_CHECKING:  # the weights modules (http, hashing...) load when a command runs
-    from imgtrans.translators.base import WeightSpec
+    from imgtrans.api import WeightSpec
 
 weights_app = typer.Typer(
     help="List, download and locate known weights (checkpoints).",
@@ -26,21 +26,9 @@ weights_app = typer.Typer(
 
 
 def _known() -> list[WeightSpec]:
-    from imgtrans.plugins.manager import known_weight_specs
-    return list(known_weight_specs())
+    from imgtrans.api import known_weights
 
-
-
-def _where(spec: WeightSpec) -> Path | None:
-    from imgtrans.weights.bundled import bundled_path
-    from imgtrans.weights.cache import cache_path_for
-    from imgtrans.weights.hub import find_hub_folder
-
-    if spec.file:
-        return bundled_path(spec)
-    if spec.repo:
-        return find_hub_folder(spec.repo)
-    return cache_path_for(spec.url) if spec.url else None
+    return known_weights()
 
 
 def _print_path(path: Path) -> None:
@@ -61,7 +49,7 @@ def list_weights(
     from rich import box
     from rich.table import Table
 
-    from imgtrans.weights.resolve import is_cached
+    from imgtrans.api import weights_checksum, weights_location, weights_on_disk
 
     with exit_on_errors():
         specs = sorted((s for s in _known() if plugin is None or s.plugin == plugin),
@@ -71,8 +59,8 @@ def list_weights(
             out.print(s.name, markup=False, highlight=False)
         return
     if as_json:
-        rows = [{**dataclasses.asdict(s), "cached": is_cached(s), "checksum": _checksum(s),
-                 "path": str(p) if (p := _where(s)) else None} for s in specs]
+        rows = [{**dataclasses.asdict(s), "cached": weights_on_disk(s), "checksum": weights_checksum(s),
+                 "path": str(p) if (p := weights_location(s)) else None} for s in specs]
         typer.echo(json.dumps(rows, indent=2))
         return
     if not specs:
@@ -93,7 +81,8 @@ def list_weights(
         table.add_column("description", overflow="fold")
     for s in specs:
         row = [escape(s.name), "bundled" if s.file else "hub" if s.repo else "url" if s.url else "manual",
-               "[green]yes[/]" if is_cached(s) else "no", _checksum(s), escape(s.license or "?")]
+               "[green]yes[/]" if weights_on_disk(s) else "no", weights_checksum(s),
+               escape(s.license or "?")]
         table.add_row(*row, *((escape(s.description),) if wide else ()))
     out.print(table)
     if not wide:
@@ -102,31 +91,17 @@ def list_weights(
 
 def _print_blocks(specs: list[WeightSpec]) -> None:
     """One block per entry, readable at 80 columns: the name, then what it is for."""
-    from imgtrans.weights.resolve import is_cached
+    from imgtrans.api import weights_on_disk
 
     for s in specs:
         where = "bundled" if s.file else "hub" if s.repo else "url" if s.url else "manual"
         state = "default, " if s.default else ""
-        out.print(f"[bold]{escape(s.name)}[/]  ({state}{where}, {'cached' if is_cached(s) else 'not cached'}, "
+        out.print(f"[bold]{escape(s.name)}[/]  ({state}{where}, {'cached' if weights_on_disk(s) else 'not cached'}, "
                   f"licence {escape(s.license or '?')})", highlight=False)
         for label, text in (("trained on", s.trained_on), ("offline", s.fallback and f"uses {s.fallback}"),
                             ("about", s.description), ("source", s.source)):
             if text:
                 out.print(f"  {label}: {escape(text)}", highlight=False)
-
-
-def _checksum(spec: WeightSpec) -> str:
-    """How the weights are checked: a published sha256, one recorded at first download, or
-    none yet (Hub folders are checked by huggingface_hub)."""
-    from imgtrans.weights.cache import cache_path_for, recorded_sha256
-
-    if spec.sha256:
-        return "sha256"
-    if spec.repo:
-        return "hub"
-    if spec.url:
-        return "recorded" if recorded_sha256(cache_path_for(spec.url)) else "at download"
-    return "none"
 
 
 class _DownloadBar:
@@ -166,20 +141,20 @@ def fetch(
     """Download weights into the cache now, so later runs work offline. Prints each path.
 
     Every name is tried; the exit code is 5 if any failed."""
-    from imgtrans.weights.resolve import fetch_url, is_url, local_path_for_spec, lookup_spec
+    from imgtrans.api import fetch_weights_url, find_weights, is_weights_url, weights_path
 
     failed = False
     with exit_on_errors():
         known = _known()
         for name in names:
             try:
-                if is_url(name):
+                if is_weights_url(name):
                     with _DownloadBar(name) as bar:
-                        path = fetch_url(name, progress=bar)
+                        path = fetch_weights_url(name, progress=bar)
                 else:
-                    spec = lookup_spec(name, known)
+                    spec = find_weights(name, known)
                     with _DownloadBar(spec.name) as bar:
-                        path = local_path_for_spec(spec, progress=bar)
+                        path = weights_path(spec, progress=bar)
             except WeightsError as exc:
                 error(str(exc))
                 failed = True
@@ -195,13 +170,13 @@ def path(
                                         "its default) or http(s) URL.")],
 ) -> None:
     """Print where weights are on disk; exit 5 if they are not downloaded yet."""
-    from imgtrans.weights.resolve import fetch_url, is_url, local_path_for_spec, lookup_spec
+    from imgtrans.api import fetch_weights_url, find_weights, is_weights_url, weights_path
 
     with exit_on_errors():
-        if is_url(name):
-            found = fetch_url(name, download_ok=False)
+        if is_weights_url(name):
+            found = fetch_weights_url(name, download_ok=False)
         else:
-            found = local_path_for_spec(lookup_spec(name, _known()), download_ok=False)
+            found = weights_path(find_weights(name, _known()), download_ok=False)
     _print_path(found)
 
 
@@ -213,18 +188,18 @@ def verify(
     """Check weights on disk against their sha256 (published, or recorded at download).
 
     Prints one line per weights; the exit code is 5 if any is corrupt."""
-    from imgtrans.weights.bundled import forget_verified
-    from imgtrans.weights.resolve import is_cached, local_path_for_spec, lookup_spec
+    from imgtrans.api import (find_weights, forget_verified_weights, weights_checksum,
+                              weights_on_disk, weights_path)
 
     failed = False
     with exit_on_errors():
         known = _known()
-        specs = [lookup_spec(n, known) for n in names] if names else [s for s in known if is_cached(s)]
-        forget_verified()
+        specs = [find_weights(n, known) for n in names] if names else [s for s in known if weights_on_disk(s)]
+        forget_verified_weights()
         for spec in sorted(specs, key=lambda s: s.name):
             try:
-                local_path_for_spec(spec, download_ok=False)
-                status = "ok" if _checksum(spec) in ("sha256", "recorded", "hub") else "ok (no checksum)"
+                weights_path(spec, download_ok=False)
+                status = "ok" if weights_checksum(spec) in ("sha256", "recorded", "hub") else "ok (no checksum)"
             except WeightsError as exc:
                 status, failed = f"[red]failed[/]: {escape(str(exc))}", True
             out.print(f"{escape(spec.name)}  {status}", highlight=False)
@@ -238,10 +213,10 @@ def hash_weights(
 ) -> None:
     """Print the sha256 that a WeightSpec or registry entry gives for a file or folder
     (for a folder: the sha256 of its manifest of files and their hashes)."""
-    from imgtrans.weights.cache import sha256_path
+    from imgtrans.api import weights_sha256
 
     for path in paths:
         if not path.exists():
             error(f"{path}: no such file or folder")
             raise typer.Exit(2)
-        out.print(f"{sha256_path(path)}  {path}", markup=False, highlight=False)
+        out.print(f"{weights_sha256(path)}  {path}", markup=False, highlight=False)
