@@ -73,6 +73,18 @@ def make_clip(path: Path, *, frames: int = 12, width: int = 34, height: int = 26
     return stamps
 
 
+def broken_clip(path: Path, frames: int = 12, bad: int = 6) -> None:
+    """An FFV1 Matroska clip whose packet ``bad`` is garbage: it opens and its packets are
+    all there, but decoding fails part-way."""
+    make_clip(path, frames=frames, codec="ffv1", audio=None)
+    with av.open(str(path)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(video=0) if p.size]
+    data = bytearray(path.read_bytes())
+    pos, size = packets[bad]
+    data[pos + 8:pos + size] = bytes((b * 7 + 91) & 255 for b in data[pos + 8:pos + size])
+    path.write_bytes(bytes(data))
+
+
 def video_packets(path: Path) -> list[tuple[int, int, int]]:
     """(pts, dts, duration) of the video packets."""
     with av.open(str(path)) as c:

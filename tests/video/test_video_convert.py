@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.video.clips import av, decoded, make_clip, other_packets, video_packets
+from tests.video.clips import (av, broken_clip, decoded, make_clip, other_packets,
+                               video_packets)
 
 import imgtrans
 
@@ -251,6 +252,7 @@ def test_ray_engine_converts_segments_on_actors_as_the_local_engine_does(tmp_pat
     (tmp_path / "in").mkdir()
     make_clip(tmp_path / "in" / "clip.mp4", frames=20, gop=4)
     cv2.imwrite(str(tmp_path / "in" / "still.png"), np.zeros((8, 8, 3), np.uint8))
+    broken_clip(tmp_path / "in" / "broken.mkv")  # fails in its segment, on an actor
     local = _convert(tmp_path / "in", tmp_path / "local")
     local_video = next(i.video for i in local.items if i.input.endswith("clip.mp4"))
     assert local_video["segments"] == 5
@@ -258,9 +260,11 @@ def test_ray_engine_converts_segments_on_actors_as_the_local_engine_does(tmp_pat
     ray = imgtrans.convert(str(tmp_path / "in"), str(tmp_path / "ray"), plugin="resize",
                            device="cpu", seed=0, engine="ray",
                            on_frames=lambda name, done, total: frames.append((name, done, total)))
-    assert [i.status for i in ray.items] == ["done", "done"], ray.items
+    assert [(i.status, i.error) for i in ray.items] == [(i.status, i.error) for i in local.items]
+    assert sorted(i.status for i in ray.items) == ["done", "done", "failed"], ray.items
     assert (tmp_path / "ray" / "clip.mp4").read_bytes() == (tmp_path / "local" / "clip.mp4").read_bytes()
     assert next(i.video for i in ray.items if i.input.endswith("clip.mp4")) == local_video
-    assert sorted(done for _, done, _ in frames) == [4, 8, 12, 16, 20]
-    assert {(name, total) for name, _, total in frames} == {(str(tmp_path / "in" / "clip.mp4"), 20)}
+    clip = str(tmp_path / "in" / "clip.mp4")
+    assert sorted(done for name, done, _ in frames if name == clip) == [4, 8, 12, 16, 20]
+    assert {total for name, _, total in frames if name == clip} == {20}
     assert not (tmp_path / "ray" / ".imgtrans-work-clip.mp4").exists()

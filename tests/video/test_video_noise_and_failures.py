@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.video.clips import av, make_clip
+from tests.video.clips import av, broken_clip, make_clip
 
 import imgtrans
 
@@ -102,13 +102,7 @@ def test_zero_frames_and_a_stream_failing_part_way_fail_alone(tmp_path):
         stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
         out.start_encoding()
         out.close()
-    make_clip(tmp_path / "broken.mkv", frames=12, codec="ffv1", audio=None)
-    with av.open(str(tmp_path / "broken.mkv")) as c:
-        packets = [(p.pos, p.size) for p in c.demux(video=0) if p.size]
-    data = bytearray((tmp_path / "broken.mkv").read_bytes())
-    pos, size = packets[6]
-    data[pos + 8:pos + size] = bytes((b * 7 + 91) & 255 for b in data[pos + 8:pos + size])
-    (tmp_path / "in" / "broken.mkv").write_bytes(bytes(data))
+    broken_clip(tmp_path / "in" / "broken.mkv")
 
     report = imgtrans.convert(str(tmp_path / "in"), str(tmp_path / "out"), plugin="resize",
                               device="cpu", seed=0)
