@@ -42,6 +42,8 @@ class Upload:
     height: int
     made_by: dict | None = None
     """An imgtrans output's run (translator, weights, options, seed) from its provenance."""
+    frames: int = 0
+    """A video's frame count (0: an image); ``preview`` is then its first frame."""
 
 
 @dataclass

@@ -78,6 +78,8 @@ class WebSettings:
     """Uploads decoded at once: each may take ~17 bytes per pixel at its peak."""
     batch_pixels: int = 16_000_000
     """Input pixels a job's batch may hold together: jobs with larger images run one at a time."""
+    max_video_frames: int = 300
+    """Frames a video upload may have (a short clip); 0 refuses videos."""
     tile: int = 128
     """Images larger than this many pixels square run in tiles of it, with translators that
     allow tiles: a cancel is seen between tiles (one forward pass cannot be interrupted)."""
@@ -93,7 +95,8 @@ class WebApp:
         self.upload_limit = min(settings.max_upload_bytes, max_file_bytes(settings.max_pixels))
         self.uploads = Receiver(max_pixels=settings.max_pixels, upload_limit=self.upload_limit,
                                 session_limit=settings.max_session_bytes,
-                                max_uploads=settings.max_uploads, slots=settings.decode_slots)
+                                max_uploads=settings.max_uploads, slots=settings.decode_slots,
+                                max_video_frames=settings.max_video_frames)
         self.sessions = Sessions(settings.session_ttl)
         self.queue = JobQueue()
         self._labels: dict[tuple[str, str | None], list[str]] = {}
@@ -104,7 +107,8 @@ class WebApp:
                 "translators": [self._entry(t["name"]) for t in imgtrans.list_translators()],
                 "limits": {"max_upload_bytes": self.upload_limit,
                            "max_pixels": self.settings.max_pixels,
-                           "max_inputs": self.settings.max_inputs},
+                           "max_inputs": self.settings.max_inputs,
+                           "max_video_frames": self.settings.max_video_frames},
                 "downloads": self.settings.allow_downloads}
         return data if request is None else json_response(data)
 
@@ -129,6 +133,7 @@ class WebApp:
             return Response(status_code=400)
         return json_response({"id": upload.id, "name": name, "width": upload.width,
                               "height": upload.height, "made_by": upload.made_by,
+                              "frames": upload.frames,
                               "url": f"/api/s/{session.id}/uploads/{upload.id}"}, 201)
 
     async def upload_file(self, request: Request) -> Response:
@@ -384,11 +389,13 @@ browser shows. Others (TIFF, PNM, GIF) give PNG results."""
 
 def _output_format(entry: dict[str, Any], sources: dict[str, Any]) -> str | None:
     """None (each result in its input's format, as the CLI) when every input is a format
-    browsers show, else "png" for the whole job."""
+    browsers show or a video (which keeps its container: "png" would make it a folder of
+    frames), else "png" for the whole job."""
     if entry["input_kind"] == "layout":
         return "png"
-    shown = all(u is not None and u.path.suffix.lower() in SHOWN_FORMATS for _, u, _ in sources.values())
-    return None if shown else "png"
+    uploads = [u for _, u, _ in sources.values() if u is not None]
+    shown = all(u.frames or u.path.suffix.lower() in SHOWN_FORMATS for u in uploads)
+    return None if shown or any(u.frames for u in uploads) else "png"
 
 
 def _seed(value: Any) -> int | None:

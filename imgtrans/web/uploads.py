@@ -29,8 +29,9 @@ class Receiver:
     """Uploads of every session of one server, decoded at most ``slots`` at a time."""
 
     def __init__(self, *, max_pixels: int, upload_limit: int, session_limit: int,
-                 max_uploads: int, slots: int = 1) -> None:
+                 max_uploads: int, slots: int = 1, max_video_frames: int = 0) -> None:
         self.max_pixels, self.upload_limit = max_pixels, upload_limit
+        self.max_video_frames = max_video_frames
         self.session_limit, self.max_uploads = session_limit, max_uploads
         self.slots = slots
         self._gate: asyncio.Semaphore | None = None
@@ -107,9 +108,12 @@ class Receiver:
         return _Slot(self, self._gate)
 
     def _decode(self, part: Path, uid: str, name: str) -> Upload:
+        from imgtrans.api_video import is_video
         from imgtrans.core.readers import read_image
         from imgtrans.core.writers import write_image
 
+        if is_video(part):
+            return self._video(part, uid, name)
         decoded = read_image(part, max_pixels=self.max_pixels, max_bytes=self.upload_limit)
         path = part.with_name(f"{uid}.{decoded.format}")  # the canonical kind: .part is no image
         part.rename(path)
@@ -120,6 +124,35 @@ class Receiver:
             path.unlink(missing_ok=True)
             raise
         return Upload(uid, name, path, preview, decoded.width, decoded.height, made_by(path))
+
+
+    def _video(self, part: Path, uid: str, name: str) -> Upload:
+        """A short clip (at most ``max_video_frames`` frames): probed, its first frame the
+        preview. Kept under its own extension, which decides the result's container."""
+        from imgtrans.api_video import video_info, video_poster, videos_supported
+        from imgtrans.core.video import VIDEO_EXTENSIONS
+        from imgtrans.core.writers import write_image
+
+        if not self.max_video_frames:
+            raise InputError(part, "videos are not accepted by this server")
+        if not videos_supported():
+            raise InputError(part, "videos need PyAV on the server (pip install 'imgtrans[video]')")
+        ext = Path(name).suffix.lower().lstrip(".")
+        if ext not in VIDEO_EXTENSIONS:
+            raise InputError(part, f"a video needs its extension in the name ({', '.join(sorted(VIDEO_EXTENSIONS))})")
+        info = video_info(part, self.max_pixels)
+        if info["frames"] > self.max_video_frames:
+            raise InputError(part, f"{info['frames']} frames: this server converts clips of at most "
+                                   f"{self.max_video_frames} frames")
+        path = part.with_name(f"{uid}.{ext}")
+        part.rename(path)
+        preview = part.with_name(f"{uid}.preview.png")
+        try:
+            write_image(preview, video_poster(path, self.max_pixels))
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return Upload(uid, name, path, preview, info["width"], info["height"], frames=info["frames"])
 
 
 def made_by(path: Path) -> dict | None:

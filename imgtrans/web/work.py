@@ -25,6 +25,11 @@ def run_convert(job: Job, settings: Any, sources: dict[str, tuple[str, Upload | 
     def on_start(info: Any) -> None:  # the model is loaded
         job.update(stage="converting")
 
+    def on_frames(path: str, done: int, total: int) -> None:
+        """Progress inside a video: "frames 12/40 of clip.mp4"."""
+        name = sources[Path(path).name][0] if Path(path).name in sources else Path(path).name
+        job.update(stage=f"converting {name}", extra={**job.extra, "frames": [done, total]})
+
     def on_result(item: Any) -> None:
         name, upload, order = sources[Path(item.input).name]
         if item.status == "failed":
@@ -33,12 +38,14 @@ def run_convert(job: Job, settings: Any, sources: dict[str, tuple[str, Upload | 
             outputs = [_result_file(job, urls, Path(p)) for p in item.outputs or [item.output]]
             job.add_result({"name": name, "order": order, "source": Path(item.input).name,
                             "outputs": outputs, "bicubic": None,
+                            "video": bool(upload and upload.frames),
                             "input": f"{urls}/uploads/{upload.id}" if upload else None,
                             "input_size": [upload.width, upload.height] if upload else None})
         job.update(done=job.done + 1)
 
     report = imgtrans.convert(job.folder / "in", job.folder / "out", settings, on_plan=on_plan,
-                              on_start=on_start, on_result=on_result, stop=job.stop)
+                              on_start=on_start, on_result=on_result, on_frames=on_frames,
+                              stop=job.stop)
     with job.lock:
         job.results.sort(key=lambda r: r["order"])
         job.extra["seed"] = report.settings.get("seed")
@@ -55,7 +62,7 @@ def _add_bicubic(job: Job, settings: Any, urls: str) -> None:
     if settings.plugin == "resize" or "resize" not in {t["name"] for t in imgtrans.list_translators()}:
         return
     for index, result in enumerate(list(job.results)):
-        if not result["input_size"]:
+        if not result["input_size"] or result.get("video"):
             continue
         (w, h), out = result["input_size"], result["outputs"][0]
         factor = out["width"] // w
@@ -93,8 +100,15 @@ def run_labels(job: Job, name: str, weights: str | None, device: str,
 def _result_file(job: Job, urls: str, path: Path) -> dict[str, Any]:
     from PIL import Image
 
-    with Image.open(path) as image:  # reads the header only
-        width, height = image.size
+    from imgtrans.api_video import is_video, video_info
+
+    video = is_video(path)
+    if video:
+        info = video_info(path)
+        width, height = info["width"], info["height"]
+    else:
+        with Image.open(path) as image:  # reads the header only
+            width, height = image.size
     index = job.add_file(path)
     return {"url": f"{urls}/jobs/{job.id}/files/{index}", "name": path.name,
-            "width": width, "height": height}
+            "width": width, "height": height, "video": video}

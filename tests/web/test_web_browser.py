@@ -432,3 +432,34 @@ def test_the_pages_own_requests_pass_the_origin_check_and_closing_ends_the_sessi
             break
         assert time.monotonic() < deadline, "the page's close request did not end its session"
         time.sleep(0.1)
+
+
+def test_a_short_clip_converts_and_offers_the_video(page, tmp_path):
+    """Issue 21: a video dropped on the Convert page runs as a job and its result is a video
+    to play and download."""
+    av = pytest.importorskip("av", reason="PyAV is not installed (the video extra)")
+    from fractions import Fraction
+
+    out = av.open(str(tmp_path / "clip.mp4"), "w")
+    stream = out.add_stream("libx264", rate=10)
+    stream.width, stream.height, stream.pix_fmt, stream.time_base = 32, 24, "yuv420p", Fraction(1, 10)
+    for i in range(5):
+        frame = av.VideoFrame.from_ndarray(photo(24, 32, seed=i), format="rgb24")
+        frame.pts = i
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    open_tab(page, "convert")
+    page.select_option("#cv-translator", "resize")
+    page.set_input_files("#cv-files-input", str(tmp_path / "clip.mp4"))
+    page.wait_for_selector("#cv-files li img")
+    assert "5 frames" in page.inner_text("#cv-files li")
+    page.click("#cv-run")
+    wait_done(page, "#cv-status")
+    page.wait_for_selector("#cv-player:not([hidden]) video")
+    assert page.locator("#cv-compare").is_hidden()
+    link = page.locator("#cv-player a[download]")
+    assert link.get_attribute("download") == "clip.mp4"
+    assert page.request.get(page.app_url.rstrip("/") + link.get_attribute("href")).headers["content-type"] == "video/mp4"

@@ -91,7 +91,9 @@ export class Status {
   error(message) { this.set("failed", "", 0, [message]); }
 
   show(job) {
-    const count = job.total ? ` ${job.done}/${job.total}` : "";
+    // a video's frames count inside its item: "converting clip.mp4 12/40 frames"
+    const frames = job.frames && job.frames[0] < job.frames[1] ? job.frames : null;
+    const count = frames ? ` ${frames[0]}/${frames[1]} frames` : job.total ? ` ${job.done}/${job.total}` : "";
     const messages = {
       queued: `queued: ${job.ahead} job(s) ahead`,
       running: `${job.stage}${count}`,
@@ -99,7 +101,8 @@ export class Status {
       failed: "failed",
       cancelled: "cancelled",
     };
-    const progress = job.state === "running" ? (job.total ? job.done / job.total : null) : job.state === "done" ? 1 : 0;
+    const inside = frames ? frames[0] / frames[1] : 0;
+    const progress = job.state === "running" ? (job.total ? (job.done + inside) / job.total : null) : job.state === "done" ? 1 : 0;
     this.set(job.state, messages[job.state] || job.state, progress,
       job.error ? [job.error, ...job.errors] : job.errors);
   }

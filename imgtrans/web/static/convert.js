@@ -14,6 +14,7 @@ export function initConvert() {
   const run = $("#cv-run");
   const status = new Status($("#cv-status"), $("#cv-cancel"));
   const compare = createCompare($("#cv-compare"));
+  const player = $("#cv-player");
   const uploads = [];
   let form = null;
   let shown = 0;
@@ -70,7 +71,7 @@ export function initConvert() {
     };
     row.className = "";
     row.replaceChildren(el("img", { src: up.url, alt: "" }), el("span", { class: "name", text: up.name }),
-      el("span", { class: "muted", text: `${up.width}×${up.height}` }),
+      el("span", { class: "muted", text: `${up.width}×${up.height}` + (up.frames ? `, ${up.frames} frames` : "") }),
       el("button", { type: "button", class: "icon", title: "remove", text: "×", onclick: remove }));
   }
 
@@ -113,11 +114,13 @@ export function initConvert() {
 
   function showResults(job, final) {
     const items = job.results.flatMap((r) => r.outputs.map((o) => ({
-      name: o.name, before: r.input, after: o.url, bicubic: r.bicubic, width: o.width, height: o.height })));
+      name: o.name, before: r.input, after: o.url, bicubic: r.bicubic, width: o.width, height: o.height,
+      video: o.video })));
     if (items.length !== shown || final) {
       thumbs.replaceChildren(...items.map((item, i) => el("figure", { class: "thumb" },
-        el("button", { type: "button", title: "compare with the input", onclick: () => pick(i) },
-          el("img", { src: item.after, alt: item.name })),
+        el("button", { type: "button", title: item.video ? "play" : "compare with the input", onclick: () => pick(i) },
+          item.video ? el("video", { src: item.after, muted: true, preload: "metadata" })
+            : el("img", { src: item.after, alt: item.name })),
         el("figcaption", {}, el("a", { href: item.after, download: item.name, text: item.name })))));
       if (items.length && (!shown || final)) pick(Math.min(selected, items.length - 1));
       shown = items.length;
@@ -129,7 +132,16 @@ export function initConvert() {
     function pick(i) {
       selected = i;
       thumbs.querySelectorAll(".thumb").forEach((t, k) => t.classList.toggle("on", k === i));
-      compare.show(items[i]);
+      const item = items[i];
+      player.hidden = !item.video;
+      if (item.video) {  // a video plays as it is; the viewer compares still images
+        compare.clear();
+        player.replaceChildren(el("video", { src: item.after, controls: true, loop: true }),
+          el("p", {}, el("a", { class: "button", href: item.after, download: item.name, text: `Download ${item.name}` })));
+      } else {
+        player.replaceChildren();
+        compare.show(item);
+      }
     }
   }
 
@@ -144,6 +156,8 @@ export function initConvert() {
     selected = 0;
     thumbs.replaceChildren();
     compare.clear();
+    player.hidden = true;
+    player.replaceChildren();
     zip.hidden = true;
     const job = await runJob({
       kind: "convert", translator: translator.name, weights: weights.value || null,
