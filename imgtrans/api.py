@@ -26,6 +26,9 @@ from imgtrans.translators.options import build_options, describe_options
 # The rest of the public API lives beside this module, by subject, and is re-exported here.
 from imgtrans.api_eval import (DEFAULT_METRICS, EvalSettings, Measure, eval_measures,  # noqa: F401
                                evaluate, generate_outputs, parse_metrics, psnr_y, write_eval_html)
+from imgtrans.api_images import (IMAGE_EXTENSIONS, Panel, SheetRow, list_image_files,  # noqa: F401
+                                 pair_half, read_pixels, render_sheet, write_file_atomic,
+                                 write_image_atomic)
 from imgtrans.api_translators import (export_checkpoint, parse_options,  # noqa: F401
                                       translator_class, translator_names)
 from imgtrans.api_weights import (DownloadProgress, WeightSpec, fetch_weights_url,  # noqa: F401

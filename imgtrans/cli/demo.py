@@ -37,22 +37,19 @@ def demo(
 ) -> None:
     """Run every translator that has default weights (or needs none) on its samples and write
     contact sheets that show inputs, outputs and, for super-resolution, the gain over bicubic."""
-    from imgtrans.core.contact_sheet import render_sheet
-    from imgtrans.core.writers import encode_image, write_atomic
-    from imgtrans.plugins.manager import get_host
+    from imgtrans.api import render_sheet, write_file_atomic, write_image_atomic
 
     with ui.exit_on_errors():
         root = find_samples(samples)
-        host = get_host()
-        names = _chosen(host, translators)
+        names = _chosen(translators)
         demo_run = _Demo(root, output, device, limit)
         main_rows, report = [], []
         for name in names:
             ui.err.print(f"demo: {name}", highlight=False)
-            rows, facts = demo_run.translator(host, name)
+            rows, facts = demo_run.translator(name)
             report.append(facts)
             main_rows.append(rows[facts["featured"]])
-            write_atomic(output / "sheets" / f"{name}.png", encode_image(render_sheet(rows, SHEET_HEADING, SHEET_COLUMNS), "png"))
+            write_image_atomic(output / "sheets" / f"{name}.png", render_sheet(rows, SHEET_HEADING, SHEET_COLUMNS))
             for sample in facts["samples"]:
                 if "psnr" in sample:
                     p = sample["psnr"]
@@ -62,9 +59,9 @@ def demo(
             if facts.get("error"):
                 ui.err.print(f"demo: {name} failed: {facts['error']}", highlight=False)
         sheet_path = output / "contact_sheet.png"
-        write_atomic(sheet_path, encode_image(render_sheet(main_rows, SHEET_HEADING, SHEET_COLUMNS), "png"))
+        write_image_atomic(sheet_path, render_sheet(main_rows, SHEET_HEADING, SHEET_COLUMNS))
         summary = {"samples": str(root), "contact_sheet": str(sheet_path), "translators": report}
-        write_atomic(output / "demo.json", json.dumps(summary, indent=2).encode())
+        write_file_atomic(output / "demo.json", json.dumps(summary, indent=2).encode())
     count = sum(len(f["samples"]) for f in report)
     ui.out.print(f"{len(names)} translator(s), {count} sample(s) under {output}/; "
                  f"contact sheet: {sheet_path}", highlight=False)
@@ -92,11 +89,12 @@ def find_samples(given: Path | None) -> Path:
                      + "); pass --samples FOLDER (a folder with images/ and <translator>/ sub-folders)")
 
 
-def _chosen(host: Any, wanted: list[str] | None) -> list[str]:
-    from imgtrans.api import list_translators
+def _chosen(wanted: list[str] | None) -> list[str]:
+    from imgtrans.api import known_weights, list_translators
     from imgtrans.errors import UsageError
 
-    runnable = [t["name"] for t in list_translators() if _runs_unattended(host, t["name"])]
+    known = known_weights()
+    runnable = [t["name"] for t in list_translators() if _runs_unattended(t["name"], known)]
     if not wanted:
         return runnable
     names = [n.strip() for item in wanted for n in item.split(",") if n.strip()]
@@ -107,12 +105,14 @@ def _chosen(host: Any, wanted: list[str] | None) -> list[str]:
     return names
 
 
-def _runs_unattended(host: Any, name: str) -> bool:
+def _runs_unattended(name: str, known: list[Any]) -> bool:
     """Translators the demo can run: image or layout input, with default weights or none."""
-    cls = host.get_translator(name)
+    from imgtrans.api import translator_class
+
+    cls = translator_class(name)
     if cls.capabilities.input_kind not in ("image", "layout") or not cls.capabilities.inference:
         return False
-    has_default = any(s.default for s in host.known_weight_specs() if s.plugin == name)
+    has_default = any(s.default for s in known if s.plugin == name)
     return has_default or not cls.requires_weights
 
 
@@ -129,14 +129,14 @@ class _Demo:
         self.root, self.output, self.device, self.limit = root, output, device, limit
         self._bicubic: dict[int, Any] = {}
 
-    def translator(self, host: Any, name: str) -> tuple[list, dict[str, Any]]:
+    def translator(self, name: str) -> tuple[list, dict[str, Any]]:
         """(sheet rows, one per sample; facts for demo.json). A translator that fails to load
         or run gives one row saying why, so the others still run."""
         import imgtrans
-        from imgtrans.core.contact_sheet import Panel, SheetRow
+        from imgtrans.api import Panel, SheetRow, translator_class
         from imgtrans.errors import ImgtransError
 
-        cls = host.get_translator(name)
+        cls = translator_class(name)
         folder = self.root / name if (self.root / name).is_dir() else self.root / "images"
         fields = {f.name for f in dataclasses.fields(cls.Options)}
         layouts = cls.capabilities.input_kind == "layout"
@@ -177,26 +177,20 @@ class _Demo:
     def _sample_files(self, folder: Path, cls: Any) -> list[Path]:
         """The inputs at the top of ``folder`` (its truth/ and masks/ are not samples), as
         convert would find them."""
-        from imgtrans.core.discover import walk_image_files
-        from imgtrans.core.readers import IMAGE_EXTENSIONS
+        from imgtrans.api import IMAGE_EXTENSIONS, list_image_files
 
-        found = walk_image_files(folder, recursive=False,
+        files = list_image_files(folder, recursive=False,
                                  extensions=cls.input_extensions or IMAGE_EXTENSIONS)
-        files = [path for path, _ in found]
         return files[:self.limit] if self.limit else files
 
     def _run_sample(self, model: Any, name: str, path: Path,
                     options: dict[str, Any]) -> tuple[list, dict[str, Any]]:
-        import numpy as np
-
-        from imgtrans.core.contact_sheet import Panel
-        from imgtrans.core.readers import read_image
-        from imgtrans.core.writers import encode_image, write_atomic
+        from imgtrans.api import Panel, read_pixels, write_image_atomic
 
         sample: dict[str, Any] = {"input": str(path)}
         if model.translator.capabilities.input_kind == "layout":
             return self._layout_sample(model, name, path, options, sample)
-        pixels = read_image(path).pixels
+        pixels = read_pixels(path)
         result = model(pixels)
         result = result[0] if isinstance(result, list) else result
         height, width = pixels.shape[:2]
@@ -206,9 +200,9 @@ class _Demo:
         panels = [Panel(pixels, f"input {width}x{height}")]
         mask = _mask_for(path, options.get("mask"))
         if mask is not None:
-            panels.append(Panel(read_image(mask).pixels, "mask (white: repaint)"))
+            panels.append(Panel(read_pixels(mask), "mask (white: repaint)"))
         out_path = self.output / name / f"{path.stem}.png"
-        write_atomic(out_path, encode_image(np.ascontiguousarray(result), "png"))
+        write_image_atomic(out_path, result)
         sample["output"] = str(out_path)
         panels.append(Panel(result, f"output {result.shape[1]}x{result.shape[0]}"))
         return panels, sample
@@ -217,11 +211,7 @@ class _Demo:
                        sample: dict[str, Any]) -> tuple[list, dict[str, Any]]:
         """Panels for a layout translator: the layout drawn by the translator (with
         ``overlay``), then each sample; the first is ``<stem>.png``, others ``<stem>_s<k>.png``."""
-        import numpy as np
-
-        from imgtrans.core.contact_sheet import Panel
-        from imgtrans.core.preprocess import pair_half
-        from imgtrans.core.writers import encode_image, write_atomic
+        from imgtrans.api import Panel, pair_half, write_image_atomic
 
         layout = model.translator.read_input(path)
         sample["objects"] = len(getattr(layout, "objects", ()))
@@ -233,7 +223,7 @@ class _Demo:
         outputs = []
         for k, result in enumerate(results):
             outputs.append(self.output / name / (f"{path.stem}_s{k}.png" if k else f"{path.stem}.png"))
-            write_atomic(outputs[-1], encode_image(np.ascontiguousarray(result), "png"))
+            write_image_atomic(outputs[-1], result)
             caption = f"output {result.shape[1]}x{result.shape[0]}"
             panels.append(Panel(result, caption if len(results) == 1 else f"sample {k + 1}: {caption}"))
         sample.update(output=str(outputs[0]), outputs=[str(p) for p in outputs])
@@ -243,20 +233,16 @@ class _Demo:
                   sample: dict[str, Any]) -> tuple[list, dict[str, Any]]:
         """Panels for an upscaler: 1:1 crops of the input (enlarged, nearest), the result and,
         when ``truth/<name>`` exists, bicubic and the truth with the PSNR of each."""
-        import numpy as np
-
-        from imgtrans.core.contact_sheet import Panel
-        from imgtrans.core.readers import read_image
-        from imgtrans.core.writers import encode_image, write_atomic
+        from imgtrans.api import Panel, psnr_y, read_pixels, write_image_atomic
 
         out_path = self.output / name / f"{path.stem}.png"
-        write_atomic(out_path, encode_image(np.ascontiguousarray(result), "png"))
+        write_image_atomic(out_path, result)
         sample["output"] = str(out_path)
         height, width = pixels.shape[:2]
         panels = [Panel(pixels.repeat(scale, 0).repeat(scale, 1), f"input {width}x{height}, x{scale} nearest",
                         crop=True)]
         truth_path = path.parent / "truth" / path.name
-        truth = read_image(truth_path).pixels if truth_path.is_file() else None
+        truth = read_pixels(truth_path) if truth_path.is_file() else None
         if truth is None or truth.shape[:2] != result.shape[:2]:
             panels.append(Panel(result, f"output x{scale}, 1:1", crop=True))
             return panels, sample
@@ -286,18 +272,3 @@ def _mask_for(path: Path, masks: str | None) -> Path | None:
     found = sorted(Path(masks).glob(f"{path.stem}.*"))
     return found[0] if found else None
 
-
-def psnr_y(image: Any, truth: Any, border: int) -> float:
-    """PSNR in dB of uint8 ``image`` against ``truth`` on the BT.601 Y channel with ``border``
-    pixels cropped from every side: the protocol of ``imgtrans eval``."""
-    import numpy as np
-    import torch
-
-    from imgtrans.core.contact_sheet import to_rgb8
-    from imgtrans.eval.metrics import crop_border, psnr, rgb_to_y
-
-    def y(pixels: Any) -> Any:
-        rgb = torch.from_numpy(to_rgb8(np.asarray(pixels)).astype(np.float64) / 255.0)
-        return crop_border(rgb_to_y(rgb.permute(2, 0, 1)[None]), border)
-
-    return float(psnr(y(image), y(truth)).item())
