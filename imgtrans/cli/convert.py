@@ -19,8 +19,8 @@ EXIT_INTERRUPTED = 130
 
 @app.command()
 def convert(
-    input: Annotated[list[str], typer.Argument(help="Image or video files, folders (recursive) or globs ('*.jpg' also finds IMG_1.JPG); several work like cp.", show_default=False)],
-    output: Annotated[Path, typer.Argument(help="Output folder, or file for one input (for one video, a folder holds its frames); with several inputs, a folder.")],
+    input: Annotated[Optional[list[str]], typer.Argument(help="Image or video files, folders (recursive) or globs ('*.jpg' also finds IMG_1.JPG); several work like cp.", show_default=False, metavar="INPUT...")] = None,
+    output: Annotated[Optional[Path], typer.Argument(help="Output folder, or file for one input (for one video, a folder holds its frames); with several inputs, a folder.", show_default=False, metavar="OUTPUT")] = None,
     plugin: Annotated[Optional[str], typer.Option("--plugin", "-p", help="Translator name (see `imgtrans plugins`); optional when --weights tells.")] = None,
     weights: Annotated[Optional[str], typer.Option("--weights", "-w", help="Registry name, file, folder or https URL.")] = None,
     opt: Annotated[Optional[list[str]], typer.Option("--opt", "-O", help="Translator option key=value (repeatable).")] = None,
@@ -64,6 +64,12 @@ def convert(
     from imgtrans.translators.options import parse_option_pairs
 
     with ui.exit_on_errors():
+        if not input:  # one argument (click gives it to OUTPUT) or none
+            from imgtrans.errors import UsageError
+
+            raise UsageError((f"missing OUTPUT after {printable(str(output))}" if output else
+                              "missing INPUT and OUTPUT") + ": the last argument is where "
+                             "results go (imgtrans convert INPUT... OUTPUT)")
         if report:
             check_report_path(report)
         settings = ConvertSettings(

@@ -228,7 +228,8 @@ def _pipeline(ray: Any, items: list[WorkItem], recipe: Any, settings: EngineSett
         fn_constructor_kwargs={"recipe": pickle.dumps(recipe), "settings": settings,
                                "device": device, "flag": flag},
         batch_size=sizer.largest, batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=cpus, num_gpus=gpus)
+        compute=ray.data.ActorPoolStrategy(size=max(1, min(actors, len(items)))),
+        num_cpus=cpus, num_gpus=gpus)  # more actors than items: idle, and Ray Data warns
     with warnings.catch_warnings():  # actor options have no named parameter in Ray Data yet
         warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
         try:

@@ -101,3 +101,10 @@ def test_cli_takes_several_inputs_and_the_api_a_list(host, tmp_path):
                               device="cpu")
     assert sorted(Path(i.output).name for i in report.items) == ["a.jpg", "c.png"]
     assert plan([a, b], tmp_path / "api", ConvertSettings(plugin="resize")).skipped
+
+
+def test_one_argument_is_missing_its_output(tmp_path):
+    a = _image(tmp_path / "a.jpg")
+    result = run("convert", a, "--plugin", "resize")
+    assert result.exit_code == 2 and "missing OUTPUT after" in result.output, result.output
+    assert run("convert", "--plugin", "resize").exit_code == 2
