@@ -26,10 +26,11 @@ def serve(
     device: Annotated[str, typer.Option(envvar="IMGTRANS_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
     max_pixels: Annotated[int, typer.Option(min=1, help="Refuse uploads, and results, with more pixels than this.")] = 178_956_970,
     max_upload_mb: Annotated[float, typer.Option(min=0.001, help="Refuse uploads larger than this many MiB.")] = 64.0,
+    max_video_frames: Annotated[int, typer.Option(min=0, help="Refuse video uploads with more frames than this (0: no videos).")] = 300,
     session_minutes: Annotated[float, typer.Option(min=0.1, help="Remove an idle page's files after this many minutes.")] = 30.0,
     allow_downloads: Annotated[bool, typer.Option("--allow-downloads", help="Also offer registry weights that are not downloaded yet, and fetch them when chosen (the app never uses the network otherwise).")] = False,
 ) -> None:
-    """Run the web app: convert images, draw layouts, paint strokes for SDEdit."""
+    """Run the web app: convert images and short videos, draw layouts, paint strokes for SDEdit."""
     from imgtrans.errors import UsageError
 
     with ui.exit_on_errors():
@@ -54,7 +55,8 @@ def serve(
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         settings = WebSettings(device=device, max_pixels=max_pixels,
                                max_upload_bytes=int(max_upload_mb * (1 << 20)),
-                               session_ttl=session_minutes * 60, allow_downloads=allow_downloads)
+                               session_ttl=session_minutes * 60, allow_downloads=allow_downloads,
+                               max_video_frames=max_video_frames)
         web = create_app(settings, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
         server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="on"))
         ui.out.print(f"imgtrans web app: {url}", highlight=False)

@@ -81,3 +81,20 @@ def test_long_clips_and_unnamed_videos_are_refused(make_client, tmp_path):  # no
     assert nameless.status_code == 400 and "extension" in nameless.json()["error"]
     client, _, sid = make_client(max_video_frames=0)
     assert "not accepted" in upload(client, sid, data, name="a.mp4").json()["error"]
+
+
+def test_serve_sets_the_frame_limit(monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    import imgtrans.web.server as server
+    from imgtrans.cli import app
+
+    made = []
+    real = server.create_app
+    monkeypatch.setattr(server, "create_app", lambda settings, **kw: made.append(settings) or real(settings, **kw))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    # --allow-downloads: without it serve makes the whole process offline, for later tests too
+    result = CliRunner().invoke(app, ["serve", "--port", "0", "--allow-downloads", "--max-video-frames", "7"])
+    assert result.exit_code == 0, result.output
+    assert made.pop().max_video_frames == 7
