@@ -104,15 +104,22 @@ def _print_weights_info(data: dict, json_output: bool) -> None:
     entry = data.get("registry") or {}
     for key in ("name", "trained_on", "license", "source", "url", "sha256", "description"):
         if entry.get(key):
-            ui.out.print(f"  {key}: {ui.escape(str(entry[key]))}", highlight=False)
+            _print_fact(key, entry[key])
     if not data.get("loaded"):
-        ui.out.print(f"  not downloaded yet (imgtrans weights fetch {entry.get('name')}): "
-                     f"fetch them to see what the model is", highlight=False)
+        ui.out.print("\n".join(_wrap(f"not downloaded yet (imgtrans weights fetch {entry.get('name')}): "
+                                      "fetch them to see what the model is", "      ", first="  ")),
+                     highlight=False, markup=False)
         return
     facts = {k: v for k, v in data.items() if k not in ("weights", "registry", "loaded", "options",
                                                          "translator", "weight_name")}
     for key, value in _flat(facts):
-        ui.out.print(f"  {key}: {ui.escape(str(value))}", highlight=False)
+        _print_fact(key, value)
+
+
+def _print_fact(key: str, value: object) -> None:
+    """``  key: value``, wrapped at the console's width and continued under the value."""
+    ui.out.print("\n".join(_wrap(f"{key}: {value}", "      ", first="  ")), highlight=False,
+                 markup=False)
 
 
 def _flat(facts: dict, prefix: str = "") -> list[tuple[str, object]]:
