@@ -60,14 +60,16 @@ class Layout2ImTranslator(Translator):
         for tag, data, file, classes in (("coco", "COCO-Stuff", "netG_coco.pkl", "184-entry vocabulary"),
                                          ("vg", "Visual Genome", "netG_vg.pkl", "179-entry vocabulary")))
 
+    def __init__(self, options: Layout2ImOptions, device: Any, net: Any, vocab: Any) -> None:
+        super().__init__(options, device)
+        self.net, self.vocab = net, vocab
+
     @classmethod
-    def load(cls, weights: Path | None, options: Layout2ImOptions, device: Any) -> "Layout2ImTranslator":
+    def load(cls, weights: Any, options: Layout2ImOptions, device: Any) -> "Layout2ImTranslator":
         from imgtrans_layout2im.loading import load_model
 
-        net, vocab = load_model(weights, options.vocab, cls.name)  # type: ignore[arg-type]
-        self = cls(options, device)
-        self.net, self.vocab = net.to(device).eval(), vocab
-        return self
+        net, vocab = load_model(weights, options.vocab, cls.name)
+        return cls(options, device, net.to(device).eval(), vocab)
 
     @classmethod
     def training_task(cls, options: Layout2ImTrainOptions, settings: Any, device: Any) -> Any:

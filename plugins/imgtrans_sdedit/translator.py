@@ -31,7 +31,6 @@ from typing import Any
 
 from imgtrans.plugin import (
     Capabilities,
-    InputError,
     Preprocessing,
     TranslateContext,
     Translator,
@@ -80,20 +79,25 @@ class SDEditTranslator(Translator):
     @classmethod
     def recognises_folder(cls, folder: Path) -> Any:
         """A diffusers pixel-space model folder (UNet2DModel + a DDPM-family scheduler), by
-        its JSON files alone. Also a Stable Diffusion folder (``imgtrans_sdedit.latent_folders``;
-        one sdedit cannot run says why); the parsed layout is what ``load`` gets back."""
+        its JSON files alone; the parsed layout is what ``load`` gets back. Also a Stable
+        Diffusion folder (``imgtrans_sdedit.latent_folders``; one sdedit cannot run says why)."""
         return is_model_folder(folder) or recognise_latent_folder(folder)
 
+    def __init__(self, options: SDEditOptions, device: Any, model: Any, mask_file: Any = None,
+                 mask_dir: Path | None = None) -> None:
+        super().__init__(options, device)
+        self.model, self.mask_file, self.mask_dir = model, mask_file, mask_dir
+        self._fitted: dict[tuple[int, int], Any] = {}  # the mask file at each input size
+
     @classmethod
-    def load(cls, weights: Path | None, options: SDEditOptions, device: Any) -> "SDEditTranslator":
-        from imgtrans_sdedit.masks import read_mask
+    def load(cls, weights: Any, options: SDEditOptions, device: Any) -> "SDEditTranslator":
+        from imgtrans.plugin import weights_at
+        from imgtrans_sdedit.masks import mask_arguments
         from imgtrans_sdedit.samplers import resolve_sampler
         from imgtrans_sdedit.sdedit import load_model_folder
 
         if weights is None:
             raise WeightsError("sdedit needs --weights: a diffusers model folder")
-        from imgtrans.plugin import weights_at
-
         _refuse_single_file(weights_at(weights))
         latent = latent_layout_of(weights_at(weights))
         if latent is not None:  # Stable Diffusion: imgtrans_sdedit.latent_translator
@@ -103,26 +107,12 @@ class SDEditTranslator(Translator):
         if options.prompt or options.negative_prompt or options.prompts:
             raise WeightsError(f"{weights}: a pixel-space model takes no text; prompt, "
                                "negative_prompt and prompts are for Stable Diffusion models")
-        model = load_model_folder(locate_model_folder(weights, cls.name), device)
+        model = load_model_folder(locate_model_folder(weights_at(weights), cls.name), device)
         resolve_sampler(options.scheduler, None, False, options.eta, weights)
         if options.steps > model.num_train_timesteps:
             raise UsageError(f"steps={options.steps} is more than the model's "
                              f"{model.num_train_timesteps} training steps")
-        self = cls(options, device)
-        self.model = model
-        self.mask_file: Any = None
-        self.mask_dir: Path | None = None
-        self._fitted: dict[tuple[int, int], Any] = {}
-        if options.mask is not None:
-            mask_path = Path(options.mask).expanduser()
-            if mask_path.is_dir():
-                self.mask_dir = mask_path
-            else:
-                try:
-                    self.mask_file = read_mask(mask_path).to(device)
-                except InputError as exc:
-                    raise UsageError(f"mask {options.mask!r}: {exc.reason}") from None
-        return self
+        return cls(options, device, model, **mask_arguments(options.mask, device))
 
     @property
     def steps_run(self) -> int:

@@ -22,7 +22,7 @@ from torch import nn
 
 from imgtrans.plugin import (
     Jitter, TrainingTask, UsageError, checked_image_folder, gan_loss, load_rgb8, load_state_dict,
-    to_tensor)
+    to_tensor, weights_at)
 from imgtrans_srgan.archs import SRConfig, SRGANDiscriminator
 from imgtrans_srgan.inference import load_sr_weights
 from imgtrans_srgan.options import SRTrainOptions
@@ -59,7 +59,7 @@ class SRTask(TrainingTask):
                                num_feat=options.num_feat, num_block=options.num_block)
         self.G = self.config.build().to(device)
         if options.init:
-            net, config = load_sr_weights(Path(options.init), None)
+            net, config = load_sr_weights(weights_at(options.init), None)
             if config.to_dict() != self.config.to_dict():
                 raise UsageError(f"init={options.init}: these weights are {config.describe()}, "
                                  f"the options ask for {self.config.describe()}")
