@@ -397,6 +397,8 @@ def test_paint_strokes_and_mask_keep_unmasked_pixels(page, tmp_path):
     keep = mask == 0
     outputs = page.locator("#pt-results .sample:not(.guide) img")
     assert outputs.count() == 2
+    guide_box, first_box = page.locator("#pt-results .guide img").bounding_box(), outputs.first.bounding_box()
+    assert guide_box["y"] == first_box["y"] and first_box["x"] > guide_box["x"]  # side by side
     for k in range(2):
         out = fetch_png(page, outputs.nth(k).get_attribute("src"))[..., :3]
         assert out.shape == rgb.shape

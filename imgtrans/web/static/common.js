@@ -255,6 +255,15 @@ export function shownSize(width, height, size) {
   return [Math.round(width * f), Math.round(height * f)];
 }
 
+/** The shown size of a job's samples (and `extra` more, e.g. the guide) side by side in
+ *  `root`: as many in a row as fit at 128 px or more (all when they can), each as large as
+ *  its share of the row, at most 256 px. */
+export function rowSize(root, job, extra = 0) {
+  const count = job.results.reduce((n, r) => n + r.outputs.length, 0) + extra || 1;
+  const perRow = Math.min(count, Math.max(1, Math.floor((root.clientWidth + 10) / 138)));
+  return Math.max(96, Math.min(256, Math.floor((root.clientWidth - 10 * (perRow - 1)) / perRow) - 4));
+}
+
 /** Result images of a job next to `lead` (e.g. the guide), each with a download link, and
  *  the zip of them all. */
 export function showSamples(root, job, { size = 192, lead = null } = {}) {

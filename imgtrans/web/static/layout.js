@@ -4,7 +4,7 @@
 // format of `imgtrans convert` (plugins/imgtrans_layout2im/layouts.py) with the canvas's
 // "size" [width, height] and the boxes in its pixels: the images keep that aspect.
 
-import { $, el, downloadBlob, fillWeights, optionsForm, runJob, showSamples, Status, trainedOn, translators } from "./common.js";
+import { $, el, downloadBlob, fillWeights, optionsForm, rowSize, runJob, showSamples, Status, trainedOn, translators } from "./common.js";
 
 const MIN_SIZE = 0.02;  // a smaller box is a click, not a box
 const HANDLE = 9;       // corner grab radius, in screen pixels
@@ -321,15 +321,6 @@ export function initLayout() {
   onTranslator();
   setSize(SQUARE);
 
-  /** Samples side by side beside the canvas, as many in a row as fit at 128 px or more
-   *  (all of them when they can), each as large as its share of the row (at most 256 px). */
-  function sampleSize(job) {
-    const count = job.results.reduce((n, r) => n + r.outputs.length, 0) || 1;
-    const room = $("#ly-results").clientWidth;
-    const perRow = Math.min(count, Math.max(1, Math.floor((room + 10) / 138)));
-    return Math.max(96, Math.min(256, Math.floor((room - 10 * (perRow - 1)) / perRow) - 4));
-  }
-
   $("#ly-run").addEventListener("click", async () => {
     if (!state.boxes.length) {
       status.error("draw at least one box");
@@ -341,6 +332,6 @@ export function initLayout() {
       options: { ...form.values(), samples: $("#ly-samples").value }, seed: $("#ly-seed").value || null,
       layout: layoutJson() }, status);
     run.disabled = false;
-    if (job) showSamples($("#ly-results"), job, { size: sampleSize(job) });
+    if (job) showSamples($("#ly-results"), job, { size: rowSize($("#ly-results"), job) });
   });
 }

@@ -3,7 +3,7 @@
 // `imgtrans convert --plugin sdedit` takes (the guide as input, the mask as --opt mask=),
 // and can be downloaded as such.
 
-import { $, canvasBlob, downloadBlob, el, fillWeights, runJob, showSamples, shownSize, Status, trainedOn, translators, uploadImage } from "./common.js";
+import { $, canvasBlob, downloadBlob, el, fillWeights, rowSize, runJob, showSamples, shownSize, Status, trainedOn, translators, uploadImage } from "./common.js";
 
 const MASK_COLOUR = "#ff2d78";  // shown half transparent; white in the mask file
 const SWATCHES = ["#3a6bc4", "#7fb2e5", "#4f8a3c", "#9ccf6a", "#8a5a3c", "#c0392b", "#e8c547", "#ffffff", "#8a8f98", "#1d2330"];
@@ -198,10 +198,11 @@ export function initPaint() {
       if (maskPainted()) options.mask = { upload: (await uploadImage(await maskFile(), `${stem()}-mask.png`)).id };
       const job = await runJob({ kind: "convert", translator: translator.name, weights: $("#pt-weights").value || null,
         options, seed: $("#pt-seed").value || null, inputs: [sent.id] }, status);
-      const [width, height] = shownSize(sent.width, sent.height, 192);
+      const size = job ? rowSize($("#pt-results"), job, 1) : 192;
+      const [width, height] = shownSize(sent.width, sent.height, size);
       const lead = el("figure", { class: "sample guide" }, el("img", { src: sent.url, alt: "guide", width, height }),
         el("figcaption", { text: options.mask ? "guide (masked)" : "guide" }));
-      if (job) showSamples($("#pt-results"), job, { size: 192, lead });
+      if (job) showSamples($("#pt-results"), job, { size, lead });
     } catch (err) {
       status.error(err.message);
     } finally {
