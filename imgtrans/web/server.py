@@ -17,13 +17,15 @@ Endpoints (JSON unless said otherwise; errors are ``{"error": "<one line>"}``)::
     POST /api/sessions                 a new session -> {"id"}
     GET  /api/s/{sid}                  keep the session alive
     POST /api/s/{sid}/close            end it now (its folder is removed)
-    POST /api/s/{sid}/uploads?name=N   raw image bytes -> {"id", "name", "width", "height", "url"}
-    GET  /api/s/{sid}/uploads/{uid}    the decoded upload as PNG
+    POST /api/s/{sid}/uploads?name=N   raw image or short video bytes -> {"id", "name", "width",
+                                        "height", "frames" (0: an image), "url", "made_by" (an
+                                        imgtrans output's run: translator, weights, options, seed)}
+    GET  /api/s/{sid}/uploads/{uid}    the decoded upload (a video's first frame) as PNG
     POST /api/s/{sid}/jobs             {"kind": "convert" | "labels", "translator", "weights",
                                         "options", "seed", "inputs": [uid...] | "layout": {...}}
     GET  /api/s/{sid}/jobs/{jid}       state, jobs ahead, progress, results, error lines
     POST /api/s/{sid}/jobs/{jid}/cancel     stops within a step or tile; no result is kept
-    GET  /api/s/{sid}/jobs/{jid}/files/{n}   one result (PNG)
+    GET  /api/s/{sid}/jobs/{jid}/files/{n}   one result, in its input's format (see _output_format)
     GET  /api/s/{sid}/jobs/{jid}/zip         every result of the job (built once)
 """
 
