@@ -35,6 +35,7 @@ from imgtrans.api_weights import (DownloadProgress, WeightSpec, fetch_weights_ur
                                   find_weights, forget_verified_weights, is_weights_url,
                                   known_weights, weights_checksum, weights_location,
                                   weights_on_disk, weights_path, weights_sha256)
+from imgtrans.api_video import is_video, video_info, video_poster, videos_supported  # noqa: F401
 
 
 @dataclass

@@ -108,7 +108,7 @@ class Receiver:
         return _Slot(self, self._gate)
 
     def _decode(self, part: Path, uid: str, name: str) -> Upload:
-        from imgtrans.api_video import is_video
+        from imgtrans.api import is_video
         from imgtrans.core.readers import read_image
         from imgtrans.core.writers import write_image
 
@@ -129,7 +129,7 @@ class Receiver:
     def _video(self, part: Path, uid: str, name: str) -> Upload:
         """A short clip (at most ``max_video_frames`` frames): probed, its first frame the
         preview. Kept under its own extension, which decides the result's container."""
-        from imgtrans.api_video import video_info, video_poster, videos_supported
+        from imgtrans.api import video_info, video_poster, videos_supported
         from imgtrans.core.video import VIDEO_EXTENSIONS
         from imgtrans.core.writers import write_image
 

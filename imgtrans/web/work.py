@@ -100,7 +100,7 @@ def run_labels(job: Job, name: str, weights: str | None, device: str,
 def _result_file(job: Job, urls: str, path: Path) -> dict[str, Any]:
     from PIL import Image
 
-    from imgtrans.api_video import is_video, video_info
+    from imgtrans.api import is_video, video_info
 
     video = is_video(path)
     if video:
