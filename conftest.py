@@ -25,6 +25,9 @@ for path in IMPORT_PATHS:
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("IMGTRANS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    # offline switches as the session starts, whatever a test (e.g. `imgtrans serve`) set
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("IMGTRANS_OFFLINE", raising=False)
     from imgtrans.plugins import manager
 
     manager.reset()

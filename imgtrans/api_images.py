@@ -40,7 +40,7 @@ def list_image_files(folder: str | Path, *, recursive: bool = True,
                      extensions: Iterable[str] = IMAGE_EXTENSIONS) -> list[Path]:
     """The files below ``folder`` with one of ``extensions`` (any case), in the order and
     with the rules convert uses (hidden names skipped, symlinked folders not entered)."""
-    from imgtrans.core.discover import walk_image_files
+    from imgtrans.core.walk import walk_image_files
 
     return [path for path, _ in walk_image_files(folder, recursive=recursive, extensions=extensions)]
 

@@ -51,11 +51,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator, Sequence
+from typing import Sequence
 
 from imgtrans.core.display import shown
 from imgtrans.core import video as videos
 from imgtrans.core.readers import IMAGE_EXTENSIONS, probe_image
+from imgtrans.core.walk import file_identity, glob_files, walk_files
 from imgtrans.core.writers import WRITABLE, choose_extension, planned_extension
 from imgtrans.errors import NoInputsError, UsageError
 
@@ -124,17 +125,17 @@ def discover_inputs(input_arg: str | Path | Sequence[str | Path], output_arg: st
     if several and (_looks_like_file(output) or (os.path.lexists(output) and not output.is_dir())):
         raise UsageError(f"{shown(output)}: with several inputs the last argument is the output "
                          "folder, and this is a file")
-    prune = _identity(output)
+    prune = file_identity(output)
     found: list[tuple[Path, str]] = []
     seen: set[object] = set()
     excluded: list[Path] = []
     for one in inputs:
         in_path = Path(one).expanduser()
-        if several and prune is not None and in_path.is_dir() and _identity(in_path) == prune:
+        if several and prune is not None and in_path.is_dir() and file_identity(in_path) == prune:
             excluded.append(in_path)  # `convert photos/* photos/out/` names the output folder
             continue
         for path, rel in _find(one, extensions, recursive, prune, several):
-            key = _identity(path) or os.path.abspath(path)
+            key = file_identity(path) or os.path.abspath(path)
             if key not in seen:
                 seen.add(key)
                 found.append((path, rel))
@@ -148,7 +149,7 @@ def discover_inputs(input_arg: str | Path | Sequence[str | Path], output_arg: st
     if single_file_output and len(found) > 1:
         raise UsageError(f"{shown(output)}: several inputs cannot go to one output file; "
                          "give an output folder")
-    sources = [_Source(path, rel, _identity(path), _probe(path, rel, extensions),
+    sources = [_Source(path, rel, file_identity(path), _probe(path, rel, extensions),
                        videos.input_kind(path, rel, single=len(found) == 1) if video else None)
                for path, rel in found]
     if video is not None:
@@ -168,13 +169,13 @@ def _find(input_str: str, extensions: frozenset[str], recursive: bool,
     in_path = Path(input_str).expanduser()
     if in_path.is_dir():
         # the walk of walk_image_files, with the output folder left out
-        found = list(_walk(in_path, extensions, 1 if not recursive else None, prune))
+        found = list(walk_files(in_path, extensions, 1 if not recursive else None, prune))
         prefix = (in_path.name or in_path.resolve().name) if several else ""
         return [(path, f"{prefix}/{rel}" if prefix else rel) for path, rel in found]
     if in_path.is_file() or (os.path.lexists(in_path) and not glob.has_magic(input_str)):
         return [(in_path, in_path.name)]
     if glob.has_magic(input_str):
-        return _glob(input_str, extensions, prune)[1]
+        return glob_files(input_str, extensions, prune)[1]
     raise NoInputsError(f"{shown(input_str)}: no such file or folder")
 
 
@@ -240,8 +241,8 @@ def _plan(sources: list[_Source], output: Path, single_file_output: bool,
                      for s, n in zip(sources, names)]
             unrenamed = [WorkItem(s.path, output / _output_name(s, 0, output_format, suffix), s.rel,
                                   samples, s.target) for s in sources]
-        written = [[_identity(out) for out in item.outputs] for item in items]
-        claimed = [ids + [_identity(out) for out in first.outputs if first.output != item.output]
+        written = [[file_identity(out) for out in item.outputs] for item in items]
+        claimed = [ids + [file_identity(out) for out in first.outputs if first.output != item.output]
                    for ids, first, item in zip(written, unrenamed, items)]
         owners: dict[tuple[int, int], set[int]] = {}
         for index, src in enumerate(sources):
@@ -319,130 +320,6 @@ def _keys(name: str, samples: int) -> list[str]:
         return [name.casefold()]
     path = PurePosixPath(name)
     return [str(path.with_name(f"{path.stem}_s{k}{path.suffix}")).casefold() for k in range(samples)]
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of what ``path`` leads to, None when nothing (or nothing reachable)
-    is there: the same file under two names, or two spellings on a case-insensitive file
-    system, compare equal."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):  # missing, loop, name too long, NUL byte...
-        return None
-    return st.st_dev, st.st_ino
-
-
-def walk_image_files(folder: str | Path, *, recursive: bool = True,
-                     extensions: Iterable[str] = IMAGE_EXTENSIONS) -> Iterator[tuple[Path, str]]:
-    """(path, POSIX path relative to ``folder``) of every file below ``folder`` whose
-    extension (any case, with or without the dot in ``extensions``) is wanted: the one walk
-    that convert, training data, evaluation and the demo share, so they see the same files.
-
-    Rules: names starting with "." (files and folders) are skipped, as our temporary files
-    are hidden; symlinked files are listed (and broken links, FIFOs... too: they fail when
-    read, with their reason); symlinked folders are not entered, so a walk never loops or
-    leaves the tree; an unlistable folder is logged and skipped. Order: each folder's files
-    by name, then its sub-folders by name, each walked whole. ``recursive=False`` lists
-    ``folder`` only.
-    """
-    wanted = frozenset(e.lstrip(".").lower() for e in extensions)
-    return _walk(Path(folder), wanted, None if recursive else 1, None)
-
-
-def _walk(root: Path, extensions: frozenset[str], max_depth: int | None,
-          prune: tuple[int, int] | None, follow_links: bool = False) -> Iterator[tuple[Path, str]]:
-    """(path, POSIX path relative to ``root``) of files under ``root`` with an image
-    extension. Not entered: folders deeper than ``max_depth`` levels, hidden ones, the one
-    whose identity is ``prune`` (the output folder), symlinked ones unless ``follow_links``,
-    and, when following, any folder already seen (so loops end and nothing is listed twice)."""
-    seen = {_identity(root)}
-    stack = [(root, "", 1)]
-    while stack:
-        folder, prefix, depth = stack.pop()
-        try:
-            with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda e: e.name)  # deterministic
-        except OSError as exc:
-            log.warning("%s: cannot list folder: %s", shown(folder), exc.strerror or exc)
-            continue
-        folders = []
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                is_dir = False
-            if not is_dir:
-                if "." in entry.name and entry.name.rpartition(".")[2].lower() in extensions:
-                    yield Path(entry.path), prefix + entry.name
-                continue
-            if max_depth is not None and depth >= max_depth:
-                continue
-            if entry.is_symlink() and not follow_links:
-                continue
-            identity = _identity(Path(entry.path)) if follow_links or prune else None
-            if (prune and identity == prune) or (follow_links and identity in seen):
-                continue
-            seen.add(identity)
-            folders.append((Path(entry.path), f"{prefix}{entry.name}/", depth + 1))
-        stack.extend(reversed(folders))
-
-
-def _glob(pattern: str, extensions: frozenset[str],
-          prune: tuple[int, int] | None) -> tuple[Path, list[tuple[Path, str]]]:
-    """Match ``pattern`` ("*", "?", "[...]" within a name, "**" for any folders) by walking
-    its fixed leading folder with :func:`_walk`. Symlinked folders are followed, as
-    ``glob.glob`` does, but each folder once, so loops end; the output tree is left out."""
-    parts = Path(pattern).parts
-    fixed = 0
-    while fixed < len(parts) and not glob.has_magic(parts[fixed]):
-        fixed += 1
-    root = Path(*parts[:fixed]) if fixed else Path(".")
-    rest = parts[fixed:]
-    regex = "".join(("(?:[^/]+/)*" if part == "**" and i < len(rest) - 1 else
-                     ".*" if part == "**" else
-                     _name_regex(part) + "/" if i < len(rest) - 1 else
-                     _last_name_regex(part))
-                    for i, part in enumerate(rest))
-    flags = re.IGNORECASE if os.path.normcase("A") == "a" else 0
-    matcher = re.compile(regex, flags)
-    depth = None if "**" in rest else len(rest)
-    if not root.is_dir():
-        return root, []
-    return root, [(p, rel) for p, rel in _walk(root, extensions, depth, prune, follow_links=True)
-                  if matcher.fullmatch(rel)]
-
-
-def _last_name_regex(part: str) -> str:
-    """The file-name component of a glob: as :func:`_name_regex`, its extension (after the
-    last "." outside brackets) in any case, so ``*.jpg`` finds ``IMG_1.JPG``."""
-    stem, dot, ext = part.rpartition(".")
-    if not dot or not ext or ext.count("[") != ext.count("]") or stem.count("[") != stem.count("]"):
-        return _name_regex(part)
-    return f"{_name_regex(stem)}\\.(?i:{_name_regex(ext)})"
-
-
-def _name_regex(part: str) -> str:
-    """One path component of a glob as a regex that never crosses "/" (as fnmatch, but
-    "*" stops at folder boundaries)."""
-    out, i = [], 0
-    while i < len(part):
-        char = part[i]
-        end = part.find("]", i + 2) if char == "[" else -1
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif end > 0:
-            body = part[i + 1:end].replace("\\", "\\\\")
-            body = "^" + body[1:] if body.startswith("!") else "\\" + body if body[0] in "^[" else body
-            out.append(f"[{body}]")
-            i = end
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out)
 
 
 def _looks_like_file(path: Path) -> bool:

@@ -26,7 +26,7 @@ _SAMPLE = re.compile(r"^(.*)_s(\d+)$")
 def list_files(root: Path, extensions: frozenset[str] = IMAGE_EXTENSIONS) -> list[Path]:
     """Files under ``root`` with one of ``extensions``, hidden ones skipped: the image-folder
     walk convert, training and the demo share (:func:`~imgtrans.core.discover.walk_image_files`)."""
-    from imgtrans.core.discover import walk_image_files
+    from imgtrans.core.walk import walk_image_files
 
     return [path for path, _ in walk_image_files(root, extensions=extensions)]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imgtrans.core.discover import walk_image_files
+from imgtrans.core.walk import walk_image_files
 from imgtrans.core.preprocess import pair_half, resize
 from imgtrans.core.readers import read_image
 from imgtrans.core.writers import to_8bit

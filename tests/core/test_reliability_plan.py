@@ -57,14 +57,14 @@ def test_naming_does_not_depend_on_discovery_order(tmp_path, monkeypatch):
     for name in ("a.png", "a.PNG", "a.jpg", "a_png.png", "a.bmp", "b.tif", "b.tiff"):
         png(tmp_path / "in" / name, channels=4 if name == "a.bmp" else 3)
     reference = outputs(discover_inputs(tmp_path / "in", tmp_path / "out", output_format="png"))
-    walk = discover._walk
+    walk = discover.walk_files
 
     def shuffled(*args):
         found = list(walk(*args))
         random.Random(len(found)).shuffle(found)
         return iter(found)
 
-    monkeypatch.setattr(discover, "_walk", shuffled)
+    monkeypatch.setattr(discover, "walk_files", shuffled)
     for _ in range(3):
         assert outputs(discover_inputs(tmp_path / "in", tmp_path / "out", output_format="png")) == reference
     assert len({n.casefold() for n in reference.values()}) == len(reference)

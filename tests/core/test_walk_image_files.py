@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from imgtrans.core.discover import discover_inputs, walk_image_files
+from imgtrans.core.discover import discover_inputs
+from imgtrans.core.walk import walk_image_files
 from imgtrans.training.datasets import list_images
 
 

@@ -6,6 +6,7 @@ was started with ``--allow-downloads``."""
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 
 import pytest
@@ -201,10 +202,13 @@ def test_serve_offers_downloads_only_when_asked(monkeypatch):
     real = server.create_app
     monkeypatch.setattr(server, "create_app", lambda settings, **kw: made.append(settings) or real(settings, **kw))
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    monkeypatch.delenv("IMGTRANS_OFFLINE", raising=False)  # serve sets it: undone after the test
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     for args, allowed in ((["serve", "--port", "0"], False), (["serve", "--port", "0", "--allow-downloads"], True)):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
         assert made.pop().allow_downloads is allowed
+    assert os.environ.get("IMGTRANS_OFFLINE") == "1"  # the plain serve switched downloads off
 
 
 def test_a_default_that_is_not_here_gives_way_to_its_bundled_stand_in(client):
