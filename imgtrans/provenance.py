@@ -106,7 +106,7 @@ def image_info(path: str | Path) -> dict[str, Any]:
     from PIL import Image, ImageCms
 
     from imgtrans.core.metadata import collect, read_provenance
-    from imgtrans.core.readers import max_file_bytes, read_file
+    from imgtrans.core.input_files import max_file_bytes, read_file
     from imgtrans.errors import InputError
 
     path = Path(path)

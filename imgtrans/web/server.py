@@ -91,7 +91,7 @@ class WebApp:
     """Sessions, the job queue and the request handlers of one server."""
 
     def __init__(self, settings: WebSettings) -> None:
-        from imgtrans.core.readers import max_file_bytes
+        from imgtrans.core.input_files import max_file_bytes
 
         self.settings = settings
         self.upload_limit = min(settings.max_upload_bytes, max_file_bytes(settings.max_pixels))

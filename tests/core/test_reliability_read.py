@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from imgtrans.core.readers import ImageProbe, max_file_bytes, probe_image, read_file, read_image
+from imgtrans.core.input_files import max_file_bytes, read_file
+from imgtrans.core.readers import ImageProbe, probe_image, read_image
 from imgtrans.errors import InputError
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="FIFOs and symlinks")
