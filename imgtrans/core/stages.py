@@ -27,7 +27,8 @@ from imgtrans.core.batching import AUTO, BatchSizer, is_out_of_memory, release_m
 from imgtrans.core.discover import WorkItem
 from imgtrans.core.display import bounded
 from imgtrans.core.input_files import check_input_file, max_file_bytes
-from imgtrans.core.metadata import ImageMetadata, embed
+from imgtrans.core.metadata import ImageMetadata
+from imgtrans.core.metadata_embed import embed
 from imgtrans.core.readers import DecodedImage, read_image
 from imgtrans.core.report import ItemResult
 from imgtrans.core.writers import (encode_buffer, fit_pixels, remove_stale_temps, write_atomic,

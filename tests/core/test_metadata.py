@@ -82,7 +82,8 @@ def test_png_input_keeps_text_chunks_and_16_bits(host, tmp_path):
     pixels = np.random.default_rng(0).integers(0, 65536, (8, 8, 3), dtype=np.uint16)
     assert cv2.imwrite(str(deep), pixels)
     with_profile = tmp_path / "deep_icc.png"
-    from imgtrans.core.metadata import ImageMetadata, embed
+    from imgtrans.core.metadata import ImageMetadata
+    from imgtrans.core.metadata_embed import embed
 
     with_profile.write_bytes(embed(deep.read_bytes(), "png", ImageMetadata(icc=display_p3_profile()),
                                    None, 8, 8, 3))
@@ -159,7 +160,8 @@ def test_bad_metadata_costs_nothing(host, tmp_path, caplog):
 
 
 def test_huge_xmp_is_left_out_of_jpeg_with_a_warning(tmp_path, caplog):
-    from imgtrans.core.metadata import ImageMetadata, embed
+    from imgtrans.core.metadata import ImageMetadata
+    from imgtrans.core.metadata_embed import embed
 
     encoded = io.BytesIO()
     Image.new("RGB", (4, 4)).save(encoded, "JPEG")
@@ -173,7 +175,8 @@ def _p3_png(path: Path, pixels: np.ndarray) -> Path:
     """A PNG (8 or 16 bits, gray or colour) carrying the Display P3 profile."""
     import cv2
 
-    from imgtrans.core.metadata import ImageMetadata, embed
+    from imgtrans.core.metadata import ImageMetadata
+    from imgtrans.core.metadata_embed import embed
 
     bgr = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
     ok, encoded = cv2.imencode(".png", bgr)
@@ -239,7 +242,8 @@ def test_color_srgb_keeps_16_bits(host, tmp_path):
 def test_color_srgb_refuses_a_gray_image_with_a_colour_profile(host, tmp_path):
     gray = np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8)
     source = tmp_path / "gray.png"
-    from imgtrans.core.metadata import ImageMetadata, embed
+    from imgtrans.core.metadata import ImageMetadata
+    from imgtrans.core.metadata_embed import embed
     import cv2
 
     ok, encoded = cv2.imencode(".png", gray)
