@@ -244,7 +244,7 @@ class _Demo:
         truth_path = path.parent / "truth" / path.name
         truth = read_pixels(truth_path) if truth_path.is_file() else None
         if truth is None or truth.shape[:2] != result.shape[:2]:
-            panels.append(Panel(result, f"output x{scale}, 1:1", crop=True))
+            panels.append(Panel(result, f"output x{scale}", crop=True))
             return panels, sample
         bicubic = self._bicubic_model(scale)(pixels)
         scores = {"border": scale, "bicubic": psnr_y(bicubic, truth, scale),

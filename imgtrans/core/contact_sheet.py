@@ -2,7 +2,8 @@
 each a line of captioned panels (input as the model sees it, output, comparisons).
 
 Small images are enlarged by whole-number nearest-neighbour factors so their pixels stay
-honest; panels marked ``crop`` are shown 1:1 (a centre crop), for judging fine detail.
+honest; panels marked ``crop`` are shown 1:1 (a centre crop), for judging fine detail, and
+their captions say so. Text wraps (rows grow to fit); pale images get a thin frame.
 """
 
 from __future__ import annotations
@@ -77,62 +78,127 @@ def crop(rgb: np.ndarray, cell: int = CELL, centre: tuple[int, int] | None = Non
 def render_sheet(rows: list[SheetRow], heading: str = "", min_columns: int = 2, cell: int = CELL,
                  gap: int = GAP) -> np.ndarray:
     """The rows stacked under an optional heading; RGB uint8 (H, W, 3) of
-    :func:`sheet_size` ``(len(rows), columns)``, where ``columns`` is the longest row's number
-    of panels, at least ``min_columns`` (room for titles). Text that does not fit is
-    shortened with "...".
+    :func:`sheet_size` ``(rows, columns, heading)``, where ``columns`` is the longest row's
+    number of panels, at least ``min_columns`` (room for titles). Text is wrapped over as many
+    lines as it needs (a row grows to fit), never cut. Images whose edges are near white get a
+    thin gray frame so they do not vanish into the paper; crops say so in their caption.
     """
     columns = max([min_columns, *(len(r.panels) for r in rows)])
     width = gap + columns * (cell + gap)
-    parts = [_heading(heading, width)] if heading else []
+    parts = [_heading(heading, width, gap)] if heading else []
     for row in rows:
         parts.append(_row(row, width, cell, gap))
     return np.concatenate(parts, axis=0) if parts else np.full((1, width, 3), 255, np.uint8)
 
 
-def sheet_size(rows: int, columns: int, heading: bool = True, cell: int = CELL, gap: int = GAP) -> tuple[int, int]:
-    """(H, W) of :func:`render_sheet` for ``rows`` rows, ``columns`` panels wide."""
+def sheet_size(rows: int | list[SheetRow], columns: int, heading: bool | str = True, cell: int = CELL,
+               gap: int = GAP) -> tuple[int, int]:
+    """(H, W) of :func:`render_sheet`. ``rows``: the rows themselves (exact, text wrapped as
+    drawn), or a count of rows whose title, detail and captions fit on one line each (the
+    smallest a row can be). ``heading``: its text (exact), or whether there is a one-line one."""
     width = gap + columns * (cell + gap)
-    return (_LINE + gap if heading else 0) + rows * _row_height(cell, gap), width
+    if isinstance(heading, str):
+        top = _LINE * len(_wrap(heading, _TEXT, width - 2 * gap)) + gap if heading else 0
+    else:
+        top = _LINE + gap if heading else 0
+    if isinstance(rows, int):
+        return top + rows * _row_height(cell, gap), width
+    return top + sum(_row_height(cell, gap, *_row_lines(r, width, cell, gap)) for r in rows), width
 
 
-def _row_height(cell: int, gap: int = GAP) -> int:
-    return 2 * _LINE + _LINE + cell + 2 * gap  # title, detail, captions, panels, margins
+def _row_height(cell: int, gap: int = GAP, title: int = 1, detail: int = 1, captions: int = 1) -> int:
+    return (title + detail + captions) * _LINE + cell + 2 * gap  # text lines, panels, margins
+
+
+def _row_lines(row: SheetRow, width: int, cell: int, gap: int) -> tuple[int, int, int]:
+    """Lines of (title, detail, the longest caption) for ``row`` as drawn."""
+    return (len(_wrap(row.title, _TITLE, width - 2 * gap, 2)),
+            len(_wrap(row.detail, _TEXT, width - 2 * gap)),
+            max([1, *(len(_wrap(_caption(p, cell), _TEXT, cell)) for p in row.panels)]))
+
+
+def _caption(panel: Panel, cell: int = CELL) -> str:
+    """The caption as drawn: a crop panel says it is a crop (and of what) unless it already does."""
+    if not panel.crop or panel.image is None or "crop" in panel.caption.lower():
+        return panel.caption
+    height, width = panel.image.shape[:2]
+    if height <= cell and width <= cell:
+        note = "1:1 (whole image)"
+    else:
+        note = f"1:1 crop, {min(width, cell)}x{min(height, cell)} of {width}x{height}"
+    return f"{panel.caption} - {note}" if panel.caption else note
 
 
 def _row(row: SheetRow, width: int, cell: int, gap: int) -> np.ndarray:
-    strip = np.full((_row_height(cell, gap), width, 3), 255, np.uint8)
+    title_n, detail_n, caption_n = _row_lines(row, width, cell, gap)
+    strip = np.full((_row_height(cell, gap, title_n, detail_n, caption_n), width, 3), 255, np.uint8)
     strip[0] = 200  # a thin rule between rows
-    _text(strip, row.title, (gap, gap + _LINE - 6), _TITLE, width - 2 * gap, thickness=2)
-    _text(strip, row.detail, (gap, gap + 2 * _LINE - 4), _TEXT, width - 2 * gap, color=_MUTED)
-    top = gap + 3 * _LINE
+    y = gap
+    for line in _wrap(row.title, _TITLE, width - 2 * gap, 2):
+        y += _LINE
+        cv2.putText(strip, line, (gap, y - 6), _FONT, _TITLE, _INK, 2, cv2.LINE_AA)
+    for line in _wrap(row.detail, _TEXT, width - 2 * gap):
+        y += _LINE
+        cv2.putText(strip, line, (gap, y - 4), _FONT, _TEXT, _MUTED, 1, cv2.LINE_AA)
+    top = y + caption_n * _LINE
     for i, panel in enumerate(row.panels):
         left = gap + i * (cell + gap)
-        _text(strip, panel.caption, (left, top - 6), _TEXT, cell)
+        lines = _wrap(_caption(panel, cell), _TEXT, cell)
+        for k, line in enumerate(lines):  # captions sit right above their panel
+            base = top - 6 - (len(lines) - 1 - k) * _LINE
+            cv2.putText(strip, line, (left, base), _FONT, _TEXT, _INK, 1, cv2.LINE_AA)
         if panel.image is None:
             strip[top:top + cell, left:left + cell] = 200
             continue
         rgb = to_rgb8(panel.image)
         shown = crop(rgb, cell, panel.centre) if panel.crop else fit(rgb, cell)
         h, w = shown.shape[:2]
-        y, x = top + (cell - h) // 2, left + (cell - w) // 2
-        strip[y:y + h, x:x + w] = shown
+        y0, x0 = top + (cell - h) // 2, left + (cell - w) // 2
+        strip[y0:y0 + h, x0:x0 + w] = shown
+        if _pale_edges(shown):  # white on white: a thin frame just outside the image
+            cv2.rectangle(strip, (x0 - 1, y0 - 1), (x0 + w, y0 + h), _FRAME, 1)
     return strip
 
 
-def _heading(text: str, width: int) -> np.ndarray:
-    strip = np.full((_LINE + GAP, width, 3), 255, np.uint8)
-    _text(strip, text, (GAP, _LINE), _TEXT, width - 2 * GAP)
+_FRAME = (150, 150, 150)
+
+
+def _pale_edges(rgb: np.ndarray, near: int = 230, share: float = 0.05) -> bool:
+    """Whether at least ``share`` of the image's outermost pixels are close to the white paper."""
+    edges = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    return bool((edges.min(axis=-1) >= near).mean() >= share)
+
+
+def _heading(text: str, width: int, gap: int = GAP) -> np.ndarray:
+    lines = _wrap(text, _TEXT, width - 2 * gap)
+    strip = np.full((_LINE * len(lines) + gap, width, 3), 255, np.uint8)
+    for k, line in enumerate(lines):
+        cv2.putText(strip, line, (gap, _LINE * (k + 1)), _FONT, _TEXT, _INK, 1, cv2.LINE_AA)
     return strip
 
 
-def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float, max_width: int,
-          color: tuple[int, int, int] = _INK, thickness: int = 1) -> None:
-    """Draw ``text`` at ``origin`` (baseline), shortened with "..." to fit ``max_width``."""
-    def width_of(s: str) -> int:
-        return cv2.getTextSize(s, _FONT, scale, thickness)[0][0]
+def _wrap(text: str, scale: float, max_width: int, thickness: int = 1) -> list[str]:
+    """``text`` broken at spaces into lines at most ``max_width`` px wide (a word longer than
+    a line is split); always at least one line."""
+    def fits(s: str) -> bool:
+        return cv2.getTextSize(s, _FONT, scale, thickness)[0][0] <= max_width
 
-    if width_of(text) > max_width:
-        while text and width_of(text + "...") > max_width:
-            text = text[:-1]
-        text += "..."
-    cv2.putText(image, text, origin, _FONT, scale, color, thickness, cv2.LINE_AA)
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}" if line else word
+            if fits(candidate):
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while not fits(word) and len(word) > 1:
+                cut = len(word) - 1
+                while cut > 1 and not fits(word[:cut]):
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+    return lines or [""]
