@@ -25,7 +25,7 @@ Endpoints (JSON unless said otherwise; errors are ``{"error": "<one line>"}``)::
                                         "options", "seed", "inputs": [uid...] | "layout": {...}}
     GET  /api/s/{sid}/jobs/{jid}       state, jobs ahead, progress, results, error lines
     POST /api/s/{sid}/jobs/{jid}/cancel     stops within a step or tile; no result is kept
-    GET  /api/s/{sid}/jobs/{jid}/files/{n}   one result, in its input's format (see _output_format)
+    GET  /api/s/{sid}/jobs/{jid}/files/{n}   one result, in its input's format (see catalog.output_format)
     GET  /api/s/{sid}/jobs/{jid}/zip         every result of the job (built once)
 """
 
@@ -51,6 +51,7 @@ from starlette.staticfiles import StaticFiles
 import imgtrans
 from imgtrans.api import ConvertSettings
 from imgtrans.errors import ImgtransError, UsageError
+from imgtrans.web.catalog import offered_weights, output_format, parse_seed, translator_entry
 from imgtrans.web.folders import remove_stale_roots
 from imgtrans.web.jobs import (Job, JobQueue, Session, Sessions, Upload, display_name, link_or_copy,
                                new_id, safe_stem)
@@ -150,7 +151,7 @@ class WebApp:
         if kind not in ("convert", "labels"):
             raise UsageError(f"unknown job kind {kind!r}: convert or labels")
         entry = self._translator(body.get("translator"))
-        weights = self._weights(entry, body.get("weights"))
+        weights = offered_weights(entry, body.get("weights"))
         jid = new_id()
         job = Job(jid, kind, run=lambda job: None, folder=session.folder / "jobs" / jid)
         job.aliases[str(session.folder)] = "…"
@@ -160,12 +161,12 @@ class WebApp:
                               allow_downloads=self.settings.allow_downloads)
         else:
             options = self._options(entry, body.get("options") or {}, session, job)
-            seed = _seed(body.get("seed"))  # every check before the job's folder is made
+            seed = parse_seed(body.get("seed"))  # every check before the job's folder is made
             sources = self._inputs(entry, body, session, job)
             settings = ConvertSettings(plugin=entry["name"], weights=weights, options=options,
                                        device=self.settings.device, seed=seed,
                                        overwrite=True, workers=1,
-                                       output_format=_output_format(entry, sources),
+                                       output_format=output_format(entry, sources),
                                        batch_size=self._batch_size(sources),
                                        tile=self._tile(entry, sources),
                                        max_pixels=self.settings.max_pixels,
@@ -209,24 +210,7 @@ class WebApp:
         return self._entry(name)  # an unknown name raises the CLI's error, with suggestions
 
     def _entry(self, name: str) -> dict[str, Any]:
-        return _entry(name, self.settings.allow_downloads)
-
-    @staticmethod
-    def _weights(entry: dict[str, Any], weights: Any) -> str | None:
-        """Registry names the catalogue offers, or None (the default, when it is offered):
-        never a path or URL, and never weights the server would have to download when it
-        may not."""
-        offered = [w["name"] for w in entry["weights"]]
-        if weights in (None, ""):
-            if entry["default_missing"]:
-                raise UsageError(f"the default weights of {entry['name']}, {entry['default_missing']}, "
-                                 f"are not on this server, which does not download; choose one of: "
-                                 f"{', '.join(offered) or 'none'}")
-            return None
-        if weights not in offered:
-            raise UsageError(f"weights {str(weights)[:80]!r} are not offered for {entry['name']}; "
-                             f"choose one of: {', '.join(offered) or 'none'}")
-        return weights
+        return translator_entry(name, self.settings.allow_downloads)
 
     def _tile(self, entry: dict[str, Any], sources: dict[str, Any]) -> int:
         """:attr:`WebSettings.tile` when the translator allows tiles and an input is larger."""
@@ -356,57 +340,3 @@ def create_app(settings: WebSettings | None = None, *,
                     exception_handlers={HTTPException: http_error, ImgtransError: usage_error})
     app.state.web = web
     return app
-
-
-def _entry(name: str, allow_downloads: bool = False) -> dict[str, Any]:
-    """What a page needs to know of a translator: its options as form fields (with their
-    ranges), the weights it may pick (bundled ones marked; ones not on this machine only
-    when the server may download) and its kind of input."""
-    info = imgtrans.translator_info(name)
-    weights = [{"name": w["name"], "description": w["description"], "default": w["default"],
-                "trained_on": w.get("trained_on") or "",
-                "source": "bundled" if w["file"] and w["local"] else "cached" if w["local"] else
-                          "download" if w["url"] or w["repo"] else "unavailable"}
-               for w in info["weights"]]
-    offered = [w for w in weights if w["source"] in ("bundled", "cached")
-               or (allow_downloads and w["source"] == "download")]
-    default = next((w for w in info["weights"] if w["default"]), None)
-    missing = default["name"] if default and default["name"] not in {w["name"] for w in offered} else None
-    stand_in = next((w for w in offered if missing and w["name"] == default.get("fallback")), None)
-    if stand_in is not None:  # what a run without network uses instead (imgtrans.local_weights)
-        stand_in["default"], missing = True, None
-    return {"name": info["name"], "summary": info["summary"],
-            "input_kind": info["capabilities"]["input_kind"],
-            "stochastic": info["capabilities"]["stochastic"],
-            "fully_convolutional": info["capabilities"]["fully_convolutional"],
-            "requires_weights": info["requires_weights"],
-            "options": [dict(o, file=o["path"]) for o in info["options"]],
-            "weights": offered, "default_missing": missing}
-
-
-SHOWN_FORMATS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-"""Input formats whose results keep the format (as ``imgtrans convert`` does): the ones a
-browser shows. Others (TIFF, PNM, GIF) give PNG results."""
-
-
-def _output_format(entry: dict[str, Any], sources: dict[str, Any]) -> str | None:
-    """None (each result in its input's format, as the CLI) when every input is a format
-    browsers show or a video (which keeps its container: "png" would make it a folder of
-    frames), else "png" for the whole job."""
-    if entry["input_kind"] == "layout":
-        return "png"
-    uploads = [u for _, u, _ in sources.values() if u is not None]
-    shown = all(u.frames or u.path.suffix.lower() in SHOWN_FORMATS for u in uploads)
-    return None if shown or any(u.frames for u in uploads) else "png"
-
-
-def _seed(value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        seed = int(value)
-    except (TypeError, ValueError, OverflowError):
-        raise UsageError(f"seed {str(value)[:40]!r}: expected a whole number") from None
-    if not 0 <= seed < 2**32:
-        raise UsageError(f"seed {seed}: expected 0 to {2**32 - 1}")
-    return seed
