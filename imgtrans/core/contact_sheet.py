@@ -8,6 +8,7 @@ their captions say so. Text wraps (rows grow to fit); pale images get a thin fra
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import cv2
@@ -125,7 +126,7 @@ def _caption(panel: Panel, cell: int = CELL) -> str:
     if height <= cell and width <= cell:
         note = "1:1 (whole image)"
     else:
-        note = f"1:1 crop, {min(width, cell)}x{min(height, cell)} of {width}x{height}"
+        note = f"1:1 crop of {width}x{height}"
     return f"{panel.caption} - {note}" if panel.caption else note
 
 
@@ -179,15 +180,15 @@ def _heading(text: str, width: int, gap: int = GAP) -> np.ndarray:
 
 def _wrap(text: str, scale: float, max_width: int, thickness: int = 1) -> list[str]:
     """``text`` broken at spaces into lines at most ``max_width`` px wide (a word longer than
-    a line is split); always at least one line."""
+    a line is split; runs of spaces inside a line are kept); always at least one line."""
     def fits(s: str) -> bool:
         return cv2.getTextSize(s, _FONT, scale, thickness)[0][0] <= max_width
 
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
-        for word in paragraph.split():
-            candidate = f"{line} {word}" if line else word
+        for space, word in re.findall(r"(\s*)(\S+)", paragraph):
+            candidate = f"{line}{space}{word}" if line else word
             if fits(candidate):
                 line = candidate
                 continue

@@ -46,6 +46,7 @@ def test_long_descriptions_wrap_over_several_lines_and_are_all_drawn():
     width = sheet.shape[1]
     lines = _wrap(words, _TEXT, width - 16)
     assert len(lines) >= 3 and " ".join(lines) == words  # every word, in order, none cut
+    assert _wrap("a   b", _TEXT, 500) == ["a   b"]  # spaced-out titles keep their spacing
     assert sheet.shape[:2] == sheet_size([row], 2, heading=False)
     assert sheet.shape[0] == plain.shape[0] + (len(lines) - 1) * 20  # the row grew a line per line
     assert sheet.shape[0] > sheet_size(1, 2, heading=False)[0]
@@ -76,7 +77,7 @@ def test_crop_panels_say_they_are_crops():
     from imgtrans.core.contact_sheet import _caption
 
     big = np.zeros((512, 400, 3), np.uint8)
-    assert _caption(Panel(big, "bicubic: 24.10 dB", crop=True)) == "bicubic: 24.10 dB - 1:1 crop, 224x224 of 400x512"
+    assert _caption(Panel(big, "bicubic: 24.10 dB", crop=True)) == "bicubic: 24.10 dB - 1:1 crop of 400x512"
     assert _caption(Panel(big, "bicubic", crop=False)) == "bicubic"
     assert _caption(Panel(big, "centre crop", crop=True)) == "centre crop"  # said already
     assert "whole image" in _caption(Panel(big[:50, :60], "small", crop=True))
