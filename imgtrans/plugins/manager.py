@@ -8,23 +8,8 @@ and are imported on first access to the translators or records, so ``imgtrans --
 not pay for them. A built-in's translator name is reserved from the start: a third-party
 plugin registering it fails, whether or not the built-in was imported yet.
 
-Environment (comma-separated lists; names compare case-insensitively with ``-``, ``_`` and
-``.`` treated as equal, as pip does for distribution names):
-
-* ``IMGTRANS_LOAD_PLUGINS``: when set, only these third-party plugins are autoloaded (empty:
-  none). Each name is a plugin (entry-point) name, e.g. ``sketch``, or a distribution name,
-  e.g. ``imgtrans-sketch``, which selects all of that distribution's plugins. Built-ins are
-  always loaded.
-* ``IMGTRANS_DISABLE_PLUGINS``: plugins not to load at all. Same two kinds of name, plus the
-  module names given in ``IMGTRANS_PLUGINS``. Built-ins are blocked by their plugin names
-  only (``resize``, ``cyclegan``, ...): ``imgtrans`` itself is not a blockable distribution
-  (naming it warns and blocks nothing), so one word cannot silently disable everything.
-* ``IMGTRANS_PLUGINS``: module names to import and register as plugins (record name = module
-  name); unaffected by ``IMGTRANS_LOAD_PLUGINS``.
-
-A name in the first two variables that matches no installed plugin or plugin distribution is
-logged once as a warning with the close matches and the available names. A translator whose
-plugin is blocked, or left out by ``IMGTRANS_LOAD_PLUGINS``, is reported as such, not as unknown.
+Which plugins the environment selects (``IMGTRANS_LOAD_PLUGINS``,
+``IMGTRANS_DISABLE_PLUGINS``, ``IMGTRANS_PLUGINS``) is :mod:`imgtrans.plugins.selection`.
 
 A plugin that fails on import or inside a hook is recorded as failed with its error; the
 others keep working. Translators registered by reference (``"module:Class"``, see
@@ -35,7 +20,6 @@ are accepted but noted in the record's ``warnings`` and logged.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import logging
 import threading
@@ -50,7 +34,8 @@ from imgtrans.plugins import hookspecs
 from imgtrans.plugins.commands import add_plugin_commands
 from imgtrans.plugins.references import (BrokenReference, Reference, check_reference,
                                          check_translator_class, failure_message, import_reference)
-from imgtrans.plugins.selection import DISABLE_VAR, LOAD_VAR, OWN_DISTRIBUTION, normalise, read_selection
+from imgtrans.plugins.selection import OWN_DISTRIBUTION, normalise, read_selection
+from imgtrans.plugins.unknown import unknown_translator
 from imgtrans.translators.base import Translator, WeightSpec
 
 log = logging.getLogger(__name__)
@@ -319,34 +304,8 @@ class PluginHost:
         self.load_builtins()
         if name in self._translators:
             return self._translators[name]
-        # A blocked plugin is never imported, so its translators are unknown; every built-in
-        # names its plugin after its translator, so match on the plugin name.
-        blocked = sorted(r.name for r in self._records.values() if r.status == "blocked")
-        owner = next((b for b in blocked if normalise(b) == normalise(name)), None)
-        if owner is not None:
-            raise PluginError(f"translator {name!r} is provided by plugin {owner!r}, which is "
-                              f"blocked by {DISABLE_VAR}")
-        left_out = next((p for p in self.not_selected if normalise(p) == normalise(name)), None)
-        if left_out is not None:
-            raise PluginError(f"translator {name!r} is provided by plugin {left_out!r}, which "
-                              f"{LOAD_VAR} leaves out: add it there")
-        known = sorted(self._translators)
-        close = difflib.get_close_matches(name, known, n=3)
-        msg = f"no translator named {name!r}"
-        if close:
-            msg += f" (did you mean {', '.join(close)}?)"
-        msg += f"; available: {', '.join(known) or 'none'}"
-        failed = [r.name for r in self._records.values() if r.status == "failed"]
-        if failed:
-            msg += f"; plugins that failed to load: {', '.join(failed)} (see `imgtrans plugins`)"
-        if blocked:
-            msg += f"; plugins blocked by {DISABLE_VAR}: {', '.join(blocked)}"
-        if self.not_selected:
-            msg += f"; plugins {LOAD_VAR} leaves out: {', '.join(sorted(self.not_selected))}"
-        if self.broken:  # -v shows the traceback when there is one to show
-            msg += "; translators that failed: " + "; ".join(b.describe() for b in self.broken)
-            raise PluginError(msg) from (self.broken[0].exception if len(self.broken) == 1 else None)
-        raise PluginError(msg)
+        raise unknown_translator(name, self._translators, self._records.values(),
+                                 self.not_selected, self.broken)
 
     def known_weight_specs(self) -> list[WeightSpec]:
         from imgtrans.weights.bundled import plugin_specs

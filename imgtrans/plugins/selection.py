@@ -1,6 +1,25 @@
 """Which plugins the environment selects: ``IMGTRANS_LOAD_PLUGINS``, ``IMGTRANS_DISABLE_PLUGINS``
 and ``IMGTRANS_PLUGINS`` read once, with a warning for every name that selects nothing (a typo
-would otherwise be ignored in silence). The rules are in :mod:`imgtrans.plugins.manager`."""
+would otherwise be ignored in silence). :mod:`imgtrans.plugins.manager` applies the selection.
+
+Environment (comma-separated lists; names compare case-insensitively with ``-``, ``_`` and
+``.`` treated as equal, as pip does for distribution names):
+
+* ``IMGTRANS_LOAD_PLUGINS``: when set, only these third-party plugins are autoloaded (empty:
+  none). Each name is a plugin (entry-point) name, e.g. ``sketch``, or a distribution name,
+  e.g. ``imgtrans-sketch``, which selects all of that distribution's plugins. Built-ins are
+  always loaded.
+* ``IMGTRANS_DISABLE_PLUGINS``: plugins not to load at all. Same two kinds of name, plus the
+  module names given in ``IMGTRANS_PLUGINS``. Built-ins are blocked by their plugin names
+  only (``resize``, ``cyclegan``, ...): ``imgtrans`` itself is not a blockable distribution
+  (naming it warns and blocks nothing), so one word cannot silently disable everything.
+* ``IMGTRANS_PLUGINS``: module names to import and register as plugins (record name = module
+  name); unaffected by ``IMGTRANS_LOAD_PLUGINS``.
+
+A name in the first two variables that matches no installed plugin or plugin distribution is
+logged once as a warning with the close matches and the available names. A translator whose
+plugin is blocked, or left out by ``IMGTRANS_LOAD_PLUGINS``, is reported as such, not as unknown.
+"""
 
 from __future__ import annotations
 
