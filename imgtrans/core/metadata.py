@@ -19,6 +19,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from imgtrans.core.iptc import from_info as iptc_block
+
 log = logging.getLogger(__name__)
 
 PROVENANCE_KEY = "imgtrans"
@@ -43,12 +45,14 @@ _OUR_DESCRIPTION = re.compile(r"<rdf:Description[^>]*xmlns:imgtrans=[^>]*?(?:/>|
 @dataclass
 class ImageMetadata:
     """An input's metadata, as found. ``exif``: TIFF-structured bytes (no ``Exif\\0\\0``);
-    ``icc``: the profile's bytes; ``xmp``: the packet; ``text``: other PNG text chunks;
+    ``icc``: the profile's bytes; ``xmp``: the packet; ``iptc``: the IPTC-IIM block (JPEG
+    Photoshop APP13 resource 0x0404, module ``iptc``); ``text``: other PNG text chunks;
     ``sha256``: of the whole input file; ``warnings``: what could not be read."""
 
     exif: bytes | None = None
     icc: bytes | None = None
     xmp: bytes | None = None
+    iptc: bytes | None = None
     text: dict[str, str] = field(default_factory=dict)
     sha256: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -84,6 +88,7 @@ def collect(data: bytes, kind: str, info: dict[str, Any], exif: bytes | None = N
             xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
             meta.xmp = xmp.encode("utf-8") if isinstance(xmp, str) else bytes(xmp) if xmp else None
             meta.exif = _strip_header(exif)
+            meta.iptc = iptc_block(info)
     except Exception as exc:  # damaged metadata never costs the image
         meta.warnings.append(f"metadata not readable ({type(exc).__name__}: {exc})")
     if meta.icc is not None and (len(meta.icc) > MAX_ICC_BYTES or icc_space(meta.icc) is None):

@@ -8,12 +8,12 @@ metadata; what cannot be kept is left out with one warning line.
 
 from __future__ import annotations
 
-import io
 import logging
 import struct
 import zlib
 from typing import Any
 
+from imgtrans.core import iptc
 from imgtrans.core.metadata import (PROVENANCE_KEY, XMP_KEY, ImageMetadata, icc_space,
                                     output_exif, png_chunks, provenance_json, provenance_xmp)
 
@@ -43,6 +43,9 @@ def embed(encoded: bytes, ext: str, meta: ImageMetadata | None, provenance: dict
         log.warning("ICC profile left out: a %s profile cannot describe a %s output", space,
                     "gray" if channels == 1 else "colour")
         icc = None
+    if meta.iptc and ext in ("png", "webp") and not meta.xmp:
+        log.warning("IPTC left out: %s has no place for an IPTC-IIM block (and the input "
+                    "has no XMP copy of it)", ext)
     if ext == "png":
         return _embed_png(encoded, exif, icc, meta.xmp, meta.text, provenance)
     xmp = provenance_xmp(provenance, meta.xmp) if provenance else meta.xmp
@@ -51,7 +54,13 @@ def embed(encoded: bytes, ext: str, meta: ImageMetadata | None, provenance: dict
     if meta.text:
         log.warning("PNG text chunks left out: %s has no place for them (%s)", ext,
                     ", ".join(sorted(meta.text)))
-    return _embed_jpeg(encoded, exif, icc, xmp)
+    encoded = _embed_jpeg(encoded, exif, icc, xmp)
+    if meta.iptc:
+        with_iptc = iptc.with_app13(encoded, meta.iptc)
+        if with_iptc is None:
+            log.warning("IPTC left out: %d bytes is more than a JPEG segment holds", len(meta.iptc))
+        encoded = with_iptc or encoded
+    return encoded
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -154,33 +163,7 @@ def _embed_webp(encoded: bytes, exif: bytes | None, icc: bytes | None, xmp: byte
 
 def _embed_tiff(encoded: bytes, meta: ImageMetadata | None, provenance: dict[str, Any] | None,
                 width: int, height: int, channels: int) -> bytes:
-    """TIFF: the pixels rewritten by tifffile (when installed; zlib-compressed) with ICC (tag
-    34675) and XMP (tag 700, with the provenance); EXIF is not carried (a warning says so)."""
-    try:
-        import tifffile
-    except ImportError:
-        log.warning("TIFF metadata left out: it needs tifffile (pip install tifffile)")
-        return encoded
-    import cv2
-    import numpy as np
+    """TIFF: module ``metadata_tiff`` (a tifffile rewrite with EXIF, XMP, IPTC and ICC)."""
+    from imgtrans.core.metadata_tiff import embed_tiff
 
-    meta = meta or ImageMetadata()
-    pixels = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_UNCHANGED)
-    if pixels.ndim == 3:
-        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB if pixels.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
-    extratags = []
-    icc = meta.icc if meta.icc_space == ("GRAY" if channels == 1 else "RGB") else None
-    if icc:
-        extratags.append((34675, 7, len(icc), icc, True))
-    xmp = provenance_xmp(provenance, meta.xmp) if provenance else meta.xmp
-    if xmp:
-        extratags.append((700, 1, len(xmp), xmp, True))
-    if meta.exif:
-        log.warning("EXIF left out: not written to TIFF outputs")
-    out = io.BytesIO()
-    alpha = pixels.ndim == 3 and pixels.shape[2] == 4
-    tifffile.imwrite(out, np.ascontiguousarray(pixels),
-                     photometric="minisblack" if pixels.ndim == 2 else "rgb",
-                     compression="zlib", extrasamples=("unassalpha",) if alpha else None,
-                     extratags=extratags, metadata=None)
-    return out.getvalue()
+    return embed_tiff(encoded, meta, provenance, width, height, channels)

@@ -86,6 +86,27 @@ def camera_exif(orientation: int = 6, width: int = 60, height: int = 40,
     return b"Exif\x00\x00" + raw
 
 
+def iptc_block(caption: str = "Harbour at dawn, Honfleur",
+               keywords: tuple[str, ...] = ("harbour", "dawn", "boats"),
+               copyright: str = "(c) 2024 A. Photographer") -> bytes:
+    """An IPTC-IIM block as photo agencies write it: record version, caption (2:120),
+    keywords (2:25, repeated) and copyright notice (2:116)."""
+    def dataset(number: int, value: bytes) -> bytes:
+        return b"\x1c\x02" + bytes([number]) + struct.pack(">H", len(value)) + value
+
+    block = dataset(0, b"\x00\x04") + dataset(120, caption.encode("utf-8"))
+    block += b"".join(dataset(25, word.encode("utf-8")) for word in keywords)
+    return block + dataset(116, copyright.encode("utf-8"))
+
+
+def photoshop_app13(block: bytes) -> bytes:
+    """A JPEG APP13 segment: "Photoshop 3.0" with one 8BIM resource 0x0404 holding ``block``."""
+    resource = (b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(block)) + block
+                + b"\x00" * (len(block) % 2))
+    payload = b"Photoshop 3.0\x00" + resource
+    return b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
+
+
 def photo_pixels(height: int = 40, width: int = 60, seed: int = 0) -> np.ndarray:
     """A smooth gradient with a little noise: survives JPEG recognisably."""
     rng = np.random.default_rng(seed)
@@ -94,12 +115,15 @@ def photo_pixels(height: int = 40, width: int = 60, seed: int = 0) -> np.ndarray
     return np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype(np.uint8)
 
 
-def write_photo(path: Path, fmt: str = "JPEG", **kwargs) -> Path:
-    """A photo as ``fmt`` with camera EXIF (orientation 6), the P3 profile and XMP."""
+def write_photo(path: Path, fmt: str = "JPEG", iptc: bool = False, **kwargs) -> Path:
+    """A photo as ``fmt`` with camera EXIF (orientation 6), the P3 profile and XMP (and, for a
+    JPEG with ``iptc``, an IPTC-IIM block in a Photoshop APP13 segment)."""
     image = Image.fromarray(photo_pixels())
     extra = {"exif": camera_exif(**kwargs), "icc_profile": display_p3_profile(), "xmp": XMP}
     if fmt == "JPEG":
         extra["quality"] = 95
+        if iptc:
+            extra["extra"] = photoshop_app13(iptc_block())
     if fmt == "PNG":
         from PIL import PngImagePlugin
 

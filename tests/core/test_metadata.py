@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from imgtrans.cli import app
 
 sys.path.insert(0, str(Path(__file__).parent))
-from photo_files import XMP, display_p3_profile, write_photo  # noqa: E402
+from photo_files import XMP, display_p3_profile, iptc_block, write_photo  # noqa: E402
 
 
 def run(*args):
@@ -49,12 +49,13 @@ def test_photo_keeps_exif_profile_xmp_and_gets_provenance(host, tmp_path, ext):
     assert image.info["icc_profile"] == display_p3_profile()
     assert "Harbour at dawn" in xmp_of(image)
     exif = image.getexif()
-    if ext != "tiff":  # TIFF outputs carry no EXIF (README)
-        assert exif[0x0112] == 1 and exif[0x010F] == "Canon"
-        assert exif.get_ifd(ExifTags.IFD.Exif)[0xA002] == 80
-        assert exif.get_ifd(ExifTags.IFD.Exif)[0xA003] == 120
-        assert exif.get_ifd(ExifTags.IFD.GPSInfo)[2] == (48.0, 51.0, 24.0)
-        assert not exif.get_ifd(ExifTags.IFD.IFD1)  # the input's thumbnail is not carried
+    assert exif.get(0x0112, 1) == 1 and exif[0x010F] == "Canon"  # TIFF: no tag means 1
+    assert exif[0x0132] == "2024:05:01 06:12:00"
+    assert exif.get_ifd(ExifTags.IFD.Exif)[0xA002] == 80
+    assert exif.get_ifd(ExifTags.IFD.Exif)[0xA003] == 120
+    assert exif.get_ifd(ExifTags.IFD.Exif)[0x9003] == "2024:05:01 06:12:00"
+    assert exif.get_ifd(ExifTags.IFD.GPSInfo)[2] == (48.0, 51.0, 24.0)
+    assert not exif.get_ifd(ExifTags.IFD.IFD1)  # the input's thumbnail is not carried
     info = run("info", out, "--json")
     assert info.exit_code == 0, info.output
     record = json.loads(info.output)["provenance"]
@@ -119,6 +120,36 @@ def test_strip_metadata_writes_none_of_it(host, tmp_path):
         image = opened(out)
         assert not image.getexif() and "icc_profile" not in image.info
         assert b"Canon" not in data and b"provenance" not in data and b"Harbour" not in data
+
+
+@pytest.mark.parametrize("ext", ["jpg", "tiff"])
+def test_iptc_block_is_carried_and_stripped(host, tmp_path, ext):
+    from PIL import IptcImagePlugin
+
+    source = write_photo(tmp_path / "agency.jpg", iptc=True)
+    out = tmp_path / f"out.{ext}"
+    result = run("convert", source, out, "-p", "resize", "--opt", "scale=1")
+    assert result.exit_code == 0, result.output
+    found = IptcImagePlugin.getiptcinfo(opened(out))
+    assert found[(2, 120)] == b"Harbour at dawn, Honfleur"
+    assert found[(2, 25)] == [b"harbour", b"dawn", b"boats"]
+    assert found[(2, 116)] == b"(c) 2024 A. Photographer"
+    assert iptc_block() in out.read_bytes()  # byte for byte
+    assert "Harbour at dawn" in xmp_of(opened(out))  # the XMP is kept beside it
+    stripped = tmp_path / f"stripped.{ext}"
+    assert run("convert", source, stripped, "-p", "resize", "--strip-metadata").exit_code == 0
+    assert IptcImagePlugin.getiptcinfo(opened(stripped)) is None
+    assert b"Photographer" not in stripped.read_bytes()
+
+
+def test_tiff_exif_keeps_orientation_without_exif_option(host, tmp_path):
+    source = write_photo(tmp_path / "a.jpg")
+    out = tmp_path / "out.tiff"
+    assert run("convert", source, out, "-p", "resize", "--opt", "scale=1", "--no-exif").exit_code == 0
+    import tifffile  # Pillow reports a TIFF's size as oriented; tifffile as stored
+
+    with tifffile.TiffFile(out) as tif:
+        assert tif.pages[0].shape[:2] == (40, 60) and tif.pages[0].tags[274].value == 6
 
 
 def test_no_provenance_keeps_the_rest(host, tmp_path):
