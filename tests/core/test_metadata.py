@@ -152,6 +152,23 @@ def test_tiff_exif_keeps_orientation_without_exif_option(host, tmp_path):
         assert tif.pages[0].shape[:2] == (40, 60) and tif.pages[0].tags[274].value == 6
 
 
+def test_tiff_without_tifffile_is_one_warning(tmp_path, caplog, monkeypatch):
+    import cv2
+
+    from imgtrans.core import metadata_tiff
+    from imgtrans.core.metadata import ImageMetadata
+    from imgtrans.core.metadata_embed import embed
+
+    monkeypatch.setitem(sys.modules, "tifffile", None)  # import tifffile raises ImportError
+    monkeypatch.setattr(metadata_tiff, "_warned_missing", False)
+    ok, encoded = cv2.imencode(".tiff", np.zeros((4, 4, 3), np.uint8))
+    meta = ImageMetadata(xmp=XMP, iptc=iptc_block())
+    for _ in range(3):
+        assert embed(encoded.tobytes(), "tiff", meta, None, 4, 4, 3) == encoded.tobytes()
+    lines = [r for r in caplog.records if "tifffile" in r.getMessage()]
+    assert len(lines) == 1 and "without metadata" in lines[0].getMessage()
+
+
 def test_no_provenance_keeps_the_rest(host, tmp_path):
     source = write_photo(tmp_path / "a.jpg")
     out = tmp_path / "out.jpg"
