@@ -5,8 +5,8 @@ network, and their outputs tagged sRGB.
 ones are converted by the same littleCMS library (the one Pillow ships, else the system's)
 called through ctypes with 16-bit formats: no precision is lost on the way. CMYK inputs are
 decoded again by Pillow (OpenCV's decoder has already made naive RGB of them) and converted
-with their profile (a CMYK input without one keeps the decoder's plain conversion). Inputs
-without a profile are taken as sRGB.
+with their profile; a CMYK input without one is refused (its colours depend on a press
+profile nobody named). Other inputs without a profile are taken as sRGB.
 """
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ def to_srgb(image: DecodedImage, source: Path) -> DecodedImage:
     space = meta.icc_space
     if space == "CMYK":
         pixels = _cmyk_to_srgb(source, meta.icc, meta.orientation_applied)
+    elif space is None and _stored_as_cmyk(source):
+        raise InputError(source, "--color srgb: a CMYK image without an ICC profile: its "
+                                 "colours are undefined (convert it to RGB with its press "
+                                 "profile first, or use --color keep for a plain conversion)")
     elif space is None or meta.icc == srgb_profile():
         pixels = image.pixels  # no profile: taken as sRGB
     elif space in ("RGB", "GRAY"):
@@ -143,6 +147,19 @@ def _convert_16(pixels: np.ndarray, icc: bytes) -> np.ndarray:
         for handle in (source, target):
             if handle:
                 lib.cmsCloseProfile(handle)
+
+
+def _stored_as_cmyk(source: Path) -> bool:
+    """Whether ``source``'s pixels are CMYK (from its header; False when unreadable)."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(source) as im:
+                return im.mode == "CMYK"
+    except Exception:
+        return False
 
 
 def _cmyk_to_srgb(source: Path, icc: bytes, upright: bool) -> np.ndarray:

@@ -152,6 +152,18 @@ def test_tiff_exif_keeps_orientation_without_exif_option(host, tmp_path):
         assert tif.pages[0].shape[:2] == (40, 60) and tif.pages[0].tags[274].value == 6
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "TIFF"])
+def test_color_srgb_refuses_a_cmyk_image_without_a_profile(host, tmp_path, fmt):
+    source = tmp_path / f"press.{fmt.lower()}"
+    Image.new("CMYK", (8, 6), (0, 200, 30, 10)).save(source, fmt)
+    result = run("convert", source, tmp_path / "out.png", "-p", "resize", "--color", "srgb")
+    assert result.exit_code == 3
+    assert "CMYK image without an ICC profile" in " ".join(result.output.split())
+    kept = tmp_path / "kept.png"  # --color keep: the decoder's plain conversion
+    assert run("convert", source, kept, "-p", "resize", "--opt", "scale=1").exit_code == 0
+    assert opened(kept).size == (8, 6)
+
+
 def test_tiff_without_tifffile_is_one_warning(tmp_path, caplog, monkeypatch):
     import cv2
 
