@@ -123,11 +123,10 @@ def _caption(panel: Panel, cell: int = CELL) -> str:
     if not panel.crop or panel.image is None or "crop" in panel.caption.lower():
         return panel.caption
     height, width = panel.image.shape[:2]
-    if height <= cell and width <= cell:
-        note = "1:1 (whole image)"
-    else:
-        note = f"1:1 crop of {width}x{height}"
-    return f"{panel.caption} - {note}" if panel.caption else note
+    if height <= cell and width <= cell:  # nothing cut: shown whole, 1:1
+        return f"{panel.caption} - 1:1 (whole image)" if panel.caption else "1:1 (whole image)"
+    note = f"1:1 crop of {width}x{height}"
+    return f"{panel.caption}\n{note}" if panel.caption else note  # a line of its own
 
 
 def _row(row: SheetRow, width: int, cell: int, gap: int) -> np.ndarray:

@@ -77,7 +77,7 @@ def test_crop_panels_say_they_are_crops():
     from imgtrans.core.contact_sheet import _caption
 
     big = np.zeros((512, 400, 3), np.uint8)
-    assert _caption(Panel(big, "bicubic: 24.10 dB", crop=True)) == "bicubic: 24.10 dB - 1:1 crop of 400x512"
+    assert _caption(Panel(big, "bicubic: 24.10 dB", crop=True)) == "bicubic: 24.10 dB\n1:1 crop of 400x512"
     assert _caption(Panel(big, "bicubic", crop=False)) == "bicubic"
     assert _caption(Panel(big, "centre crop", crop=True)) == "centre crop"  # said already
     assert "whole image" in _caption(Panel(big[:50, :60], "small", crop=True))
