@@ -77,10 +77,7 @@ class LatentSDEditTranslator(SDEditTranslator):
         samples = self.options.samples
         if self.steps_run == 0:
             return images.repeat_interleave(samples, dim=0)
-        height, width = images.shape[-2:]
-        names = list(context.names) or [f"#{i}" for i in range(images.shape[0])]
-        masks = [self._mask_for(name, (height, width)) for name in names]
-        mask = None if masks[0] is None else torch.cat(masks)
+        names, mask = self._names_and_mask(images, context)
         o = self.options
         prompts = [self.prompts.prompt_for(name) for name in names]
         negatives = [o.negative_prompt] * len(names)

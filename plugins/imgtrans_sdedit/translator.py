@@ -135,13 +135,19 @@ class SDEditTranslator(Translator):
         samples = self.options.samples
         if self.steps_run == 0:
             return images.repeat_interleave(samples, dim=0)
-        height, width = images.shape[-2:]
-        names = list(context.names) or [f"#{i}" for i in range(images.shape[0])]
-        masks = [self._mask_for(name, (height, width)) for name in names]
-        mask = None if masks[0] is None else torch.cat(masks)
+        names, mask = self._names_and_mask(images, context)
         generators = list(context.generators)
         outputs = [self._edit(images, mask, generators, names, context) for _ in range(samples)]
         return torch.stack(outputs, dim=1).flatten(0, 1)
+
+    def _names_and_mask(self, images: Any, context: TranslateContext) -> tuple[list[str], Any]:
+        """The batch's image names and its (B, 1, H, W) edit mask at the input's size (None
+        without masks)."""
+        import torch
+
+        names = list(context.names) or [f"#{i}" for i in range(images.shape[0])]
+        masks = [self._mask_for(name, tuple(images.shape[-2:])) for name in names]
+        return names, None if masks[0] is None else torch.cat(masks)
 
     def _mask_for(self, name: str, size: tuple[int, int]) -> Any:
         from imgtrans_sdedit.masks import find_mask, fit_mask, read_mask
