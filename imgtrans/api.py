@@ -29,7 +29,7 @@ from imgtrans.api_eval import (DEFAULT_METRICS, EvalSettings, Measure, eval_meas
 from imgtrans.api_images import (IMAGE_EXTENSIONS, Panel, SheetRow, list_image_files,  # noqa: F401
                                  pair_half, read_pixels, render_sheet, write_file_atomic,
                                  write_image_atomic)
-from imgtrans.api_translators import (export_checkpoint, parse_options,  # noqa: F401
+from imgtrans.api_translators import (export_checkpoint, list_plugins, parse_options,  # noqa: F401
                                       translator_class, translator_names)
 from imgtrans.api_weights import (DownloadProgress, WeightSpec, fetch_weights_url,  # noqa: F401
                                   find_weights, forget_verified_weights, is_weights_url,

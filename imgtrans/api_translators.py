@@ -4,12 +4,13 @@ export a trained checkpoint. Re-exported by :mod:`imgtrans.api`."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
     from imgtrans.translators.base import Translator
 
-__all__ = ["translator_names", "translator_class", "parse_options", "export_checkpoint"]
+__all__ = ["translator_names", "translator_class", "parse_options", "export_checkpoint",
+           "list_plugins"]
 
 
 def translator_names() -> list[str]:
@@ -18,6 +19,17 @@ def translator_names() -> list[str]:
     from imgtrans.plugins import manager
 
     return list(manager.get_host().translators)
+
+
+def list_plugins() -> list[dict[str, Any]]:
+    """Every plugin the host knows, by name: its name, version, source (builtin, entry point,
+    test...), what it provides, status (ok, partial, failed, blocked) and error."""
+    import dataclasses
+
+    from imgtrans.plugins import manager
+
+    records = sorted(manager.get_host().records.values(), key=lambda r: r.name)
+    return [dataclasses.asdict(r) for r in records]
 
 
 def translator_class(name: str) -> type[Translator]:

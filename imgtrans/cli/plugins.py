@@ -3,8 +3,8 @@ Neither imports torch."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
+from types import SimpleNamespace
 from typing import Annotated
 
 import typer
@@ -16,11 +16,11 @@ from imgtrans.cli import app, ui
 @app.command()
 def plugins(json_output: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False) -> None:
     """List plugins: name, version, source, what they provide, status and warnings."""
-    from imgtrans.plugins.manager import get_host
+    from imgtrans.api import list_plugins
 
-    records = sorted(get_host().records.values(), key=lambda r: r.name)
+    records = [SimpleNamespace(**r) for r in list_plugins()]
     if json_output:
-        ui.out.print_json(json.dumps([dataclasses.asdict(r) for r in records]))
+        ui.out.print_json(json.dumps([vars(r) for r in records]))
         return
     table = Table(title="imgtrans plugins", title_justify="left")
     for column in ("name", "version", "source", "provides", "status"):
@@ -49,16 +49,16 @@ def info(name: Annotated[str, typer.Argument(help="Translator name, weights (fil
     which translator they belong to and what loading them found (architecture, scale...);
     for an image, its metadata and, for an imgtrans output, how it was made and the
     command that makes it again."""
-    from imgtrans.api import translator_info, weights_info
-    from imgtrans.plugins.manager import get_host
+    from imgtrans.api import translator_info, translator_names, weights_info
 
     with ui.exit_on_errors():
-        if name not in get_host().translators and _is_image(name):
+        translators = translator_names()
+        if name not in translators and _is_image(name):
             from imgtrans.cli.image_info import print_image_info
 
             print_image_info(name, json_output)
             return
-        if name not in get_host().translators:
+        if name not in translators:
             _print_weights_info(weights_info(name), json_output)
             return
         data = translator_info(name)
@@ -89,7 +89,7 @@ def info(name: Annotated[str, typer.Argument(help="Translator name, weights (fil
 def _is_image(name: str) -> bool:
     from pathlib import Path
 
-    from imgtrans.core.readers import IMAGE_EXTENSIONS
+    from imgtrans.api import IMAGE_EXTENSIONS
 
     path = Path(name)
     return path.suffix.lower().lstrip(".") in IMAGE_EXTENSIONS and path.is_file()

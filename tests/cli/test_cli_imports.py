@@ -10,7 +10,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "imgtrans"
 
-CONVERTED = ("weights", "export", "train", "serve", "evaluate", "score", "demo", "image_info")
+CONVERTED = ("weights", "export", "train", "serve", "evaluate", "score", "demo", "image_info",
+             "plugins")
 """CLI modules that reach imgtrans through its public API only."""
 
 PUBLIC = {"imgtrans", "imgtrans.api", "imgtrans.errors"}
