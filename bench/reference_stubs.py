@@ -3,8 +3,9 @@ code runs in the benchmark process beside our torch.
 
 Why: PyPI's torchvision does not import beside this machine's torch 2.13 CPU build, BasicSR
 (Real-ESRGAN's base) pulls torchvision in, and dominate (the CycleGAN repository's HTML
-page) is not installed. Each stand-in implements only what the benchmarked code path calls,
-following the documented behaviour of the module it replaces, and raises for anything else.
+page) and wandb (which its util/visualizer.py imports unconditionally since 2025) are not
+installed. Each stand-in implements only what the benchmarked code path calls, following
+the documented behaviour of the module it replaces, and raises for anything else.
 They are written by us; nothing of those packages is copied. ``tests/bench`` checks the
 torchvision stand-in against hand computations.
 
@@ -15,6 +16,7 @@ after importing libraries that probe for the real ones (diffusers looks for torc
 
 from __future__ import annotations
 
+import enum
 import importlib.machinery
 import importlib.util
 import math
@@ -71,16 +73,31 @@ class Lambda:
         return self.lambd(img)
 
 
+class InterpolationMode(enum.Enum):
+    """``transforms.InterpolationMode`` (the reference passes it since 2021); ``Resize`` maps
+    it to PIL's filter of the same name, as torchvision does for PIL images."""
+
+    NEAREST = "nearest"
+    BILINEAR = "bilinear"
+    BICUBIC = "bicubic"
+    LANCZOS = "lanczos"
+
+
+_PIL_FILTERS = {InterpolationMode.NEAREST: Image.NEAREST, InterpolationMode.BILINEAR: Image.BILINEAR,
+                InterpolationMode.BICUBIC: Image.BICUBIC, InterpolationMode.LANCZOS: Image.LANCZOS}
+
+
 class Resize:
     """``transforms.Resize`` on PIL images: ``size`` (h, w) is the output size; an int
     matches the shorter edge (the longer one is ``int(size * long / short)``). Resizing is
-    PIL's ``Image.resize`` with ``interpolation`` (a PIL resampling filter, as the reference
-    passes ``Image.BICUBIC``), which always antialiases; an image already at the size is
-    returned as it is."""
+    PIL's ``Image.resize`` with ``interpolation`` (an ``InterpolationMode``, or a PIL
+    resampling filter as checkouts before 2021 pass ``Image.BICUBIC``), which always
+    antialiases; an image already at the size is returned as it is."""
 
-    def __init__(self, size: int | Sequence[int], interpolation: int = Image.BILINEAR) -> None:
+    def __init__(self, size: int | Sequence[int],
+                 interpolation: InterpolationMode | int = InterpolationMode.BILINEAR) -> None:
         self.size = size
-        self.interpolation = interpolation
+        self.interpolation = _PIL_FILTERS.get(interpolation, interpolation)  # type: ignore[call-overload]
 
     def __call__(self, img: Image.Image) -> Image.Image:
         if not isinstance(img, Image.Image):
@@ -209,11 +226,11 @@ def save_image(tensor: torch.Tensor, fp: Any, nrow: int = 8, padding: int = 2, *
 
 def install_torchvision() -> None:
     """``torchvision``, ``torchvision.transforms`` (Compose, Lambda, Resize, RandomCrop,
-    Grayscale, ToTensor, Normalize) and ``torchvision.utils`` (make_grid, save_image)."""
+    Grayscale, ToTensor, Normalize, InterpolationMode) and ``torchvision.utils`` (make_grid, save_image)."""
     doc = "benchmark stand-in for torchvision (bench/reference_stubs.py)"
     transforms = _module("torchvision.transforms", doc, Compose=Compose, Lambda=Lambda, Resize=Resize,
                          RandomCrop=RandomCrop, Grayscale=Grayscale, ToTensor=ToTensor,
-                         Normalize=Normalize)
+                         Normalize=Normalize, InterpolationMode=InterpolationMode)
     utils = _module("torchvision.utils", doc, make_grid=make_grid, save_image=save_image)
     _register(_module("torchvision", doc, __path__=[]), transforms, utils)
 
@@ -255,6 +272,22 @@ def install_dominate() -> None:
     tags = _module("dominate.tags", doc, **{name: _Element for name in
                                              ("meta", "h3", "table", "tr", "td", "p", "a", "img", "br")})
     _register(_module("dominate", doc, __path__=[], document=_Document), tags)
+
+
+# -- wandb: imported by the CycleGAN repository's util/visualizer.py -----------------------
+
+def _no_wandb(name: str) -> Any:
+    if name.startswith("__"):  # probes such as getattr(module, "__file__", None)
+        raise AttributeError(name)
+    raise RuntimeError(f"wandb.{name}: this benchmark stand-in for wandb does not log "
+                       "(the reference uses it only with --use_wandb)")
+
+
+def install_wandb() -> None:
+    """``wandb``: importable (the reference's util/visualizer.py imports it unconditionally
+    since 2025, and only uses it with ``--use_wandb``); any attribute raises."""
+    _register(_module("wandb", "benchmark stand-in for wandb (bench/reference_stubs.py)",
+                      __getattr__=_no_wandb))
 
 
 # -- basicsr: what Real-ESRGAN's inference script and RealESRGANer import ------------------

@@ -121,13 +121,16 @@ class Stopwatch:
 @dataclass
 class Run:
     """One timed run: wall seconds, seconds inside the network and its number of calls,
-    seconds building and loading the network (None: not measured), where its outputs are."""
+    seconds building and loading the network, seconds until the first output file existed
+    and CPU seconds (of a run in its own process) (None: not measured), where its outputs are."""
 
     seconds: float
     forward: float | None = None
     outputs: Path | None = None
     calls: int | None = None
     load: float | None = None
+    first: float | None = None
+    cpu: float | None = None
 
     @property
     def overhead(self) -> float | None:
@@ -260,6 +263,10 @@ def rate_line(label: str, count: int, run: Run, unit: str = "images") -> str:
         line += f"   network {run.forward:7.2f} s   loop overhead {100 * run.overhead:5.1f} %"
     if run.load is not None:
         line += f" (model build+load {run.load:.2f} s)"
+    if run.first is not None:
+        line += f"   first output {run.first:6.2f} s"
+    if run.cpu is not None:
+        line += f"   CPU {run.cpu:7.2f} s"
     return line
 
 
@@ -275,17 +282,20 @@ def diff_line(label: str, stats: tuple[float, float, int]) -> str:
 def print_comparison(reference_label: str, images: int, runs: dict[str, Run],
                      forward: dict[str, float] | None, diffs: dict[str, Any]) -> None:
     """The lines every script prints: throughput of the reference and of imgtrans exact and
-    fast (``runs`` keys "reference", "exact", "fast"), the ratios, the forward-only times
-    when measured, and the output differences."""
-    ref, exact, fast = runs["reference"], runs["exact"], runs["fast"]
+    fast (``runs`` keys "reference", "exact" and, when it was run, "fast"), the ratios, the
+    forward-only times when measured, and the output differences."""
+    ref, exact, fast = runs["reference"], runs["exact"], runs.get("fast")
     print(rate_line(reference_label, images, ref))
     print(rate_line("imgtrans convert, exact", images, exact))
-    print(rate_line("imgtrans convert, fast", images, fast))
+    if fast is not None:
+        print(rate_line("imgtrans convert, fast", images, fast))
     print(ratio_line("ratio exact / reference", exact, ref))
-    print(ratio_line("ratio fast / reference", fast, ref))
+    if fast is not None:
+        print(ratio_line("ratio fast / reference", fast, ref))
     if forward is not None:
         print(f"{'forward only, 1 image (s)':<34} reference {forward['reference']:.3f}   imgtrans exact "
               f"{forward['exact']:.3f} ({forward['reference'] / forward['exact']:.2f}x)   fast "
               f"{forward['fast']:.3f} ({forward['reference'] / forward['fast']:.2f}x)")
     print(diff_line("difference exact vs reference", diffs["exact"]))
-    print(diff_line("difference fast vs reference", diffs["fast"]))
+    if fast is not None:
+        print(diff_line("difference fast vs reference", diffs["fast"]))

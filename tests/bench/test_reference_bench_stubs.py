@@ -18,7 +18,7 @@ import reference_stubs as stubs  # noqa: E402
 
 STUBBED = ("torchvision", "torchvision.transforms", "torchvision.utils", "dominate", "dominate.tags",
            "basicsr", "basicsr.utils", "basicsr.utils.download_util", "basicsr.utils.registry",
-           "basicsr.archs", "basicsr.archs.rrdbnet_arch")
+           "basicsr.archs", "basicsr.archs.rrdbnet_arch", "wandb")
 
 
 @pytest.fixture
@@ -43,6 +43,14 @@ def test_resize_gives_pil_resize_to_height_width():
     out = stubs.Resize([20, 40], Image.BICUBIC)(image)
     assert out.size == (40, 20)
     assert np.array_equal(np.asarray(out), np.asarray(image.resize((40, 20), Image.BICUBIC)))
+
+
+def test_resize_takes_interpolation_modes_as_the_reference_passes_them_since_2021():
+    image = rgb(30, 50)
+    for mode, pil in ((stubs.InterpolationMode.BICUBIC, Image.BICUBIC),
+                      (stubs.InterpolationMode.NEAREST, Image.NEAREST)):
+        out = stubs.Resize([20, 40], mode)(image)
+        assert np.array_equal(np.asarray(out), np.asarray(image.resize((40, 20), pil)))
 
 
 def test_resize_int_matches_the_shorter_edge_and_keeps_a_fitting_image():
@@ -104,6 +112,7 @@ def test_installed_modules_import_and_basicsr_downloads_refuse(clean_modules):
     stubs.install_basicsr(torch.nn.Identity)
     transforms = importlib.import_module("torchvision.transforms")
     assert transforms.ToTensor is stubs.ToTensor
+    assert transforms.InterpolationMode is stubs.InterpolationMode
     assert importlib.util.find_spec("torchvision") is not None
     assert importlib.import_module("dominate.tags").h3 is stubs._Element
     from basicsr.archs.rrdbnet_arch import RRDBNet
@@ -111,6 +120,12 @@ def test_installed_modules_import_and_basicsr_downloads_refuse(clean_modules):
     from basicsr.utils.registry import ARCH_REGISTRY
 
     assert RRDBNet is torch.nn.Identity
+    stubs.install_wandb()
+    import wandb
+
+    assert getattr(wandb, "__file__", None) is None  # probes see a module without the attribute
+    with pytest.raises(RuntimeError, match="does not log"):
+        wandb.init()
     with pytest.raises(RuntimeError, match="no downloads"):
         load_file_from_url("https://example.invalid/w.pth")
     registered = ARCH_REGISTRY.register()(type("Net", (), {}))
