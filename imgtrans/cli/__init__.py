@@ -76,8 +76,15 @@ def _register_commands() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: the process is ours, so the garbage collector keeps out
+    of start-up and exit (see :mod:`imgtrans.cli.process`)."""
+    from imgtrans.cli import process
+
+    process.own()
+    try:
+        app()
+    finally:
+        process.freeze_survivors()
 
 
 _register_commands()

@@ -58,12 +58,14 @@ def convert(
     Like cp, the last argument is where results go: `imgtrans convert a.jpg b.png shots/ out/`
     writes out/a.jpg, out/b.png and out/shots/..., so an unquoted shell glob works.
     """
-    from imgtrans.api import ConvertSettings
-    from imgtrans.api import convert as run_convert
-    from imgtrans.core.report import check_report_path
-    from imgtrans.translators.options import parse_option_pairs
+    from imgtrans.cli import process
 
-    with ui.exit_on_errors():
+    with ui.exit_on_errors(), process.startup() as started:
+        from imgtrans.api import ConvertSettings
+        from imgtrans.api import convert as run_convert
+        from imgtrans.core.report import check_report_path
+        from imgtrans.translators.options import parse_option_pairs
+
         if not input:  # one argument (click gives it to OUTPUT) or none
             from imgtrans.errors import UsageError
 
@@ -82,7 +84,7 @@ def convert(
             pix_fmt=pix_fmt, frames=frames, same_noise=same_noise,
             strip_metadata=strip_metadata, provenance=provenance, color=color)
         stop = threading.Event()
-        reporter = _Reporter(progress)
+        reporter = _Reporter(progress, started)
         with _sigint_sets(stop), reporter:
             result = run_convert(input[0] if len(input) == 1 else input, output, settings, on_plan=reporter.plan,
                                  on_start=reporter.start, on_result=reporter.result, on_frames=reporter.frames,
@@ -122,7 +124,7 @@ class _Reporter:
     PLAIN_EVERY = 5.0
     """Seconds between two plain progress lines of one video."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, started: Any = lambda: None) -> None:
         if mode not in ("auto", "rich", "plain", "none"):
             from imgtrans.errors import UsageError
 
@@ -137,6 +139,7 @@ class _Reporter:
         self.task = None
         self.videos: dict[str, Any] = {}  # input -> its rich task, or when its last line was
         self.video_inputs: set[str] = set()  # the others' progress inside the item is tiles
+        self.started = started  # called once the translator is loaded: start-up is over
 
     def __enter__(self) -> "_Reporter":
         return self
@@ -166,6 +169,7 @@ class _Reporter:
 
     def start(self, info: dict) -> None:
         """Once, when the translator is ready: which weights, where, in what batches."""
+        self.started()
         weights = info.get("weight_name") or info.get("weights")
         if info.get("weight_name") and info.get("weights"):
             weights = f"{info['weight_name']} ({info['weights']})"

@@ -147,16 +147,17 @@ class PluginHost:
     # -- loading -----------------------------------------------------------------------
     def load_all(self) -> None:
         entry_points = _entry_points()
+        dists = _distributions(entry_points)
         selection = read_selection(
             sorted({ep.name for ep in entry_points} | set(BUILTIN_PLUGINS)),
-            sorted({ep.dist.name for ep in entry_points
-                    if ep.dist and normalise(ep.dist.name) != OWN_DISTRIBUTION}),
+            sorted({dists[id(ep)][0] for ep in entry_points if ep.dist
+                    and normalise(dists[id(ep)][0]) != OWN_DISTRIBUTION}),
             list(BUILTIN_PLUGINS))
         for message in selection.warnings:
             self.env_warnings.append(message)
             log.warning("%s", message)
         for ep in entry_points:
-            dist = ep.dist.name if ep.dist else "unknown"
+            dist, version = dists[id(ep)]
             own = normalise(dist) == OWN_DISTRIBUTION
             # Built-ins answer to their plugin name only: blocking "imgtrans" must not block all.
             names = {normalise(ep.name)} if own else {normalise(ep.name), normalise(dist)}
@@ -164,7 +165,6 @@ class PluginHost:
                 self.not_selected.append(ep.name)
                 continue
             source = "builtin" if own else f"entrypoint:{dist}"
-            version = ep.dist.version if ep.dist else "unknown"
             if own:
                 self._deferred.setdefault(ep.name, (ep.load, version, source, selection.blocks(names)))
             else:
@@ -320,6 +320,23 @@ class PluginHost:
 
 def _entry_points() -> list[metadata.EntryPoint]:
     return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+def _distributions(entry_points: list[metadata.EntryPoint]) -> dict[int, tuple[str, str]]:
+    """id(entry point) -> (its distribution's name, version); ("unknown", "unknown") without
+    one. Each distribution's metadata is parsed once: ``Distribution.name`` and ``.version``
+    parse the whole METADATA file (imgtrans': 32 kB, the README included) on every access."""
+    facts: dict[int, tuple[str, str]] = {}
+    parsed: dict[int, tuple[str, str]] = {}
+    for ep in entry_points:
+        if ep.dist is None:
+            facts[id(ep)] = ("unknown", "unknown")
+            continue
+        if id(ep.dist) not in parsed:
+            meta = ep.dist.metadata
+            parsed[id(ep.dist)] = (meta["Name"], meta["Version"])
+        facts[id(ep)] = parsed[id(ep.dist)]
+    return facts
 
 
 def _own_version() -> str:
