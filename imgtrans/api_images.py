@@ -11,10 +11,12 @@ from typing import Any, Iterable
 import numpy as np
 
 from imgtrans.core.contact_sheet import Panel, SheetRow, render_sheet
-from imgtrans.core.readers import IMAGE_EXTENSIONS
+from imgtrans.core.input_files import max_file_bytes
+from imgtrans.core.readers import IMAGE_EXTENSIONS, DecodedImage
 
 __all__ = ["IMAGE_EXTENSIONS", "Panel", "SheetRow", "render_sheet", "pair_half", "read_pixels",
-           "list_image_files", "write_file_atomic", "write_image_atomic"]
+           "list_image_files", "write_file_atomic", "write_image_atomic", "decode_image",
+           "DecodedImage", "max_file_bytes"]
 
 
 def pair_half(images: Any, half: str, axis: int = -1) -> Any:
@@ -34,6 +36,16 @@ def read_pixels(path: str | Path) -> np.ndarray:
     from imgtrans.core.readers import read_image
 
     return read_image(Path(path)).pixels
+
+
+def decode_image(path: str | Path, *, max_pixels: int = 178_956_970,
+                 max_bytes: int | None = None) -> DecodedImage:
+    """Image ``path`` decoded as convert decodes it (EXIF orientation applied, size and pixel
+    limits checked before decoding): pixels, format, size, bit depth. Raises
+    ``imgtrans.errors.InputError`` naming the file and the problem."""
+    from imgtrans.core.readers import read_image
+
+    return read_image(Path(path), max_pixels=max_pixels, max_bytes=max_bytes)
 
 
 def list_image_files(folder: str | Path, *, recursive: bool = True,

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from imgtrans.translators.base import Translator
 
 __all__ = ["translator_names", "translator_class", "parse_options", "export_checkpoint",
-           "list_plugins"]
+           "list_plugins", "check_options"]
 
 
 def translator_names() -> list[str]:
@@ -39,6 +39,15 @@ def translator_class(name: str) -> type[Translator]:
     from imgtrans.plugins import manager
 
     return manager.get_translator(name)
+
+
+def check_options(name: str, options: dict[str, Any]) -> Any:
+    """Translator ``name``'s options dataclass built from ``options`` (strings as ``--opt``
+    gives them, or values), checked as ``--opt`` and :func:`imgtrans.api.load` check them:
+    ``UsageError`` naming the option, its type and its range."""
+    from imgtrans.translators.options import build_options
+
+    return build_options(translator_class(name).Options, options, translator=name)
 
 
 def parse_options(pairs: Sequence[str]) -> dict[str, str]:

@@ -9,6 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from imgtrans.core.video import VIDEO_EXTENSIONS
+
+__all__ = ["VIDEO_EXTENSIONS", "videos_supported", "is_video", "video_info", "video_poster"]
+
 
 def videos_supported() -> bool:
     """Whether videos can be read here (PyAV installed: ``pip install 'imgtrans[video]'``)."""

@@ -92,7 +92,7 @@ class WebApp:
     """Sessions, the job queue and the request handlers of one server."""
 
     def __init__(self, settings: WebSettings) -> None:
-        from imgtrans.core.input_files import max_file_bytes
+        from imgtrans.api import max_file_bytes
 
         self.settings = settings
         self.upload_limit = min(settings.max_upload_bytes, max_file_bytes(settings.max_pixels))
@@ -228,8 +228,7 @@ class WebApp:
     def _options(self, entry: dict[str, Any], raw: Any, session: Session, job: Job) -> dict[str, str]:
         """Page values as ``--opt`` strings, checked by ``build_options`` as ``--opt`` is; an
         option that takes a file gets the path of one of the session's uploads."""
-        from imgtrans.plugins.manager import get_translator
-        from imgtrans.translators.options import build_options
+        from imgtrans.api import check_options
 
         if not isinstance(raw, dict):
             raise UsageError("options must be an object of name: value")
@@ -247,7 +246,7 @@ class WebApp:
             else:
                 options[key] = ("true" if value else "false") if isinstance(value, bool) \
                     else "none" if value is None else str(value)
-        build_options(get_translator(entry["name"]).Options, options, translator=entry["name"])
+        check_options(entry["name"], options)
         return options
 
     def _inputs(self, entry: dict[str, Any], body: dict[str, Any], session: Session,

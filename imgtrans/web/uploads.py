@@ -108,18 +108,16 @@ class Receiver:
         return _Slot(self, self._gate)
 
     def _decode(self, part: Path, uid: str, name: str) -> Upload:
-        from imgtrans.api import is_video
-        from imgtrans.core.readers import read_image
-        from imgtrans.core.writers import write_image
+        from imgtrans.api import decode_image, is_video, write_image_atomic
 
         if is_video(part):
             return self._video(part, uid, name)
-        decoded = read_image(part, max_pixels=self.max_pixels, max_bytes=self.upload_limit)
+        decoded = decode_image(part, max_pixels=self.max_pixels, max_bytes=self.upload_limit)
         path = part.with_name(f"{uid}.{decoded.format}")  # the canonical kind: .part is no image
         part.rename(path)
         preview = part.with_name(f"{uid}.preview.png")
         try:
-            write_image(preview, decoded.pixels)
+            write_image_atomic(preview, decoded.pixels, "png")
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -129,9 +127,7 @@ class Receiver:
     def _video(self, part: Path, uid: str, name: str) -> Upload:
         """A short clip (at most ``max_video_frames`` frames): probed, its first frame the
         preview. Kept under its own extension, which decides the result's container."""
-        from imgtrans.api import video_info, video_poster, videos_supported
-        from imgtrans.core.video import VIDEO_EXTENSIONS
-        from imgtrans.core.writers import write_image
+        from imgtrans.api import VIDEO_EXTENSIONS, video_info, video_poster, videos_supported, write_image_atomic
 
         if not self.max_video_frames:
             raise InputError(part, "videos are not accepted by this server")
@@ -148,7 +144,7 @@ class Receiver:
         part.rename(path)
         preview = part.with_name(f"{uid}.preview.png")
         try:
-            write_image(preview, video_poster(path, self.max_pixels))
+            write_image_atomic(preview, video_poster(path, self.max_pixels), "png")
         except BaseException:
             path.unlink(missing_ok=True)
             raise

@@ -85,6 +85,17 @@ def test_cli_module_imports_only_the_public_api(name):
     assert not internal, "internal imports (add what is needed to imgtrans.api):\n" + "\n".join(internal)
 
 
+@pytest.mark.parametrize("path", sorted((PACKAGE / "web").glob("*.py")), ids=lambda p: p.name)
+def test_web_module_imports_only_the_public_api(path):
+    """The web app is a front end over the API too (DESIGN.md)."""
+    module = _module_name(path)
+    internal = [f"{path.name}:{line}: {target}"
+                for line, target in _imports(_parse(path), module, path.name == "__init__.py", top_level=False)
+                if (target == "imgtrans" or target.startswith("imgtrans."))
+                and target not in PUBLIC and not target.startswith("imgtrans.web")]
+    assert not internal, "internal imports (add what is needed to imgtrans.api):\n" + "\n".join(internal)
+
+
 def test_the_check_sees_internal_imports():
     tree = ast.parse("def f():\n    from imgtrans.core.readers import read_image\n"
                      "    from imgtrans.api import load\n"
