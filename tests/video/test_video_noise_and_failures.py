@@ -5,7 +5,6 @@ alone with a clear reason: zero frames, a stream that stops decoding part-way.""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from tests.video.clips import av, broken_clip, make_clip
 
