@@ -58,6 +58,7 @@ def reference_sdedit(translator, images, generators, names):
     from imgtrans_sdedit.sdedit import edit_timesteps, make_scheduler
 
     o, model, size = translator.options, translator.model, translator.model.sample_size
+    kind = "ddim" if o.scheduler == "auto" else o.scheduler  # auto: DDIM for pixel models
     outputs = []
     for i in range(images.shape[0]):
         image, generator = images[i:i + 1], generators[i]
@@ -65,9 +66,9 @@ def reference_sdedit(translator, images, generators, names):
         for _ in range(o.samples):
             guide = resize(image, size, "bicubic").clamp(-1.0, 1.0) if image.shape[-2:] != size else image
             inner = None if mask is None else model_mask(mask, size)
-            sampler = make_scheduler(model.scheduler_config, o.scheduler, o.steps)
+            sampler = make_scheduler(model.scheduler_config, kind, o.steps)
             timesteps = edit_timesteps(sampler, o.steps, o.strength)
-            kwargs = {"generator": generator, **({"eta": o.eta} if o.scheduler == "ddim" else {})}
+            kwargs = {"generator": generator, **({"eta": o.eta} if kind == "ddim" else {})}
             x = guide
             for _ in range(o.repeats):
                 noise = torch.randn(guide.shape, generator=generator, dtype=guide.dtype)
