@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from imgtrans.core.discover import Plan, discover_inputs
-from imgtrans.core.report import ItemResult, RunReport
+from imgtrans.core.report import ItemResult, RunReport, check_report_path  # noqa: F401
 from imgtrans.errors import PluginError, UsageError, WeightsError
 from imgtrans.loading import LoadedTranslator, resolve_weights_for, translator_for_weights, translator_recipe
 from imgtrans.plugins import manager
@@ -29,8 +29,10 @@ from imgtrans.api_eval import (DEFAULT_METRICS, EvalSettings, Measure, eval_meas
 from imgtrans.api_images import (IMAGE_EXTENSIONS, DecodedImage, Panel, SheetRow,  # noqa: F401
                                  decode_image, list_image_files, max_file_bytes, pair_half,
                                  read_pixels, render_sheet, write_file_atomic, write_image_atomic)
+from imgtrans.api_text import printable, shown  # noqa: F401
 from imgtrans.api_translators import (check_options, export_checkpoint, list_plugins,  # noqa: F401
-                                      parse_options, translator_class, translator_names)
+                                      parse_options, register_plugin_commands, translator_class,
+                                      translator_names)
 from imgtrans.api_weights import (DownloadProgress, WeightSpec, fetch_weights_url,  # noqa: F401
                                   find_weights, forget_verified_weights, is_weights_url,
                                   known_weights, weights_checksum, weights_location,

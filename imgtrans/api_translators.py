@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from imgtrans.translators.base import Translator
 
 __all__ = ["translator_names", "translator_class", "parse_options", "export_checkpoint",
-           "list_plugins", "check_options"]
+           "list_plugins", "check_options", "register_plugin_commands"]
 
 
 def translator_names() -> list[str]:
@@ -39,6 +39,15 @@ def translator_class(name: str) -> type[Translator]:
     from imgtrans.plugins import manager
 
     return manager.get_translator(name)
+
+
+def register_plugin_commands(app: Any) -> None:
+    """Let the loaded plugins add their commands to the typer ``app`` (their
+    ``register_commands`` hooks); a command that clashes with a built-in one is refused
+    and reported with its plugin."""
+    from imgtrans.plugins import manager
+
+    manager.get_host().register_commands(app)
 
 
 def check_options(name: str, options: dict[str, Any]) -> Any:

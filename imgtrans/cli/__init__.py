@@ -64,13 +64,13 @@ def _register_commands() -> None:
     """Built-in commands first: the plugin host treats every command on ``app`` when plugins
     are asked as built-in, and refuses plugin commands that clash with them."""
     from imgtrans.cli import convert, demo, evaluate, export, plugins, score, serve, train, weights  # noqa: F401  (commands register)
-    from imgtrans.plugins.manager import get_host
+    from imgtrans.api_translators import register_plugin_commands
 
     app.add_typer(weights.weights_app, name="weights")
     root_logger = logging.getLogger()
     root_logger.addHandler(_held)
     try:
-        get_host().register_commands(app)
+        register_plugin_commands(app)
     finally:
         root_logger.removeHandler(_held)
 

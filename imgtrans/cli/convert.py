@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from imgtrans.cli import app, ui
-from imgtrans.core.display import printable, shown
+from imgtrans.api_text import printable, shown
 
 EXIT_SOME_FAILED = 3
 EXIT_INTERRUPTED = 130
@@ -63,8 +63,7 @@ def convert(
     with ui.exit_on_errors(), process.startup() as started:
         from imgtrans.api import ConvertSettings
         from imgtrans.api import convert as run_convert
-        from imgtrans.core.report import check_report_path
-        from imgtrans.translators.options import parse_option_pairs
+        from imgtrans.api import check_report_path, parse_options
 
         if not input:  # one argument (click gives it to OUTPUT) or none
             from imgtrans.errors import UsageError
@@ -75,7 +74,7 @@ def convert(
         if report:
             check_report_path(report)
         settings = ConvertSettings(
-            plugin=plugin, weights=weights, options=parse_option_pairs(opt or []), device=device,
+            plugin=plugin, weights=weights, options=parse_options(opt or []), device=device,
             batch_size=batch_size, output_format=format, suffix=suffix, overwrite=overwrite,
             recursive=recursive, dry_run=dry_run, tile=tile, tile_pad=tile_pad, seed=seed,
             precision=precision, compile=compile,

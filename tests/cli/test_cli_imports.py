@@ -11,10 +11,10 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "imgtrans"
 
 CONVERTED = ("weights", "export", "train", "serve", "evaluate", "score", "demo", "image_info",
-             "plugins")
+             "plugins", "convert", "__init__")
 """CLI modules that reach imgtrans through its public API only."""
 
-PUBLIC = {"imgtrans", "imgtrans.api", "imgtrans.errors"}
+PUBLIC = {"imgtrans", "imgtrans.api", "imgtrans.errors", "imgtrans.api_text", "imgtrans.api_translators"}
 """What a CLI module may import besides the CLI's own modules (``imgtrans.cli.*``)."""
 
 FRONT_ENDS = {"serve": {"imgtrans.web.server"}}
