@@ -16,7 +16,7 @@ from imgtrans.cli import app, ui
 @app.command()
 def plugins(json_output: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False) -> None:
     """List plugins: name, version, source, what they provide, status and warnings."""
-    from imgtrans.api import list_plugins
+    from imgtrans.api_translators import list_plugins  # light: `imgtrans plugins` stays fast
 
     records = [SimpleNamespace(**r) for r in list_plugins()]
     if json_output:
