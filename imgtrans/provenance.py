@@ -38,13 +38,14 @@ def run_record(settings: Any, recipe: Any) -> dict[str, Any]:
 
 
 def _weights_sha256(weights: Any) -> str | None:
-    """The registry's checksum when it has one, else the file's (a folder's manifest's)."""
-    from imgtrans.weights.cache import sha256_path
+    """The registry's checksum when it has one, else the file's (a folder's manifest's),
+    hashed once per file version (:func:`~imgtrans.weights.cache.remembered_sha256`)."""
+    from imgtrans.weights.cache import remembered_sha256
 
     if weights.spec is not None and weights.spec.sha256:
         return weights.spec.sha256
     try:
-        return sha256_path(Path(weights.path))
+        return remembered_sha256(Path(weights.path))
     except OSError:
         return None
 

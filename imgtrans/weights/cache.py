@@ -12,6 +12,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 CACHE_ENV = "IMGTRANS_CACHE_DIR"
@@ -82,18 +83,53 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def sha256_path(path: Path) -> str:
+def sha256_path(path: Path, file_hash: Callable[[Path], str] = sha256_file) -> str:
     """The sha256 of a file, or of a folder's manifest: the lines ``<relative posix path>
     <tab> <sha256 of the file>``, one per regular file below the folder (hidden names
     skipped), sorted by path. So a bundled checkpoint folder has one checksum, and any
-    changed, missing or extra file changes it."""
+    changed, missing or extra file changes it. ``file_hash`` hashes one file."""
     path = Path(path)
     if not path.is_dir():
-        return sha256_file(path)
+        return file_hash(path)
     lines = []
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         rel = file.relative_to(path)
         if any(part.startswith(".") for part in rel.parts):
             continue
-        lines.append(f"{rel.as_posix()}\t{sha256_file(file)}\n")
+        lines.append(f"{rel.as_posix()}\t{file_hash(file)}\n")
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
+def remembered_sha256(path: Path) -> str:
+    """:func:`sha256_path`, each file's hash remembered in ``cache_dir()/sha256.json`` by its
+    real path, size and modification time: reports record the weights' checksum on every
+    run, and a multi-GB model folder must not be read again each time."""
+    index_path = cache_dir() / "sha256.json"
+    try:
+        index = json.loads(index_path.read_text(encoding="utf-8"))
+        index = index if isinstance(index, dict) else {}
+    except (OSError, ValueError):
+        index = {}
+    changed = False
+
+    def file_hash(file: Path) -> str:
+        nonlocal changed
+        st = file.stat()
+        key = f"{os.path.realpath(file)}|{st.st_size}|{st.st_mtime_ns}"
+        if not isinstance(index.get(key), str):
+            index[key], changed = sha256_file(file), True
+        return index[key]
+
+    digest = sha256_path(Path(path), file_hash)
+    if changed:
+        try:
+            from imgtrans.tempfiles import create_beside
+
+            index_path.parent.mkdir(parents=True, exist_ok=True)
+            name, fd = create_beside(index_path, ".sha256.", ".part")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(index, f)
+            os.replace(name, index_path)
+        except OSError:
+            pass  # a read-only cache only costs the hashing next time
+    return digest
