@@ -60,13 +60,14 @@ def test_stochastic_noise_is_per_frame_and_reproducible_or_the_same_with_same_no
     assert model.weight_spec.name == "sdedit.facades_synth"
     expected = model([picture] * 3, names=[f"clip.mkv#frame{k}" for k in range(3)])
     for got, want in zip(per_frame, expected, strict=True):
-        assert np.array_equal(got, want)
+        assert _levels(got, want) <= 1  # the batching contract: within one 8-bit level
     again = run(tmp_path / "b")
     assert all(np.array_equal(x, y) for x, y in zip(per_frame, again, strict=True))
 
     same = run(tmp_path / "c", same_noise=True)
     assert all(np.array_equal(same[0], other) for other in same[1:])
-    assert np.array_equal(same[0], model([picture], names=["clip.mkv"])[0])
+    # the frames ran as one batch, the reference alone: equal within the batching contract
+    assert _levels(same[0], model([picture], names=["clip.mkv"])[0]) <= 1
 
 
 def test_frames_progress_reaches_the_api_and_the_cli(tmp_path):
@@ -125,3 +126,8 @@ def test_zero_frames_and_a_stream_failing_part_way_fail_alone(tmp_path):
     failed = [line for line in result.output.splitlines() if line.startswith("failed:")]
     assert len(failed) == 1 and "broken.mkv" in failed[0] and "cannot decode" in failed[0]
     assert not (tmp_path / "b.mkv").exists()
+
+
+def _levels(a: np.ndarray, b: np.ndarray) -> int:
+    """The largest difference between two 8-bit images, in levels."""
+    return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
