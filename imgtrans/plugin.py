@@ -7,7 +7,8 @@ helpers import it when they are first touched.
 
 The parts, and where ``docs/writing-a-plugin.md`` explains them:
 
-* the contract: :class:`Translator`, :class:`Capabilities`, :class:`Preprocessing`,
+* the contract: :class:`Translator`, :class:`Capabilities`, :class:`Preprocessing` (and
+  :class:`OutscalePreprocessing`, Real-ESRGAN's --outscale to inherit),
   :class:`TranslateContext`, :class:`WeightSpec`, :class:`NoOptions`, :class:`NetworkConfig`,
   :func:`fast_scope` (``--precision fast`` for the parts of a translator that allow it;
   imports torch when called, not when imported)
@@ -52,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "Translator": "imgtrans.translators.base",
     "Capabilities": "imgtrans.translators.base",
     "Preprocessing": "imgtrans.translators.base",
+    "OutscalePreprocessing": "imgtrans.translators.outscale",
     "TranslateContext": "imgtrans.translators.base",
     "WeightSpec": "imgtrans.translators.base",
     "NoOptions": "imgtrans.translators.base",
@@ -162,6 +164,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from imgtrans.translators.base import (
         Capabilities, NoOptions, Preprocessing, TranslateContext, Translator, WeightSpec)
     from imgtrans.translators.config import NetworkConfig
+    from imgtrans.translators.outscale import OutscalePreprocessing
     from imgtrans.translators.options import build_options, describe_options
     from imgtrans.weights.fit import build_network, describe_keys, strict_load, unwrap_state_dict
     from imgtrans.weights.resolved import ResolvedWeights, weights_at

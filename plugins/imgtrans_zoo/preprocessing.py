@@ -14,17 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from imgtrans.plugin import Preprocessing
+from imgtrans.plugin import OutscalePreprocessing
 
 
 @dataclass(frozen=True)
-class ZooPreprocessing(Preprocessing):
+class ZooPreprocessing(OutscalePreprocessing):
     """``square``: the network takes square inputs only (padded, then cropped back).
-    ``outscale``: resize the quantized result to ``int(W * outscale)`` x ``int(H * outscale)``
-    with OpenCV's Lanczos; None keeps ``scale``."""
+    ``outscale`` (inherited): Real-ESRGAN's Lanczos resize of the quantized result."""
 
     square: bool = False
-    outscale: float | None = None
 
     def padded_size(self, height: int, width: int) -> tuple[int, int]:
         """(H, W) spandrel pads an input of this size to (``SizeRequirements.get_padding``)."""
@@ -46,16 +44,3 @@ class ZooPreprocessing(Preprocessing):
         reflect_h, reflect_w = min(pad_h, height - 1), min(pad_w, width - 1)
         images = F.pad(images, (0, reflect_w, 0, reflect_h), mode="reflect")
         return F.pad(images, (0, pad_w - reflect_w, 0, pad_h - reflect_h), mode="replicate")
-
-    def output_size(self, height: int, width: int) -> tuple[int, int]:
-        if self.outscale is None:
-            return self.result_size(height, width)
-        return (int(height * self.outscale), int(width * self.outscale))
-
-    def resize_result(self, image: Any, height: int, width: int) -> Any:
-        out_h, out_w = self.output_size(height, width)
-        if image.shape[:2] == (out_h, out_w):
-            return image
-        import cv2
-
-        return cv2.resize(image, (out_w, out_h), interpolation=cv2.INTER_LANCZOS4)
