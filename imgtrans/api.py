@@ -305,8 +305,9 @@ def convert(input: str | Path | Sequence[str | Path], output: str | Path,
     device, engine, batch size) once it is ready; ``on_result`` each item's result as soon as
     the item is finished, on the calling thread; ``on_frames(input, done, total)`` a
     video's frames done so far (``input`` as in its result), after each batch (each segment
-    with ``engine="ray"``), on the calling thread too; with ``tile`` and the local engine,
-    likewise a tiled image's tiles after each tile (a video is known by its plan item's
+    with ``engine="ray"``), on the calling thread too; with ``tile``, likewise a tiled
+    image's tiles after each tile (with ``engine="ray"``: as the actors report them, at
+    most every 0.2 s and the last tile always; a video is known by its plan item's
     ``video``).
     """
     from imgtrans import __version__

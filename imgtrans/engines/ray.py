@@ -27,7 +27,6 @@ import os
 import pickle
 import sys
 import threading
-import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -40,6 +39,8 @@ from imgtrans.core.discover import WorkItem
 from imgtrans.core.display import bounded
 from imgtrans.core.report import ItemResult
 from imgtrans.core.stages import EngineSettings, Translated
+from imgtrans.engines.ray_channel import (StopFlag, forward_stop, open_channel, rows_hearing_tiles,
+                                          stopped, tile_reporter)
 from imgtrans.errors import ImgtransError, PluginError, UsageError
 
 INSTALL_HINT = "pip install 'imgtrans[ray]'"
@@ -114,7 +115,7 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
     """Convert ``items`` on the cluster; one result per item, in input order. Images go
     through the Ray Data pipeline, videos segment by segment through a pool of actors
     (:mod:`imgtrans.engines.ray_video`); ``on_frames`` gets a video's frames done after each
-    of its segments."""
+    of its segments, and a tiled image's tiles as its actor reports them."""
     from imgtrans.engines import ray_video
 
     stop = stop or threading.Event()
@@ -132,8 +133,8 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
         on_start({**recipe.describe(device), "engine": "ray",
                   "ray_address": settings.address or f"local ({LOOPBACK})", "actors": actors,
                   "batch_size": sizer.describe()})
-        flag = ray.remote(num_cpus=0)(_Flag).remote()
-        threading.Thread(target=_forward_stop, args=(stop, finished, flag), daemon=True).start()
+        flag = open_channel(ray)  # the stop flag, and tile progress back from the actors
+        threading.Thread(target=forward_stop, args=(stop, finished, flag), daemon=True).start()
         try:  # videos first: their actors are gone when they end, Ray Data's pool stays
             if segmented:
                 results.update(ray_video.run(ray, segmented, recipe, settings,
@@ -142,7 +143,7 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
             if images and not stop.is_set():
                 results.update(zip(images, _convert_images(
                     ray, images, recipe, settings, flag, device, (gpus, cpus, actors), sizer,
-                    on_result)))
+                    on_result, on_frames)))
         except ray.exceptions.RayError as exc:  # a worker died, the cluster went away...
             lines = str(exc).strip().splitlines() or [type(exc).__name__]
             raise ImgtransError(bounded(f"the Ray job failed: {lines[-1]}")) from None
@@ -162,11 +163,21 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
 
 def _convert_images(ray: Any, items: list[WorkItem], recipe: Any, settings: EngineSettings,
                     flag: Any, device: str, pool: tuple[int, int, int], sizer: BatchSizer,
-                    on_result: Callable[[ItemResult], None]) -> list[ItemResult]:
-    """Images through the Ray Data pipeline; one result per item, in input order."""
+                    on_result: Callable[[ItemResult], None],
+                    on_frames: Callable[[str, int, int], None] | None) -> list[ItemResult]:
+    """Images through the Ray Data pipeline; one result per item, in input order. A tiled
+    image's tiles reach ``on_frames`` as the actors report them (:mod:`.ray_channel`)."""
     dataset = _pipeline(ray, items, recipe, settings, flag, device, pool, sizer)
     results: dict[int, ItemResult] = {}
     rows = iter(dataset.iter_rows())
+    if on_frames is not None:
+        sources = {item.name: str(item.source) for item in items}
+
+        def on_tiles(name: str, done: int, total: int) -> None:
+            if name in sources:
+                on_frames(sources[name], done, total)
+
+        rows = rows_hearing_tiles(rows, flag, on_tiles)
     try:
         for row in rows:
             index, value = pickle.loads(row["record"])
@@ -240,45 +251,6 @@ def _pipeline(ray: Any, items: list[WorkItem], recipe: Any, settings: EngineSett
                             batch_format="numpy", num_cpus=IO_CPUS)
 
 
-class _Flag:
-    """The stop flag the workers read (a Ray actor)."""
-
-    def __init__(self) -> None:
-        self.stopped = False
-
-    def set(self) -> None:
-        self.stopped = True
-
-    def is_set(self) -> bool:
-        return self.stopped
-
-
-def _forward_stop(stop: threading.Event, finished: threading.Event, flag: Any) -> None:
-    while not finished.is_set():
-        if stop.wait(0.1):
-            flag.set.remote()
-            return
-
-
-def _every(seconds: float, ask: Callable[[], bool]) -> Callable[[], bool]:
-    """``ask`` (a call to the flag actor) at most every ``seconds``; True for good once it was."""
-    last, stopped = [0.0], [False]
-
-    def check() -> bool:
-        now = time.monotonic()
-        if not stopped[0] and now - last[0] >= seconds:
-            last[0], stopped[0] = now, bool(ask())
-        return stopped[0]
-
-    return check
-
-
-def _stopped(flag: Any) -> bool:
-    import ray
-
-    return bool(ray.get(flag.is_set.remote()))
-
-
 @dataclass
 class _Failure:
     """A translator that could not be loaded on a worker: the driver raises it."""
@@ -318,7 +290,7 @@ def _batch(rows: list[tuple[int, Any]]) -> dict[str, np.ndarray]:
 
 def _decode_rows(batch: dict[str, np.ndarray], *, settings: EngineSettings,
                  flag: Any) -> dict[str, np.ndarray]:
-    stopping = _stopped(flag)
+    stopping = stopped(flag)
     return _batch([(i, stages.interrupted(item) if stopping else stages.decode(item, settings))
                    for i, item in _rows(batch)])
 
@@ -342,7 +314,8 @@ class _Translate:
                                 self.runner.translator.capabilities.cpu_batch_size)
         self.read_input = None if self.runner.takes_images else self.runner.translator.read_input
         self._thread = threading.local()
-        self.runner.should_stop = _every(0.5, lambda: _stopped(flag))  # a stop reaches into a batch
+        self.runner.should_stop = StopFlag(flag).is_set  # a stop reaches into a batch
+        self.runner.on_tiles = tile_reporter(flag)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = _rows(batch)
@@ -351,7 +324,7 @@ class _Translate:
         if not getattr(self._thread, "casts_kept", False):  # the actor's threads end with the run
             self.runner.keep_weight_casts()
             self._thread.casts_kept = True
-        stopping = _stopped(self.flag)
+        stopping = stopped(self.flag)
         outcomes: dict[int, Any] = {}
         groups: dict[tuple, list[tuple[int, stages.Loaded]]] = {}
         for i, value in rows:

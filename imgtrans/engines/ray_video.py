@@ -33,6 +33,7 @@ from imgtrans.core.video.job import (FrameTranslator, Progress, encode_segment, 
                                      translator_fingerprint, unfinished)
 from imgtrans.core.video.segments import prepare_work_folder
 from imgtrans.core.video.source import import_av
+from imgtrans.engines.ray_channel import StopFlag
 
 
 def in_segments(item: WorkItem) -> bool:
@@ -147,28 +148,13 @@ def _join(video: _Video, report: Callable[[_Video, ItemResult], None]) -> None:
     report(video, finished(video.item, video.started, {**facts, **described}))
 
 
-class _StopFlag:
-    """The run's stop flag as ``is_set()``, asking the flag actor at most twice a second."""
-
-    def __init__(self, flag: Any) -> None:
-        self.flag, self.last, self.stopped = flag, 0.0, False
-
-    def is_set(self) -> bool:
-        now = time.monotonic()
-        if not self.stopped and now - self.last >= 0.5:
-            import ray
-
-            self.last, self.stopped = now, bool(ray.get(self.flag.is_set.remote()))
-        return self.stopped
-
-
 class _SegmentActor:
     """Loads the translator once; converts segments of videos into their work folders."""
 
     def __init__(self, recipe: bytes, settings: EngineSettings, device: str, flag: Any) -> None:
         from imgtrans.engines.ray import _Failure
 
-        self.settings, self.stop, self.failure = settings, _StopFlag(flag), None
+        self.settings, self.stop, self.failure = settings, StopFlag(flag), None
         try:
             self.runner = pickle.loads(recipe).load(device).runner
         except Exception as exc:  # reported by the driver, with the local engine's exit code

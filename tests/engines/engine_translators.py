@@ -34,6 +34,14 @@ class DelayTranslator(Translator):
         return images
 
 
+class DelayTilesTranslator(DelayTranslator):
+    """:class:`DelayTranslator` that may run in tiles: a tiled image takes a while per tile."""
+
+    name = "delay_tiles"
+    summary = "identity, slowly, in tiles"
+    capabilities = Capabilities(fully_convolutional=True)
+
+
 @dataclass(frozen=True)
 class HungryOptions:
     max_batch: int = field(default=2, metadata={"help": "larger batches run out of memory"})
@@ -80,5 +88,5 @@ class BrokenTranslator(Translator):
 
 @hookimpl
 def register_translators(register: Any) -> None:
-    for cls in (DelayTranslator, HungryTranslator, BrokenTranslator):
+    for cls in (DelayTranslator, DelayTilesTranslator, HungryTranslator, BrokenTranslator):
         register(cls)

@@ -187,6 +187,33 @@ def test_a_successful_run_prints_nothing_that_looks_like_an_error(ray_instance, 
         assert not re.search(r"^\[[\d\- :,]+ E \d+ \d+\]|Error|Traceback|Warning", text, re.M), text
 
 
+def test_a_tiled_image_reports_its_tiles_to_the_driver(ray_instance, host, register_plugin, tmp_path):
+    """An actor's tile progress reaches ``on_frames`` on the calling thread, before the
+    image's result, ending at all tiles done; the output is the whole image."""
+    import engine_translators
+
+    register_plugin(engine_translators, "engine_translators")
+    (tmp_path / "in").mkdir()
+    image = np.random.default_rng(1).integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "in" / "big.png"), image)
+    heard: list[tuple] = []
+    caller = threading.get_ident()
+
+    def on_frames(source, done, total):
+        heard.append(("tiles", Path(source).name, done, total, threading.get_ident() == caller))
+
+    report = imgtrans.convert(tmp_path / "in", tmp_path / "out", plugin="delay_tiles", engine="ray",
+                              tile=16, tile_pad=0, options={"seconds": 0.15}, on_frames=on_frames,
+                              on_result=lambda r: heard.append(("result", r.status)))
+    assert report.count("done") == 1, report.items
+    tiles = [event[1:] for event in heard if event[0] == "tiles"]
+    assert heard[-1] == ("result", "done") and tiles and len(tiles) == len(heard) - 1
+    assert all(name == "big.png" and total == 9 and on_caller for name, _, total, on_caller in tiles)
+    done = [d for _, d, _, _ in tiles]
+    assert done == sorted(done) and done[-1] == 9 and len(done) >= 2, done  # some tiles along the way
+    assert (cv2.imread(str(tmp_path / "out" / "big.png")) == image).all()
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_the_private_instance_listens_on_loopback_only(ray_instance):
     addresses = _listening_addresses(_descendants(os.getpid()) | {os.getpid()})
