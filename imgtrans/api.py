@@ -27,8 +27,9 @@ from imgtrans.translators.options import build_options, describe_options
 from imgtrans.api_eval import (DEFAULT_METRICS, EvalSettings, Measure, eval_measures,  # noqa: F401
                                evaluate, generate_outputs, parse_metrics, psnr_y, write_eval_html)
 from imgtrans.api_images import (IMAGE_EXTENSIONS, DecodedImage, Panel, SheetRow,  # noqa: F401
-                                 decode_image, list_image_files, max_file_bytes, pair_half,
-                                 read_pixels, render_sheet, write_file_atomic, write_image_atomic)
+                                 decode_image, encode_image, list_image_files, max_file_bytes,
+                                 pair_half, read_pixels, render_sheet, write_file_atomic,
+                                 write_image_atomic)
 from imgtrans.api_text import printable, shown  # noqa: F401
 from imgtrans.api_translators import (check_options, export_checkpoint, list_plugins,  # noqa: F401
                                       parse_options, register_plugin_commands, translator_class,
@@ -36,7 +37,8 @@ from imgtrans.api_translators import (check_options, export_checkpoint, list_plu
 from imgtrans.api_weights import (DownloadProgress, WeightSpec, fetch_weights_url,  # noqa: F401
                                   find_weights, forget_verified_weights, is_weights_url,
                                   known_weights, weights_checksum, weights_location,
-                                  weights_on_disk, weights_path, weights_sha256)
+                                  weights_example, weights_examples, weights_on_disk,
+                                  weights_path, weights_sha256)
 from imgtrans.api_video import (VIDEO_EXTENSIONS, is_video, video_info, video_poster,  # noqa: F401
                                 videos_supported)
 

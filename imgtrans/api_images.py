@@ -16,7 +16,7 @@ from imgtrans.core.readers import IMAGE_EXTENSIONS, DecodedImage
 
 __all__ = ["IMAGE_EXTENSIONS", "Panel", "SheetRow", "render_sheet", "pair_half", "read_pixels",
            "list_image_files", "write_file_atomic", "write_image_atomic", "decode_image",
-           "DecodedImage", "max_file_bytes"]
+           "DecodedImage", "max_file_bytes", "encode_image"]
 
 
 def pair_half(images: Any, half: str, axis: int = -1) -> Any:
@@ -65,9 +65,16 @@ def write_file_atomic(path: str | Path, data: bytes) -> None:
     write_atomic(Path(path), data)
 
 
-def write_image_atomic(path: str | Path, pixels: np.ndarray, format: str = "png") -> None:
-    """Encode ``pixels`` (uint8 or uint16, (H, W) gray or (H, W, C) RGB(A)) as ``format``
-    (an extension: "png", "jpg"...) and write them to ``path`` atomically."""
-    from imgtrans.core.writers import encode_image, write_atomic
+def encode_image(pixels: np.ndarray, format: str = "png") -> bytes:
+    """``pixels`` (uint8 or uint16, (H, W) gray or (H, W, C) RGB(A)) encoded as ``format``
+    (an extension: "png", "jpg"...): the bytes of the file."""
+    from imgtrans.core.writers import encode_image as encode
 
-    write_atomic(Path(path), encode_image(np.ascontiguousarray(pixels), format))
+    return encode(np.ascontiguousarray(pixels), format)
+
+
+def write_image_atomic(path: str | Path, pixels: np.ndarray, format: str = "png") -> None:
+    """Encode ``pixels`` as :func:`encode_image` does and write them to ``path`` atomically."""
+    from imgtrans.core.writers import write_atomic
+
+    write_atomic(Path(path), encode_image(pixels, format))

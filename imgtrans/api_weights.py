@@ -11,16 +11,23 @@ The weights modules (http, hashing, the Hub client) load when a function runs, n
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from imgtrans.translators.base import WeightSpec
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DownloadProgress = Callable[[int, Optional[int]], None]
 """``progress(bytes done, bytes in total or None)``, called as a download goes."""
 
 __all__ = ["WeightSpec", "DownloadProgress", "known_weights", "find_weights", "is_weights_url",
            "weights_on_disk", "weights_location", "weights_checksum", "weights_path",
-           "fetch_weights_url", "forget_verified_weights", "weights_sha256"]
+           "fetch_weights_url", "forget_verified_weights", "weights_sha256", "weights_examples",
+           "weights_example", "MAX_EXAMPLES"]
+
+MAX_EXAMPLES = 4
+"""Example images of a weights' domain that :func:`weights_examples` lists at most."""
 
 
 def known_weights() -> list[WeightSpec]:
@@ -114,3 +121,31 @@ def weights_sha256(path: str | Path) -> str:
     from imgtrans.weights.cache import sha256_path
 
     return sha256_path(Path(path))
+
+
+def weights_examples(spec: WeightSpec | str) -> list[Path]:
+    """Images of what ``spec`` (or the registry name) was trained on: up to
+    :data:`MAX_EXAMPLES` files of its ``examples`` folder, by name; [] when it has none
+    (published weights usually), or its folder is missing."""
+    from imgtrans.api_images import list_image_files
+    from imgtrans.weights.bundled import examples_folder
+
+    folder = examples_folder(find_weights(spec) if isinstance(spec, str) else spec)
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(list_image_files(folder, recursive=False))[:MAX_EXAMPLES]
+
+
+def weights_example(spec: WeightSpec | str, index: int, *, size: int = 128) -> np.ndarray:
+    """Example ``index`` of :func:`weights_examples` to show: (H, W, 3) RGB uint8 within
+    ``size`` x ``size`` (small ones enlarged by a whole factor, nearest neighbour; large
+    ones reduced). ``IndexError`` when there is no such example; ``InputError`` when its
+    file cannot be read (files over 16 MB or 4096 x 4096 pixels are refused unread)."""
+    from imgtrans.api_images import decode_image
+    from imgtrans.core.contact_sheet import fit, to_rgb8
+
+    files = weights_examples(spec)
+    if not 0 <= index < len(files):
+        raise IndexError(f"no example {index}: {len(files)} examples")
+    decoded = decode_image(files[index], max_pixels=4096 * 4096, max_bytes=16 << 20)
+    return fit(to_rgb8(decoded.pixels), size)

@@ -182,6 +182,9 @@ class WeightSpec:
     by ``imgtrans info``, ``weights list --long`` and the first line of ``convert``).
     ``fallback`` names bundled weights that stand in for these defaults when they are not
     downloaded and cannot be now (offline), with one warning.
+    ``examples`` is a folder of a few small images of what the weights were trained on,
+    relative as ``file`` is and shipped beside the weights (the web app shows up to four,
+    sorted by name, beside its weights menu).
     ``package`` is filled in by imgtrans when a plugin registers the spec.
     """
 
@@ -201,6 +204,7 @@ class WeightSpec:
     aliases: tuple[str, ...] = ()
     trained_on: str = ""
     fallback: str | None = None
+    examples: str | None = None
     package: str | None = None
 
     def __post_init__(self) -> None:

@@ -27,8 +27,18 @@ _lock = threading.Lock()
 def bundled_path(spec: WeightSpec) -> Path:
     """Where the spec's bundled file or folder is (it may not exist)."""
     assert spec.file, spec
+    return _in_package(spec, spec.file)
+
+
+def examples_folder(spec: WeightSpec) -> Path | None:
+    """Where the spec's folder of example images is (it may not exist); None without one."""
+    return _in_package(spec, spec.examples) if spec.examples else None
+
+
+def _in_package(spec: WeightSpec, relative: str) -> Path:
+    """``relative`` in the package that declared ``spec`` (``pretrained/`` for the registry)."""
     if spec.package is None:
-        return pretrained_dir() / spec.file
+        return pretrained_dir() / relative
     try:
         root = resources.files(spec.package)
     except (ModuleNotFoundError, TypeError) as exc:
@@ -36,7 +46,7 @@ def bundled_path(spec: WeightSpec) -> Path:
     if not isinstance(root, Path):  # e.g. a zipped package: we load from real files only
         raise WeightsError(f"weights {spec.name!r}: package {spec.package!r} is not installed as "
                            f"plain files, so its bundled weights cannot be read")
-    return root.joinpath(spec.file)
+    return root.joinpath(relative)
 
 
 def verified_bundle(spec: WeightSpec) -> Path:

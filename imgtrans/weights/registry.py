@@ -23,7 +23,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "repo": (str, type(None)),
     "sha256": (str, type(None)), "license": (str, type(None)), "source": (str, type(None)),
     "description": str, "default": bool, "options": dict, "preprocessing": dict, "aliases": list,
-    "trained_on": str, "fallback": (str, type(None)),
+    "trained_on": str, "fallback": (str, type(None)), "examples": (str, type(None)),
 }
 # ``package`` is set by imgtrans for specs that plugins declare, never in the registry file.
 assert set(_FIELD_TYPES) == {f.name for f in dataclasses.fields(WeightSpec)} - {"package"}
