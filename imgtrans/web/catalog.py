@@ -8,19 +8,23 @@ functions of the registry's answers and a request's values: no request, session 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import imgtrans
+from imgtrans.api import weights_examples
 from imgtrans.errors import UsageError
 
 
 def translator_entry(name: str, allow_downloads: bool = False) -> dict[str, Any]:
     """What a page needs to know of a translator: its options as form fields (with their
     ranges), the weights it may pick (bundled ones marked; ones not on this machine only
-    when the server may download) and its kind of input."""
+    when the server may download; with how many example images of what they were trained
+    on :func:`example_png` serves) and its kind of input."""
     info = imgtrans.translator_info(name)
     weights = [{"name": w["name"], "description": w["description"], "default": w["default"],
                 "trained_on": w.get("trained_on") or "",
+                "examples": len(weights_examples(w["name"])) if w.get("examples") else 0,
                 "source": "bundled" if w["file"] and w["local"] else "cached" if w["local"] else
                           "download" if w["url"] or w["repo"] else "unavailable"}
                for w in info["weights"]]
@@ -38,6 +42,16 @@ def translator_entry(name: str, allow_downloads: bool = False) -> dict[str, Any]
             "requires_weights": info["requires_weights"],
             "options": [dict(o, file=o["path"]) for o in info["options"]],
             "weights": offered, "default_missing": missing}
+
+
+@lru_cache(maxsize=64)
+def example_png(weights: str, index: int) -> bytes:
+    """Example ``index`` of the registry weights ``weights`` as PNG bytes, at most 128 x 128
+    pixels (``imgtrans.api.weights_example``); kept, as the examples are few and shipped
+    files. The caller checks that the catalogue offers these weights and example."""
+    from imgtrans.api import encode_image, weights_example
+
+    return encode_image(weights_example(weights, index), "png")
 
 
 def offered_weights(entry: dict[str, Any], weights: Any) -> str | None:

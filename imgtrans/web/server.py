@@ -14,6 +14,8 @@ against ``--max-pixels`` and the memory free (``imgtrans.core.budget``) before i
 Endpoints (JSON unless said otherwise; errors are ``{"error": "<one line>"}``)::
 
     GET  /api/catalog                  translators, options, offered weights, limits
+    GET  /api/examples?translator=T&weights=W&n=I   PNG: example I of what the offered weights
+                                        W were trained on (the catalogue says how many)
     POST /api/sessions                 a new session -> {"id"}
     GET  /api/s/{sid}                  keep the session alive
     POST /api/s/{sid}/close            end it now (its folder is removed)
@@ -51,7 +53,8 @@ from starlette.staticfiles import StaticFiles
 import imgtrans
 from imgtrans.api import ConvertSettings
 from imgtrans.errors import ImgtransError, UsageError
-from imgtrans.web.catalog import offered_weights, output_format, parse_seed, translator_entry
+from imgtrans.web.catalog import (example_png, offered_weights, output_format, parse_seed,
+                                  translator_entry)
 from imgtrans.web.folders import remove_stale_roots
 from imgtrans.web.jobs import (Job, JobQueue, Session, Sessions, Upload, display_name, link_or_copy,
                                new_id, safe_stem)
@@ -114,6 +117,27 @@ class WebApp:
                            "max_video_frames": self.settings.max_video_frames},
                 "downloads": self.settings.allow_downloads}
         return data if request is None else json_response(data)
+
+    async def example(self, request: Request) -> Response:
+        """An image of what weights were trained on: only registry weights the catalogue
+        offers, by index (never a path); 404 with the reason otherwise."""
+        query = request.query_params
+        name, weights, index = query.get("translator", ""), query.get("weights", ""), query.get("n", "0")
+        try:
+            entry = self._translator(name)
+        except ImgtransError as exc:
+            raise HTTPException(404, " ".join(str(exc).split())) from None
+        offered = {w["name"]: w["examples"] for w in entry["weights"]}
+        if weights not in offered:
+            raise HTTPException(404, f"weights {weights[:80]!r} are not offered for {entry['name']}; "
+                                     f"choose one of: {', '.join(offered) or 'none'}")
+        count = offered[weights]
+        if not (index.isascii() and index.isdigit() and len(index) < 4 and int(index) < count):
+            raise HTTPException(404, f"{weights} has {count or 'no'} example image{'s' * (count != 1)}"
+                                     f"{f' (n=0 to {count - 1})' if count else ''}: "
+                                     f"no example n={index[:20]!r}")
+        png = await run_in_threadpool(example_png, weights, int(index))
+        return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
     # -- sessions and uploads -------------------------------------------------------------
     async def new_session(self, request: Request) -> Response:
@@ -321,6 +345,7 @@ def create_app(settings: WebSettings | None = None, *,
         Route("/", lambda request: FileResponse(STATIC / "index.html")),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Route("/api/catalog", web.catalog),
+        Route("/api/examples", web.example),
         Route("/api/sessions", web.new_session, methods=["POST"]),
         Route("/api/s/{sid}", web.ping),
         Route("/api/s/{sid}/close", web.close_session, methods=["POST"]),

@@ -149,17 +149,29 @@ def in_view(page, selector: str) -> bool:
         and box["x"] + box["width"] <= size["width"]
 
 
+def examples_shown(page, prefix: str) -> None:
+    """The page's weights show four example images of their domain, loaded, side by side."""
+    images = page.locator(f"#{prefix}-examples img")
+    page.wait_for_function("prefix => [...document.querySelectorAll(`#${prefix}-examples img`)]"
+                           ".filter((i) => i.complete && i.naturalWidth === 128).length === 4", arg=prefix)
+    boxes = [images.nth(k).bounding_box() for k in range(4)]
+    assert all(b["height"] == 64 and b["y"] == boxes[0]["y"] for b in boxes)  # one row
+
+
 def test_the_first_screen_works_on_a_photo(page):
     """Issue 24: the app opens on super-resolution (what works on a photo) with what its
-    weights were trained on beside them, options collapsed, and the file drop and Convert
-    above the fold at 1280x900."""
+    weights were trained on beside them (words, and example images where the weights have
+    them: the bundled demo models of the Layout and Strokes pages), options collapsed, and
+    the file drop and Convert above the fold at 1280x900."""
     open_tab(page, "convert")
     assert page.input_value("#cv-translator") == "srgan"
     assert page.inner_text("#cv-trained").startswith("Trained on ")
     assert page.evaluate("window.scrollY") == 0
     assert in_view(page, "#cv-drop") and in_view(page, "#cv-run")
     assert page.locator("#page-convert details:has(#cv-options)").get_attribute("open") is None
-    page.select_option("#cv-translator", "sdedit")
+    assert page.locator("#cv-examples").is_hidden()  # published-style weights: words only
+    page.select_option("#cv-translator", "sdedit")  # its bundled stand-in shows its domain
+    examples_shown(page, "cv")
     assert in_view(page, "#cv-drop") and in_view(page, "#cv-run")
     page.click("#page-convert summary")
     # a prompt is typed text (bounded); a mask is one of the page's uploads
@@ -172,6 +184,8 @@ def test_the_first_screen_works_on_a_photo(page):
     for tab, prefix in (("layout", "ly"), ("paint", "pt")):
         open_tab(page, tab)
         page.wait_for_function(f"document.querySelector('#{prefix}-trained').textContent.startsWith('Trained on')")
+        examples_shown(page, prefix)
+        assert in_view(page, f"#{prefix}-examples")
     # the Strokes page takes a prompt for text models; the bundled pixel model refuses one
     assert page.locator("#pt-prompt").is_visible()
     page.fill("#pt-prompt", "a red brick house")

@@ -1,5 +1,5 @@
 """What the web form offers (path options as uploads, other text as bounded text, the
-registry's "trained on" beside weights), results in the input's format, and an imgtrans
+registry's "trained on" and example images beside weights), results in the input's format, and an imgtrans
 output's record restoring the run that made it (issues 23 and 24)."""
 
 from __future__ import annotations
@@ -58,6 +58,45 @@ def test_weights_say_what_they_were_trained_on(make_client):  # noqa: F811
     for name in ("srgan", "layout2im"):
         default = next(w for w in catalog[name]["weights"] if w["default"])
         assert default["trained_on"], name
+
+
+@pytest.mark.parametrize("translator, weights", [("sdedit", "sdedit.facades_synth"),
+                                                  ("layout2im", "layout2im.shapes_synth")])
+def test_bundled_weights_show_examples_of_their_domain(make_client, translator, weights):  # noqa: F811
+    client, _, _ = make_client()
+    catalog = {t["name"]: t for t in client.get("/api/catalog").json()["translators"]}
+    offered = {w["name"]: w for w in catalog[translator]["weights"]}
+    assert offered[weights]["examples"] == 4
+    images = []
+    for n in range(4):
+        got = client.get("/api/examples", params={"translator": translator, "weights": weights, "n": n})
+        assert got.status_code == 200 and got.headers["content-type"] == "image/png"
+        images.append(decode_png(got.content))
+    assert all(i.shape == (128, 128, 3) for i in images)  # the 64 px training images, x2
+    assert len({i.tobytes() for i in images}) == 4 and all(i.std() > 10 for i in images)
+    first = client.get("/api/examples", params={"translator": translator, "weights": weights})
+    assert first.content == client.get(f"/api/examples?translator={translator}&weights={weights}&n=0").content
+
+
+def test_examples_are_only_those_the_catalogue_offers(make_client):  # noqa: F811
+    client, _, _ = make_client()
+    catalog = {t["name"]: t for t in client.get("/api/catalog").json()["translators"]}
+    assert all(w["examples"] == 0 for w in catalog["srgan"]["weights"])  # none for these weights
+    cases = {  # query -> words of the one-line 404
+        "translator=nope&weights=sdedit.facades_synth": "nope",
+        "translator=sdedit&weights=sdedit.nope": "'sdedit.nope' are not offered for sdedit",
+        "translator=sdedit&weights=../../etc/passwd": "are not offered",
+        "translator=sdedit&weights=pretrained/examples/sdedit_facades_synth/0.png": "are not offered",
+        "translator=layout2im&weights=sdedit.facades_synth": "not offered for layout2im",
+        "translator=sdedit&weights=sdedit.facades_synth&n=4": "has 4 example images (n=0 to 3): no example n='4'",
+        "translator=sdedit&weights=sdedit.facades_synth&n=-1": "no example n='-1'",
+        "translator=sdedit&weights=sdedit.facades_synth&n=%C2%B2": "no example",
+        "translator=srgan&weights=srgan.photos_x4": "has no example images",
+    }
+    for query, words in cases.items():
+        got = client.get(f"/api/examples?{query}")
+        assert got.status_code == 404 and words in got.json()["error"], (query, got.text)
+        assert "\n" not in got.json()["error"]
 
 
 @pytest.mark.parametrize("kind, data, media", [

@@ -152,10 +152,18 @@ export function oneLine(text) {
   return first.length > 90 ? `${first.slice(0, first.lastIndexOf(" ", 88))}…` : first;
 }
 
-/** What the chosen weights were trained on ("" when the registry does not say). */
-export function trainedOn(translator, name) {
+/** What the chosen weights were trained on: the registry's words in `hint` ("" when it does
+ *  not say) and, in `row`, the example images of their domain the server has (bundled demo
+ *  weights; none for published ones, and then the row is hidden). */
+export function showTrainedOn(hint, row, translator, name) {
   const w = translator.weights.find((x) => x.name === name) || translator.weights.find((x) => x.default);
-  return w && w.trained_on ? `Trained on ${w.trained_on}.` : "";
+  hint.textContent = w && w.trained_on ? `Trained on ${w.trained_on}.` : "";
+  const count = (w && w.examples) || 0;
+  const query = (n) => new URLSearchParams({ translator: translator.name, weights: w.name, n });
+  row.replaceChildren(...Array.from({ length: count }, (_, n) => el("img", {
+    src: `/api/examples?${query(n)}`, alt: `training example ${n + 1} of ${w.name}`,
+    title: `what ${w.name} was trained on (example ${n + 1} of ${count})` })));
+  row.hidden = !count;
 }
 
 const asText = (value) => (value === null || value === undefined ? "" : String(value));

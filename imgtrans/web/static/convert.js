@@ -1,7 +1,7 @@
 // Convert page: a translator, its weights and options, some images; results side by side
 // with their inputs in the before/after viewer, downloadable one by one or as a zip.
 
-import { $, el, fillWeights, inSession, optionsForm, runJob, Status, trainedOn, translators, uploadImage } from "./common.js";
+import { $, el, fillWeights, inSession, optionsForm, runJob, showTrainedOn, Status, translators, uploadImage } from "./common.js";
 import { createCompare } from "./compare.js";
 
 export function initConvert() {
@@ -32,7 +32,7 @@ export function initConvert() {
   }
 
   function onWeights() {
-    $("#cv-trained").textContent = trainedOn(current(), weights.value);
+    showTrainedOn($("#cv-trained"), $("#cv-examples"), current(), weights.value);
   }
 
   select.replaceChildren(...choices.map((t) => el("option", { value: t.name, text: t.name })));

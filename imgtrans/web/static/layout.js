@@ -4,7 +4,7 @@
 // format of `imgtrans convert` (plugins/imgtrans_layout2im/layouts.py) with the canvas's
 // "size" [width, height] and the boxes in its pixels: the images keep that aspect.
 
-import { $, el, downloadBlob, fillWeights, optionsForm, rowSize, runJob, showSamples, Status, trainedOn, translators } from "./common.js";
+import { $, el, downloadBlob, fillWeights, optionsForm, rowSize, runJob, showSamples, showTrainedOn, Status, translators } from "./common.js";
 
 const MIN_SIZE = 0.02;  // a smaller box is a click, not a box
 const HANDLE = 9;       // corner grab radius, in screen pixels
@@ -298,7 +298,7 @@ export function initLayout() {
 
   // -- the model: labels, generation ------------------------------------------------------
   async function loadLabels() {
-    $("#ly-trained").textContent = trainedOn(current(), weights.value);
+    showTrainedOn($("#ly-trained"), $("#ly-examples"), current(), weights.value);
     state.labels = [];
     const job = await runJob({ kind: "labels", translator: select.value, weights: weights.value || null }, status);
     if (!job || job.state !== "done") return;

@@ -3,7 +3,7 @@
 // `imgtrans convert --plugin sdedit` takes (the guide as input, the mask as --opt mask=),
 // and can be downloaded as such.
 
-import { $, canvasBlob, downloadBlob, el, fillWeights, rowSize, runJob, showSamples, shownSize, Status, trainedOn, translators, uploadImage } from "./common.js";
+import { $, canvasBlob, downloadBlob, el, fillWeights, rowSize, runJob, showSamples, shownSize, showTrainedOn, Status, translators, uploadImage } from "./common.js";
 
 const MASK_COLOUR = "#ff2d78";  // shown half transparent; white in the mask file
 const SWATCHES = ["#3a6bc4", "#7fb2e5", "#4f8a3c", "#9ccf6a", "#8a5a3c", "#c0392b", "#e8c547", "#ffffff", "#8a8f98", "#1d2330"];
@@ -25,7 +25,7 @@ export function initPaint() {
   const context = (canvas) => canvas.getContext("2d", { willReadFrequently: canvas !== base });
 
   fillWeights($("#pt-weights"), translator);
-  const showTrained = () => { $("#pt-trained").textContent = trainedOn(translator, $("#pt-weights").value); };
+  const showTrained = () => showTrainedOn($("#pt-trained"), $("#pt-examples"), translator, $("#pt-weights").value);
   $("#pt-weights").addEventListener("change", showTrained);
   showTrained();
   const defaults = Object.fromEntries(translator.options.map((o) => [o.name, o.default]));
