@@ -60,12 +60,7 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
     before, runner.should_stop = runner.should_stop, stop.is_set  # a stop reaches into a batch
     try:
         pipeline.run([item for item in items if item.video is None])
-        for item in (item for item in items if item.video is not None):  # frames stream inside
-            if stop.is_set():
-                break
-            runner.keep_weight_casts()
-            pipeline.finish(item, convert_video(item, runner, sizer, settings, stop,
-                                                 on_frames))
+        pipeline.convert_videos([item for item in items if item.video is not None], on_frames)
     finally:
         runner.should_stop = before
         runner.on_tiles = None
@@ -146,6 +141,42 @@ class _Pipeline:
             raise
         for pool in pools:
             pool.shutdown()
+
+    def convert_videos(self, videos: list[WorkItem],
+                       on_frames: Callable[[str, int, int], None] | None) -> None:
+        """Each video in turn on a translator thread, as images' batches run (its frames
+        stream inside). Not on the calling thread: there the same forwards ran 2-6x slower
+        (glibc's main malloc arena; bench/RESULTS.md, "Video"). Frame progress comes back
+        through ``events`` to ``on_frames``, on the calling thread."""
+        if not videos:
+            return
+
+        def heard(source: str, done: int, total: int) -> None:
+            self.events.put(("tiles", lambda: on_frames(source, done, total)))
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="imgtrans-translate",
+                                  initializer=self.runner.keep_weight_casts)
+        try:
+            for item in videos:
+                if self.stop.is_set():
+                    break
+                future = pool.submit(convert_video, item, self.runner, self.sizer, self.settings,
+                                     self.stop, heard if on_frames is not None else None)
+                future.add_done_callback(lambda f: self.events.put(("video", f)))
+                while True:
+                    try:
+                        kind, event = self.events.get(timeout=0.2)
+                    except queue.Empty:
+                        continue
+                    if kind == "video":
+                        break
+                    event()  # a video's or a tile's progress
+                self.finish(item, future.result())
+        except BaseException:  # a failing callback, or a second Ctrl-C: the batch in flight ends it
+            self.stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
     def _submit(self, pool: ThreadPoolExecutor, table: dict, context: Any, kind: str,
                 fn: Callable, *args: Any) -> None:
