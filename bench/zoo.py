@@ -11,9 +11,11 @@ classes; nothing is downloaded), saved as .safetensors, and run on the same imag
 
 Per-image times exclude loading on both sides.
 
-Calls alternate image by image (spandrel, imgtrans, spandrel...) for ``--repeats`` rounds and
-the median per-image time is kept; the ratio is spandrel's time / imgtrans's (>= 1.0:
-imgtrans is not slower). Fast mode: the
+After one untimed call each, calls alternate image by image for ``--repeats`` rounds, in
+ABBA order (spandrel first on even turns, imgtrans first on odd ones, so neither side always
+runs on the caches the other left) and the median per-image time is kept; the ratio is
+spandrel's time / imgtrans's (>= 1.0: imgtrans is not slower), with the interquartile range
+of the call-by-call ratios ("pairs") to show the noise. Fast mode: the
 translator's bf16/fp16 path against exact on the same images (mean and max difference in
 8-bit levels), and its speed where the device runs bf16 natively; on a CPU without AVX-512
 BF16/AMX ``--precision fast`` runs exact, so the error is measured with autocast emulated
@@ -25,6 +27,7 @@ BF16/AMX ``--precision fast`` runs exact, so the error is measured with autocast
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -120,6 +123,7 @@ def main() -> None:
     from safetensors.torch import save_file
 
     native, description = fast_dtype(torch.device("cpu"))
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     print(f"{args.images} images {args.size}x{args.size}, CPU, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, median of {args.repeats} rounds; fast mode here: {description}")
     print(f"{'architecture':<15} {'spandrel s/img':>14} {'imgtrans s/img':>14} {'ratio':>6} {'max diff':>8}"
@@ -133,18 +137,23 @@ def main() -> None:
             path = Path(tmp) / f"{name.split()[0]}.safetensors"
             save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
             descriptor, model, _, _ = loaded_pair(path)
+            spandrel_call(descriptor, images[0]), model(images[0])  # first calls set up kernels
             spandrel_times, imgtrans_times, diff = [], [], 0
-            for _ in range(args.repeats):  # interleaved image by image: a busy machine's drift hits both
-                for image in images:
-                    t, ref = timed(spandrel_call, descriptor, image)
-                    spandrel_times.append(t)
-                    t, ours = timed(model, image)
-                    imgtrans_times.append(t)
-                    diff = max(diff, int(np.abs(ref.astype(int) - ours.astype(int)).max()))
+            for turn in range(args.repeats * len(images)):  # interleaved call by call, ABBA
+                image = images[turn % len(images)]
+                sides = [(spandrel_times, lambda i: spandrel_call(descriptor, i)), (imgtrans_times, model)]
+                outputs = []
+                for times, call in sides if turn % 2 == 0 else sides[::-1]:
+                    t, out = timed(call, image)
+                    times.append(t)
+                    outputs.append(out)
+                diff = max(diff, int(np.abs(outputs[0].astype(int) - outputs[1].astype(int)).max()))
             spandrel_t, imgtrans_t = float(np.median(spandrel_times)), float(np.median(imgtrans_times))
+            pair = np.array(spandrel_times) / np.array(imgtrans_times)
+            spread = f"pairs {np.percentile(pair, 25):.2f}-{np.percentile(pair, 75):.2f}"
             if args.no_fast:
                 print(f"{name:<15} {spandrel_t:>14.3f} {imgtrans_t:>14.3f} {spandrel_t / imgtrans_t:>6.2f} "
-                      f"{diff:>8}", flush=True)
+                      f"{diff:>8}  {spread}", flush=True)
                 continue
             mean, top, what = emulated_fast(path, images[:2], torch.bfloat16)
             print(f"{name:<15} {spandrel_t:>14.3f} {imgtrans_t:>14.3f} {spandrel_t / imgtrans_t:>6.2f} "
@@ -156,6 +165,7 @@ def main() -> None:
                 exact_t = np.median([timed(model, i)[0] for _ in range(args.repeats) for i in images])
                 fast_t = np.median([timed(fast, i)[0] for _ in range(args.repeats) for i in images])
                 print(f"{'':<15} fast mode speed-up {exact_t / fast_t:.2f}x ({description})")
+    print("load average after: %.2f %.2f %.2f" % os.getloadavg())
 
 
 if __name__ == "__main__":

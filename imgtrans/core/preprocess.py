@@ -191,12 +191,15 @@ def pad_right_bottom(images: torch.Tensor, pad: int | tuple[int, int], mode: str
     return images
 
 
-def quantize(images: torch.Tensor, bit_depth: int) -> np.ndarray:
+def quantize(images: torch.Tensor, bit_depth: int, clamped: bool = False) -> np.ndarray:
     """Float (B, C, H, W) in [0, 1] -> integer (B, H, W, C) numpy, rounding to nearest
-    (truncation would darken the image by half a level on average)."""
+    (truncation would darken the image by half a level on average). ``clamped``: the caller
+    knows the values are in [0, 1] already (``finish`` clamps), which saves a pass."""
     top = 65535.0 if bit_depth == 16 else 255.0
-    values = (images.clamp(0.0, 1.0) * top).round().permute(0, 2, 3, 1).cpu()
-    return values.numpy().astype(np.uint16 if bit_depth == 16 else np.uint8)
+    values = (images if clamped else images.clamp(0.0, 1.0)).mul(top).round_()  # one new tensor
+    if bit_depth != 16:  # torch converts on the device and in parallel; a quarter of the copy back
+        return values.to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
+    return values.permute(0, 2, 3, 1).cpu().numpy().astype(np.uint16)
 
 
 def _fit_size(images: torch.Tensor, prep: Preprocessing, levels: int | None) -> torch.Tensor:

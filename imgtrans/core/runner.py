@@ -16,6 +16,7 @@ from imgtrans.core.precision import Precision, autocast, keep_weight_casts
 from imgtrans.core.preprocess import Prepared, finish, finish_pixels, prepare, quantize, to_float_batch
 from imgtrans.core.tiling import run_tile, run_tiled, tile_grid
 from imgtrans.errors import UsageError
+from imgtrans.finite import all_finite
 from imgtrans.translators.base import TranslateContext, Translator
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ class TranslatorRunner:
                                 scale=scale, multiple=self.prep.size_multiple)
                 y1, x1 = min(y1, height), min(x1, width)
                 part = part[:, :, :(y1 - y0) * scale, :(x1 - x0) * scale]
-                pixels = quantize(finish_pixels(part, prepared, self.prep), bit_depth)
+                pixels = quantize(finish_pixels(part, prepared, self.prep), bit_depth, clamped=True)
                 if canvas is None:
                     canvas = np.zeros((pixels.shape[0], height * scale, width * scale, pixels.shape[-1]),
                                       pixels.dtype)
@@ -186,7 +187,7 @@ class TranslatorRunner:
         if tile and self.prep.resize == "pad" and prepared.alpha is None:
             output = self._tiles_to_canvas(prepared, names, out_bit_depth or bit_depth, tile)
         else:
-            output = quantize(self._translated(prepared, names, tile), out_bit_depth or bit_depth)
+            output = quantize(self._translated(prepared, names, tile), out_bit_depth or bit_depth, clamped=True)
         return [self.prep.resize_result(img[..., 0] if img.shape[-1] == 1 else img,
                                         prepared.height, prepared.width) for img in output]
 
@@ -205,7 +206,7 @@ class TranslatorRunner:
             if not isinstance(output, torch.Tensor):
                 return output  # the caller reports the wrong type
             output = output.float()
-            if bool(torch.isfinite(output).all()):
+            if all_finite(output):
                 return output
             log.warning("%s: --precision fast gave non-finite values; computing again in fp32",
                         ", ".join(context.names) or self.translator.name)
@@ -239,7 +240,7 @@ def _finite(output: torch.Tensor, translator: Translator) -> torch.Tensor:
     """NaN or infinity would be written as black or saturated pixels with exit 0: fail the
     batch instead (the engine retries its images one by one, so only the bad ones fail).
     The message blames a network only for translators that have one."""
-    if bool(torch.isfinite(output).all()):
+    if all_finite(output):
         return output
     what = f"translator {translator.name!r} produced non-finite values (NaN or infinity)"
     if _has_network(translator):

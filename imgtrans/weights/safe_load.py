@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from imgtrans.errors import WeightsError
+from imgtrans.finite import all_finite
 from imgtrans.tempfiles import create_beside
 
 if TYPE_CHECKING:
@@ -65,12 +66,7 @@ def _check_finite(path: Path, state: Mapping[str, Any]) -> None:
             elif isinstance(value, torch.Tensor) and value.is_floating_point():
                 yield f"{prefix}{key}", value
 
-    def finite(tensor: "torch.Tensor") -> bool:
-        # One reduction, no copy: a NaN or infinity makes the sum non-finite. Only a sum
-        # that overflows (huge but finite values) needs the exact element-wise check.
-        return bool(torch.isfinite(tensor.sum())) or bool(torch.isfinite(tensor).all())
-
-    bad = [k for k, v in walk(state) if not finite(v)]
+    bad = [k for k, v in walk(state) if not all_finite(v)]
     if bad:
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
         raise WeightsError(f"{path} holds non-finite values (NaN or infinity) in {shown}: "
