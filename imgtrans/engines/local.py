@@ -33,28 +33,89 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
         on_result: Callable[[ItemResult], None] = lambda r: None,
         on_frames: Callable[[str, int, int], None] | None = None,
         stop: threading.Event | None = None) -> list[ItemResult]:
-    """Load the translator here, once, then convert ``items``; ``on_frames`` gets a video's
-    frames done after each batch (see :data:`imgtrans.core.video.job.Progress`)."""
-    loaded = recipe.load()
-    sizer = BatchSizer(settings.batch_size, loaded.runner.device,
-                       loaded.translator.capabilities.cpu_batch_size)
-    on_start({**loaded.config(), "engine": "local", "batch_size": sizer.describe()})
-    return run_items(items, loaded.runner, settings, sizer=sizer, on_result=on_result,
-                     on_frames=on_frames, stop=stop)
+    """Load the translator once, on the thread that will run its forwards (see
+    :func:`translator_thread`), then convert ``items``; ``on_frames`` gets a video's frames
+    done after each batch (see :data:`imgtrans.core.video.job.Progress`)."""
+    translator = translator_thread()
+    try:
+        loaded = translator.submit(recipe.load).result()
+        sizer = BatchSizer(settings.batch_size, loaded.runner.device,
+                           loaded.translator.capabilities.cpu_batch_size)
+        on_start({**loaded.config(), "engine": "local", "batch_size": sizer.describe()})
+        results = run_items(items, loaded.runner, settings, sizer=sizer, on_result=on_result,
+                            on_frames=on_frames, stop=stop, translator=translator)
+    except BaseException:
+        translator.shutdown(wait=False, cancel_futures=True)
+        raise
+    translator.shutdown()
+    return results
+
+
+def translator_thread() -> "TranslatorThread":
+    """The one thread of a run that loads the translator and runs every forward (images'
+    batches and videos' frames). One thread for all of torch's work keeps its OpenMP
+    threads one team: a second team (say, loading on the calling thread) makes libgomp
+    throttle its spin-waits once there are more of its threads than cores, and the same
+    forwards ran 1.2-1.6x slower on 2 cores; forwards on the calling thread itself ran
+    up to 6x slower in a video run (glibc's main malloc arena). bench/RESULTS.md, "Video"."""
+    return TranslatorThread()
+
+
+class TranslatorThread:
+    """Calls run in order on one daemon thread (``submit`` -> ``Future``). Daemon, unlike
+    ``ThreadPoolExecutor``'s workers, which the interpreter joins at exit: a second Ctrl-C
+    during a long load leaves at once."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, name="imgtrans-translate", daemon=True)
+        self.thread.start()
+
+    def submit(self, fn: Callable, *args: Any) -> Future:
+        future: Future = Future()
+        self.jobs.put((future, fn, args))
+        return future
+
+    def _loop(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            future, fn, args = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        if cancel_futures:
+            while True:
+                try:
+                    job = self.jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    job[0].cancel()
+        self.jobs.put(None)
+        if wait and self.thread is not threading.current_thread():
+            self.thread.join()
 
 
 def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineSettings, *,
               sizer: BatchSizer | None = None,
               on_result: Callable[[ItemResult], None] = lambda r: None,
               on_frames: Callable[[str, int, int], None] | None = None,
-              stop: threading.Event | None = None) -> list[ItemResult]:
+              stop: threading.Event | None = None,
+              translator: TranslatorThread | None = None) -> list[ItemResult]:
     """Convert ``items`` with ``runner``; one result per item, in input order. A tiled
     image's progress reaches ``on_frames`` too, as ``(input, tiles done, tiles in total)``
-    after each tile, on the calling thread."""
+    after each tile, on the calling thread. ``translator``: the :func:`translator_thread`
+    the runner was loaded on (None: a new one, shut down at the end)."""
     sizer = sizer or BatchSizer(settings.batch_size, runner.device,
                                 runner.translator.capabilities.cpu_batch_size)
     stop = stop or threading.Event()
-    pipeline = _Pipeline(runner, settings, sizer, on_result, stop)
+    owned = translator is None
+    translator = translator or translator_thread()
+    translator.submit(runner.keep_weight_casts)
+    pipeline = _Pipeline(runner, settings, sizer, on_result, stop, translator)
     if on_frames is not None:
         pipeline.hear_tiles(items, on_frames)
     before, runner.should_stop = runner.should_stop, stop.is_set  # a stop reaches into a batch
@@ -64,6 +125,8 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
     finally:
         runner.should_stop = before
         runner.on_tiles = None
+        if owned:
+            translator.shutdown(wait=False, cancel_futures=True)  # its work is done or abandoned
     for item in items:
         if item not in pipeline.results:
             pipeline.finish(item, stages.interrupted(item))
@@ -74,8 +137,10 @@ class _Pipeline:
     """The scheduling state of one run; every method runs on the calling thread."""
 
     def __init__(self, runner: TranslatorRunner, settings: EngineSettings, sizer: BatchSizer,
-                 on_result: Callable[[ItemResult], None], stop: threading.Event) -> None:
+                 on_result: Callable[[ItemResult], None], stop: threading.Event,
+                 translator: TranslatorThread) -> None:
         self.runner, self.settings, self.sizer = runner, settings, sizer
+        self.translator = translator
         self.on_result, self.stop = on_result, stop
         self.window = max(2 * sizer.largest, 2 * settings.workers)
         self.read_input = None if runner.takes_images else runner.translator.read_input
@@ -108,8 +173,7 @@ class _Pipeline:
         pending = iter(items)
         exhausted = False
         readers = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="imgtrans-read")
-        translator = ThreadPoolExecutor(1, thread_name_prefix="imgtrans-translate",
-                                        initializer=self.runner.keep_weight_casts)
+        translator = self.translator
         writers = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="imgtrans-write")
         pools = (readers, translator, writers)
         try:
@@ -139,23 +203,21 @@ class _Pipeline:
             for pool in pools:
                 pool.shutdown(wait=False, cancel_futures=True)
             raise
-        for pool in pools:
-            pool.shutdown()
+        readers.shutdown()
+        writers.shutdown()
 
     def convert_videos(self, videos: list[WorkItem],
                        on_frames: Callable[[str, int, int], None] | None) -> None:
-        """Each video in turn on a translator thread, as images' batches run (its frames
-        stream inside). Not on the calling thread: there the same forwards ran 2-6x slower
-        (glibc's main malloc arena; bench/RESULTS.md, "Video"). Frame progress comes back
-        through ``events`` to ``on_frames``, on the calling thread."""
+        """Each video in turn on the translator thread, as images' batches (its frames
+        stream inside; see :func:`translator_thread`). Frame progress comes back through
+        ``events`` to ``on_frames``, on the calling thread."""
         if not videos:
             return
 
         def heard(source: str, done: int, total: int) -> None:
             self.events.put(("tiles", lambda: on_frames(source, done, total)))
 
-        pool = ThreadPoolExecutor(1, thread_name_prefix="imgtrans-translate",
-                                  initializer=self.runner.keep_weight_casts)
+        pool = self.translator
         try:
             for item in videos:
                 if self.stop.is_set():
@@ -176,15 +238,14 @@ class _Pipeline:
             self.stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-        pool.shutdown()
 
-    def _submit(self, pool: ThreadPoolExecutor, table: dict, context: Any, kind: str,
+    def _submit(self, pool: ThreadPoolExecutor | TranslatorThread, table: dict, context: Any, kind: str,
                 fn: Callable, *args: Any) -> None:
         future = pool.submit(fn, *args)
         table[future] = context
         future.add_done_callback(lambda f: self.events.put((kind, f)))
 
-    def _flush(self, translator: ThreadPoolExecutor, everything: bool) -> None:
+    def _flush(self, translator: TranslatorThread, everything: bool) -> None:
         """Queue full buckets for the translator; when no read is in flight (the input is
         exhausted or the window is full), queue the partial ones too."""
         for key in list(self.buckets):
