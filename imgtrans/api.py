@@ -39,8 +39,8 @@ from imgtrans.api_weights import (DownloadProgress, WeightSpec, fetch_weights_ur
                                   known_weights, weights_checksum, weights_location,
                                   weights_example, weights_examples, weights_on_disk,
                                   weights_path, weights_sha256)
-from imgtrans.api_video import (VIDEO_EXTENSIONS, is_video, video_info, video_poster,  # noqa: F401
-                                videos_supported)
+from imgtrans.api_video import (VIDEO_EXTENSIONS, VIDEO_INSTALL_HINT, is_video, video_frames,  # noqa: F401
+                                video_info, video_poster, videos_supported)
 
 
 @dataclass

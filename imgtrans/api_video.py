@@ -5,13 +5,15 @@ itself (frames through the image stages, other streams copied); these only look.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
+from imgtrans.core.video import INSTALL_HINT as VIDEO_INSTALL_HINT
 from imgtrans.core.video import VIDEO_EXTENSIONS
 
-__all__ = ["VIDEO_EXTENSIONS", "videos_supported", "is_video", "video_info", "video_poster"]
+__all__ = ["VIDEO_EXTENSIONS", "VIDEO_INSTALL_HINT", "videos_supported", "is_video", "video_info",
+           "video_poster", "video_frames"]
 
 
 def videos_supported() -> bool:
@@ -46,14 +48,33 @@ def video_info(path: str | Path, max_pixels: int = 178_956_970) -> dict[str, Any
 
 def video_poster(path: str | Path, max_pixels: int = 178_956_970) -> np.ndarray:
     """The first frame, ``(H, W, 3)`` uint8 RGB (a 16-bit video's reduced to 8 bits)."""
+    return video_frames(path, [0], max_pixels)[0]["pixels"]
+
+
+def video_frames(path: str | Path, indices: Sequence[int],
+                 max_pixels: int = 178_956_970) -> list[dict[str, Any]]:
+    """The frames at ``indices`` (positions in presentation order; out-of-range ones are
+    left out), each ``{"index", "seconds", "pixels"}``: ``seconds`` its timestamp from the
+    first frame's, ``pixels`` ``(H, W, 3)`` uint8 RGB (16-bit videos reduced to 8 bits).
+    Decoding stops after the last one wanted."""
     from imgtrans.core.video.source import decode_frames, probe_video
 
     info = probe_video(Path(path), max_pixels)
-    frames = decode_frames(Path(path), info, info.pts[0], None)
+    wanted = {i for i in indices if 0 <= i < info.frame_count}
+    found: list[dict[str, Any]] = []
+    if not wanted:
+        return found
+    frames = decode_frames(Path(path), info, info.pts[min(wanted)], None)
     try:
-        pixels = next(frames).pixels
+        for frame in frames:
+            if frame.index in wanted:
+                pixels = frame.pixels
+                if pixels.dtype != np.uint8:
+                    pixels = (pixels.astype(np.uint32) * 255 // 65535).astype(np.uint8)
+                found.append({"index": frame.index, "pixels": np.ascontiguousarray(pixels),
+                              "seconds": float((frame.pts - info.pts[0]) * info.time_base)})
+                if len(found) == len(wanted):
+                    break
     finally:
         frames.close()  # closes the container now
-    if pixels.dtype != np.uint8:
-        pixels = (pixels.astype(np.uint32) * 255 // 65535).astype(np.uint8)
-    return np.ascontiguousarray(pixels)
+    return found

@@ -4,7 +4,8 @@ inputs, and contact sheets that say what each one did.
 ``contact_sheet.png`` has one row per translator: its weights, the input as the model sees
 it (the layout drawn for layout translators, strokes and mask for SDEdit), the output
 enlarged so its pixels show, and for super-resolution 1:1 crops of bicubic and the model
-next to the ground truth with the PSNR of each. ``sheets/<translator>.png`` shows every
+next to the ground truth with the PSNR of each; then two rows for the shipped video clip
+(frames before and after, :mod:`imgtrans.cli.demo_video`). ``sheets/<translator>.png`` shows every
 sample; ``demo.json`` has the same facts for scripts and tests.
 """
 
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from imgtrans.cli import app, ui
+from imgtrans.cli import app, demo_video, ui
 
 SHEET_COLUMNS = 4  # 936 px: readable on a 1000 px wide screen, room for an SR comparison
 SHEET_HEADING = ("imgtrans demo - inputs as each model sees them; small images enlarged "
@@ -58,14 +59,18 @@ def demo(
                                  highlight=False)
             if facts.get("error"):
                 ui.err.print(f"demo: {name} failed: {facts['error']}", highlight=False)
+        video_rows, video = demo_video.video_rows(root, output, demo_run.device, names)
+        main_rows += video_rows
         sheet_path = output / "contact_sheet.png"
         write_image_atomic(sheet_path, render_sheet(main_rows, SHEET_HEADING, SHEET_COLUMNS))
         summary = {"samples": str(root), "contact_sheet": str(sheet_path), "translators": report}
+        if video is not None:
+            summary["video"] = video
         write_file_atomic(output / "demo.json", json.dumps(summary, indent=2).encode())
     count = sum(len(f["samples"]) for f in report)
     ui.out.print(f"{len(names)} translator(s), {count} sample(s) under {output}/; "
                  f"contact sheet: {sheet_path}", highlight=False)
-    if any(f.get("error") for f in report):
+    if any(f.get("error") for f in report) or (video or {}).get("error"):
         raise typer.Exit(1)
 
 

@@ -4,6 +4,7 @@ found from any working directory (or a clear error naming ``--samples``)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from imgtrans.cli import app
 from imgtrans_testenv import ROOT, subprocess_env
 
 BUILTIN = ["cyclegan", "layout2im", "pix2pix", "resize", "sdedit", "srgan"]
+VIDEO_ROWS = 2 if importlib.util.find_spec("av") else 0  # the clip before and after (demo_video.py)
 
 
 def _rgb(path) -> np.ndarray:
@@ -57,9 +59,10 @@ def test_contact_sheet_has_one_row_per_translator(demo_run):
     sheet = _rgb(out / "contact_sheet.png")
     # srgan's row: input, bicubic, model, truth; rows are at least one line of each text high
     # (more where a description or caption wraps), at most a few lines more
-    smallest, widest = sheet_size(len(BUILTIN), 4)
+    rows = len(BUILTIN) + VIDEO_ROWS
+    smallest, widest = sheet_size(rows, 4)
     assert sheet.shape[1] == widest <= 1000  # readable without scaling on a 1000 px wide screen
-    assert smallest <= sheet.shape[0] <= smallest + len(BUILTIN) * 4 * 20
+    assert smallest <= sheet.shape[0] <= smallest + rows * 4 * 20
     for name in BUILTIN:
         one = _rgb(out / "sheets" / f"{name}.png")
         assert one.shape[1] == widest and sheet_size(1, 4)[0] <= one.shape[0] <= sheet_size(1, 4)[0] + 4 * 20
@@ -143,5 +146,5 @@ def test_wheel_ships_every_sample_folder():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     shipped = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
     needed = {p.name for p in (ROOT / "samples").iterdir()
-              if p.is_dir() and (p.name == "images" or p.name in BUILTIN)}
+              if p.is_dir() and (p.name in ("images", "video") or p.name in BUILTIN)}
     assert {f"samples/{n}": f"imgtrans/_samples/{n}" for n in sorted(needed)}.items() <= shipped.items()
