@@ -89,17 +89,19 @@ def pair_half(images: ArrayOrTensor, half: str, axis: int = -1) -> ArrayOrTensor
     return images[tuple(index)]
 
 
-def finish(output: torch.Tensor, prepared: Prepared, prep: Preprocessing) -> torch.Tensor:
+def finish(output: torch.Tensor, prepared: Prepared, prep: Preprocessing, clamp: bool = True) -> torch.Tensor:
     """Undo :func:`prepare` on a translator's output: back to [0, 1], the input's size times
     ``prep.scale``, alpha re-attached, gray kept gray when the input was gray and
-    ``prep.keep_gray`` is set. Returns float (B, C, H*s, W*s), clamped to [0, 1]."""
+    ``prep.keep_gray`` is set. Returns float (B, C, H*s, W*s), clamped to [0, 1]; with
+    ``clamp=False`` only where the gray conversion needs it (for a caller that quantizes
+    next, which clamps: one pass over the result fewer)."""
     output = _unit_range(output, prep)
     out_h, out_w = prep.result_size(prepared.height, prepared.width)
     if prep.resize == "pad":
         output = output[:, :, :out_h, :out_w]
     elif output.shape[-2:] != (out_h, out_w):
         output = resize(output, (out_h, out_w), prep.interpolation)
-    output = _clamp_gray(output, prepared, prep)
+    output = _clamp_gray(output, prepared, prep, clamp)
     if prepared.alpha is not None and output.shape[1] in (1, 3):
         alpha = prepared.alpha
         if alpha.shape[-2:] != (out_h, out_w):
@@ -119,11 +121,12 @@ def _unit_range(output: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
     return output if (low, high) == (0.0, 1.0) else (output - low) / (high - low)
 
 
-def _clamp_gray(output: torch.Tensor, prepared: Prepared, prep: Preprocessing) -> torch.Tensor:
-    output = output.clamp(0.0, 1.0)
-    if prepared.gray_input and prep.keep_gray and output.shape[1] == 3:
-        output = convert_channels(output, 1)
-    return output
+def _clamp_gray(output: torch.Tensor, prepared: Prepared, prep: Preprocessing,
+                clamp: bool = True) -> torch.Tensor:
+    gray = prepared.gray_input and prep.keep_gray and output.shape[1] == 3
+    if clamp or gray:  # gray of clamped RGB, as the result would be read back
+        output = output.clamp(0.0, 1.0)
+    return convert_channels(output, 1) if gray else output
 
 
 def convert_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
@@ -196,7 +199,7 @@ def quantize(images: torch.Tensor, bit_depth: int, clamped: bool = False) -> np.
     (truncation would darken the image by half a level on average). ``clamped``: the caller
     knows the values are in [0, 1] already (``finish`` clamps), which saves a pass."""
     top = 65535.0 if bit_depth == 16 else 255.0
-    values = (images if clamped else images.clamp(0.0, 1.0)).mul(top).round_()  # one new tensor
+    values = (images.mul(top) if clamped else images.clamp(0.0, 1.0).mul_(top)).round_()  # one new tensor
     if bit_depth != 16:  # torch converts on the device and in parallel; a quarter of the copy back
         return values.to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
     return values.permute(0, 2, 3, 1).cpu().numpy().astype(np.uint16)

@@ -105,7 +105,8 @@ class TranslatorRunner:
         output = torch.from_numpy(np.stack([r if r.ndim == 3 else r[..., None] for r in resized]))
         return output.permute(0, 3, 1, 2).to(self.device).clamp(0.0, 1.0)
 
-    def _translated(self, prepared: Prepared, names: list[str], tile: int = 0) -> torch.Tensor:
+    def _translated(self, prepared: Prepared, names: list[str], tile: int = 0,
+                    clamp: bool = True) -> torch.Tensor:
         context = self._context(names)
         with self._no_grad():
             if tile:
@@ -116,10 +117,10 @@ class TranslatorRunner:
             else:
                 output = self._translate(prepared.images, context)
             if self.samples == 1:
-                return finish(output, prepared, self.prep)
+                return finish(output, prepared, self.prep, clamp)
             # image-major samples: finish each sample against its input, keep the order
             per_input = output.unflatten(0, (prepared.images.shape[0], self.samples))
-            finished = [finish(per_input[:, k], prepared, self.prep) for k in range(self.samples)]
+            finished = [finish(per_input[:, k], prepared, self.prep, clamp) for k in range(self.samples)]
             return torch.stack(finished, dim=1).flatten(0, 1)
 
     def run_inputs(self, inputs: list[Any], names: list[str]) -> list[np.ndarray]:
@@ -187,7 +188,8 @@ class TranslatorRunner:
         if tile and self.prep.resize == "pad" and prepared.alpha is None:
             output = self._tiles_to_canvas(prepared, names, out_bit_depth or bit_depth, tile)
         else:
-            output = quantize(self._translated(prepared, names, tile), out_bit_depth or bit_depth, clamped=True)
+            # quantize clamps: finish need not (one pass over the result fewer)
+            output = quantize(self._translated(prepared, names, tile, clamp=False), out_bit_depth or bit_depth)
         return [self.prep.resize_result(img[..., 0] if img.shape[-1] == 1 else img,
                                         prepared.height, prepared.width) for img in output]
 
