@@ -4,10 +4,8 @@ frame as its preview) and refused past the server's frame limit; a job converts 
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 pytest.importorskip("starlette", reason="the web extra is not installed (pip install 'imgtrans[web]')")
@@ -19,21 +17,10 @@ from webapp_support import decode_png, wait_job  # noqa: E402
 
 
 def clip(path: Path, frames: int, width: int = 32, height: int = 24) -> bytes:
-    """An H.264 MP4 of ``frames`` textured frames; its bytes."""
-    out = av.open(str(path), "w")
-    stream = out.add_stream("libx264", rate=10)
-    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-    stream.time_base = Fraction(1, 10)
-    y, x = np.mgrid[0:height, 0:width]
-    for i in range(frames):
-        rgb = np.stack([(x * 7 + i * 13) % 256, (y * 11) % 256, (x + y) * 3 % 256], -1).astype(np.uint8)
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-        frame.pts = i
-        for packet in stream.encode(frame):
-            out.mux(packet)
-    for packet in stream.encode():
-        out.mux(packet)
-    out.close()
+    """An H.264 MP4 of ``frames`` textured frames, no audio; its bytes."""
+    from tests.video.clips import make_clip
+
+    make_clip(path, frames=frames, width=width, height=height, audio=None, vfr=False)
     return path.read_bytes()
 
 
