@@ -22,6 +22,9 @@ BF16/AMX ``--precision fast`` runs exact, so the error is measured with autocast
 (``--emulate``), which says nothing about speed.
 
     .venv-zoo/bin/python bench/zoo.py --size 128 --images 4 --repeats 3
+
+``--formats`` times spandrel's own call in channels_last against contiguous per architecture
+(and the largest difference between the two), which is how ``imgtrans_zoo.layout`` chooses.
 """
 
 from __future__ import annotations
@@ -39,9 +42,13 @@ import torch
 def builders() -> dict:
     """Published configurations (the sizes OpenModelDB's models use), random weights."""
     from spandrel.architectures.DAT import DAT
+    from spandrel.architectures.DRUNet import DRUNet
     from spandrel.architectures.NAFNet import NAFNet
     from spandrel.architectures.OmniSR import OmniSR
     from spandrel.architectures.PLKSR import RealPLKSR
+    from spandrel.architectures.RCAN import RCAN
+    from spandrel.architectures.RealCUGAN import UpCunet2x
+    from spandrel.architectures.SAFMN import SAFMN
     from spandrel.architectures.SCUNet import SCUNet
     from spandrel.architectures.SPAN import SPAN
     from spandrel.architectures.SwinIR import SwinIR
@@ -57,6 +64,10 @@ def builders() -> dict:
         "SCUNet x1": lambda: SCUNet(),
         "NAFNet-w32 x1": lambda: NAFNet(img_channel=3, width=32, middle_blk_num=1, enc_blk_nums=[1, 1, 1, 28],
                                         dec_blk_nums=[1, 1, 1, 1]),
+        "SAFMN x4": lambda: SAFMN(dim=36, n_blocks=8, ffn_scale=2.0, upscaling_factor=4),
+        "RealCUGAN x2": lambda: UpCunet2x(in_channels=3, out_channels=3),
+        "DRUNet x1": lambda: DRUNet(in_nc=4, out_nc=3),
+        "RCAN x2": lambda: RCAN(scale=2),
     }
 
 
@@ -108,6 +119,26 @@ def emulated_fast(path: Path, images: list[np.ndarray], dtype: torch.dtype) -> t
     return float(torch.cat([d.flatten() for d in diffs]).mean()), float(max(d.max() for d in diffs)), what
 
 
+def formats(descriptor, images: list[np.ndarray], repeats: int) -> tuple[float, float]:
+    """(speed-up of channels_last over contiguous, max difference in 8-bit levels) of spandrel's
+    own call on ``images``, ABBA: what decides ``imgtrans_zoo.layout.CHANNELS_LAST``."""
+    batches = [torch.from_numpy(i).permute(2, 0, 1)[None].float().div(255) for i in images]
+    times: dict = {torch.contiguous_format: [], torch.channels_last: []}
+    outputs: dict = {}
+    for turn in range(repeats * len(batches) + 1):
+        order = list(times) if turn % 2 == 0 else list(times)[::-1]
+        for fmt in order:
+            descriptor.model.to(memory_format=fmt)
+            x = batches[turn % len(batches)].contiguous(memory_format=fmt)
+            t, out = timed(descriptor, x)
+            if turn:  # the first turn sets up each format's kernels
+                times[fmt].append(t)
+            outputs[fmt] = out
+        top = float((outputs[torch.contiguous_format] - outputs[torch.channels_last]).abs().max()) * 255
+    descriptor.model.to(memory_format=torch.contiguous_format)
+    return float(np.median(times[torch.contiguous_format]) / np.median(times[torch.channels_last])), top
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=128)
@@ -115,6 +146,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated architectures (default: all)")
     parser.add_argument("--no-fast", action="store_true", help="skip the fast-mode error")
+    parser.add_argument("--formats", action="store_true",
+                        help="instead: spandrel's call channels_last vs contiguous per architecture")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     rng = np.random.default_rng(0)
@@ -126,8 +159,9 @@ def main() -> None:
     print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     print(f"{args.images} images {args.size}x{args.size}, CPU, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, median of {args.repeats} rounds; fast mode here: {description}")
-    print(f"{'architecture':<15} {'spandrel s/img':>14} {'imgtrans s/img':>14} {'ratio':>6} {'max diff':>8}"
-          f"  bf16 error (mean/max levels)")
+    if not args.formats:
+        print(f"{'architecture':<15} {'spandrel s/img':>14} {'imgtrans s/img':>14} {'ratio':>6} "
+              f"{'max diff':>8}  bf16 error (mean/max levels)")
     with tempfile.TemporaryDirectory() as tmp:
         for name, make in builders().items():
             if args.only and name.split()[0] not in args.only.split(","):
@@ -137,6 +171,12 @@ def main() -> None:
             path = Path(tmp) / f"{name.split()[0]}.safetensors"
             save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
             descriptor, model, _, _ = loaded_pair(path)
+            if args.formats:
+                gain, top = formats(descriptor, images, args.repeats)
+                chosen = model.translator.model.facts["memory_format"]
+                print(f"{name:<15} channels_last {gain:.2f}x contiguous, max diff {top:.4f} levels; "
+                      f"imgtrans runs it {chosen}", flush=True)
+                continue
             spandrel_call(descriptor, images[0]), model(images[0])  # first calls set up kernels
             spandrel_times, imgtrans_times, diff = [], [], 0
             for turn in range(args.repeats * len(images)):  # interleaved call by call, ABBA

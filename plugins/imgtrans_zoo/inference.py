@@ -1,7 +1,8 @@
 """Running a loaded zoo model on a batch.
 
 The model is called through spandrel's descriptor, exactly as spandrel's own users call it
-(pad to the size requirements, forward, clamp to [0, 1], crop), on the whole batch at once.
+(pad to the size requirements, forward, clamp to [0, 1], crop), on the whole batch at once
+(one image at a time where spandrel's call takes one; in the memory format ``layout`` chose).
 An RGBA batch's alpha goes through the network as a gray image in a second call and comes
 back as BT.601 gray, as srgan (and Real-ESRGAN) do. ``--precision fast`` autocasts only
 models spandrel marks as supporting that dtype; the others run exact, and say so once.
@@ -41,14 +42,24 @@ def precision_scope(model: ZooModel, context: TranslateContext) -> contextlib.Ab
 def run(model: ZooModel, images: torch.Tensor, context: TranslateContext) -> torch.Tensor:
     """float (B, C_in [+ 1 alpha], H, W) in [0, 1] -> (B, C_out [+ 1], H * s, W * s) in [0, 1],
     fp32. C_in is the model's input channels; an extra last channel is alpha."""
-    descriptor = model.descriptor
     channels = model.facts["input_channels"]
     with precision_scope(model, context):
-        out = descriptor(images[:, :channels].contiguous()).float()
+        out = forward(model, images[:, :channels]).float()
         if images.shape[1] == channels:
             return out
         context.check_stop()
-        gray = images[:, channels:channels + 1].expand(-1, channels, -1, -1).contiguous()
-        alpha = descriptor(gray).float().clamp(0.0, 1.0)
+        gray = images[:, channels:channels + 1].expand(-1, channels, -1, -1)
+        alpha = forward(model, gray).float().clamp(0.0, 1.0)
     alpha = convert_channels(alpha, 1) if alpha.shape[1] == 3 else alpha[:, :1]
     return torch.cat([out, alpha], dim=1)
+
+
+def forward(model: ZooModel, images: torch.Tensor) -> torch.Tensor:
+    """spandrel's call on ``images`` in the model's memory format (``layout``), one image at a
+    time for architectures whose call takes a single image."""
+    from imgtrans_zoo.layout import ONE_IMAGE_PER_CALL
+
+    fmt = model.memory_format or torch.contiguous_format
+    if images.shape[0] > 1 and model.facts["architecture_id"] in ONE_IMAGE_PER_CALL:
+        return torch.cat([model.descriptor(image[None].contiguous(memory_format=fmt)) for image in images])
+    return model.descriptor(images.contiguous(memory_format=fmt))

@@ -127,6 +127,7 @@ class ZooModel:
 
     descriptor: Any
     facts: dict[str, Any] = field(default_factory=dict)
+    memory_format: Any = None  # torch.contiguous_format unless ``layout`` chooses otherwise
 
     @property
     def architecture(self) -> str:

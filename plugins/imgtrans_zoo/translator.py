@@ -75,8 +75,13 @@ class ZooTranslator(Translator):
                                f".safetensors), not a {weights.kind}")
         from imgtrans_zoo.models import load_model
 
+        from imgtrans_zoo.layout import format_name, memory_format
+
         model = load_model(weights.state_dict(), str(weights.path))
+        model.memory_format = memory_format(model.facts["architecture_id"], device)
+        model.facts["memory_format"] = format_name(model.memory_format)
         model.descriptor.to(device)
+        model.descriptor.model.to(memory_format=model.memory_format)
         return cls(options, device, model)
 
     def preprocessing(self) -> Preprocessing:
