@@ -2,6 +2,7 @@
 
     python bench/batch_size.py            # published-size networks at their usual input sizes
     python bench/batch_size.py --quick    # smaller inputs, 15 s of timing each (about 5 minutes on 2 CPU cores)
+    python bench/batch_size.py --sr-inputs 64x48,128x96,256x192 --sizes 1,2,4 --seconds 30   # RRDBNet by size
 
 Each workload is one loaded translator (bundled weights, or a published architecture with
 random weights: speed does not depend on the values) fed the same generated inputs through
@@ -43,11 +44,15 @@ class Workload:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def _photos(size: int) -> Callable[[int, int], list[np.ndarray]]:
+def _photos(size: int, width: int | None = None) -> Callable[[int, int], list[np.ndarray]]:
+    """``size``x``size`` images (``size`` high and ``width`` wide when given)."""
+    height, width = size, width or size
+
     def make(n: int, seed: int) -> list[np.ndarray]:
         rng = np.random.default_rng(seed)
-        small = [rng.integers(0, 256, (max(2, size // 8), max(2, size // 8), 3), dtype=np.uint8) for _ in range(n)]
-        return [cv2.resize(s, (size, size), interpolation=cv2.INTER_CUBIC) for s in small]
+        small = [rng.integers(0, 256, (max(2, height // 8), max(2, width // 8), 3), dtype=np.uint8)
+                 for _ in range(n)]
+        return [cv2.resize(s, (width, height), interpolation=cv2.INTER_CUBIC) for s in small]
     return make
 
 
@@ -93,9 +98,12 @@ def _bundled(name: str) -> Callable[[Path], str]:
     return lambda folder: name
 
 
-def workloads(quick: bool) -> list[Workload]:
+def workloads(quick: bool, sr_inputs: list[tuple[int, int]]) -> list[Workload]:
     gan, sr = (128, 32) if quick else (256, 64)
     sdedit = {"strength": 0.5, "steps": 10}
+    if sr_inputs:  # RRDBNet at each input size (WIDTHxHEIGHT), in place of the whole table
+        return [Workload("srgan RRDBNet x4 (RealESRGAN_x4plus size), random", "srgan",
+                         f"{w}x{h} -> {4 * w}x{4 * h}", _rrdbnet, make=_photos(h, w)) for w, h in sr_inputs]
     return [
         Workload("pix2pix.facades_synth (bundled, default test mode)", "pix2pix", "256x256",
                  _bundled("pix2pix.facades_synth"), make=_photos(256)),
@@ -160,6 +168,9 @@ def main() -> None:
                         help="timing budget per workload after warm-up (default 60; --quick 15)")
     parser.add_argument("--only", default="", help="run only workloads whose name contains this")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--sr-inputs", default="", metavar="WxH,...",
+                        help="instead of the table: RRDBNet x4 at each of these input sizes (how "
+                             "srgan's CPU batch choice for RRDBNet was measured)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -172,7 +183,8 @@ def main() -> None:
     print("|" + "---|" * (4 + len(sizes)))
     started, device = time.perf_counter(), None
     with tempfile.TemporaryDirectory() as tmp:
-        for work in workloads(args.quick):
+        sr_inputs = [tuple(int(v) for v in size.lower().split("x")) for size in args.sr_inputs.split(",") if size]
+        for work in workloads(args.quick, sr_inputs):
             if args.only not in work.name:
                 continue
             torch.manual_seed(0)

@@ -77,14 +77,21 @@ class BatchSizer:
     threads that race on it cost at most a smaller batch.
     """
 
-    def __init__(self, requested: Any, device: Any, cpu_batch: int = 1) -> None:
+    def __init__(self, requested: Any, device: Any, cpu_batch: int = 1, cpu_batch_max_pixels: int = 0) -> None:
         self.requested = parse_batch_size(requested)
         self.device = device
         self.cpu_batch = max(1, int(cpu_batch))
-        """What ``auto`` means on a CPU: the translator's ``capabilities.cpu_batch_size``."""
+        """What ``auto`` means on a CPU: the translator's ``capabilities.cpu_batch_size``..."""
+        self.cpu_batch_max_pixels = max(0, int(cpu_batch_max_pixels))
+        """...for images of at most this many pixels (0: any); larger ones run alone."""
         self.cuda = str(getattr(device, "type", device)).startswith("cuda")
         self._caps: dict[tuple, int] = {}
         self._tiles: dict[tuple, int] = {}
+
+    @classmethod
+    def of(cls, requested: Any, device: Any, capabilities: Any) -> "BatchSizer":
+        """The sizer for a translator with ``capabilities`` (its CPU batch choice)."""
+        return cls(requested, device, capabilities.cpu_batch_size, capabilities.cpu_batch_max_pixels)
 
     @property
     def largest(self) -> int:
@@ -97,15 +104,31 @@ class BatchSizer:
         """For the console and the report: the size, or how auto decides it."""
         if self.requested != AUTO:
             return str(self.requested)
-        return "auto (measured per image size)" if self.cuda else f"auto ({self.cpu_batch} on CPU)"
+        if self.cuda:
+            return "auto (measured per image size)"
+        if self.cpu_batch > 1 and self.cpu_batch_max_pixels:
+            return f"auto ({self.cpu_batch} on CPU up to {self.cpu_batch_max_pixels} pixels per image, else 1)"
+        return f"auto ({self.cpu_batch} on CPU)"
 
     def size_for(self, key: tuple) -> int:
         """Images per forward pass for images of ``key``."""
         if key in self._caps:
             return self._caps[key]
         if self.requested == AUTO:
-            return 1 if self.cuda else self.cpu_batch  # CUDA: a trial of one sizes the batch
+            if self.cuda:
+                return 1  # a trial of one sizes the batch
+            return self.cpu_batch if self._batched_on_cpu(key) else 1
         return int(self.requested)
+
+    def _batched_on_cpu(self, key: tuple) -> bool:
+        """Whether ``auto`` batches images of ``key`` ((height, width, ...) for images and
+        frames) on a CPU: when no pixel limit applies or they are within it."""
+        if not self.cpu_batch_max_pixels or len(key) < 2:
+            return True
+        height, width = key[0], key[1]
+        if not (isinstance(height, int) and isinstance(width, int)):
+            return True
+        return height * width <= self.cpu_batch_max_pixels
 
     def tile_for(self, key: tuple) -> int | None:
         """The tile size an out-of-memory fallback chose for ``key``, if any."""

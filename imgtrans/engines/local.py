@@ -39,8 +39,7 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
     translator = translator_thread()
     try:
         loaded = translator.submit(recipe.load).result()
-        sizer = BatchSizer(settings.batch_size, loaded.runner.device,
-                           loaded.translator.capabilities.cpu_batch_size)
+        sizer = BatchSizer.of(settings.batch_size, loaded.runner.device, loaded.translator.capabilities)
         on_start({**loaded.config(), "engine": "local", "batch_size": sizer.describe()})
         results = run_items(items, loaded.runner, settings, sizer=sizer, on_result=on_result,
                             on_frames=on_frames, stop=stop, translator=translator)
@@ -109,8 +108,7 @@ def run_items(items: list[WorkItem], runner: TranslatorRunner, settings: EngineS
     image's progress reaches ``on_frames`` too, as ``(input, tiles done, tiles in total)``
     after each tile, on the calling thread. ``translator``: the :func:`translator_thread`
     the runner was loaded on (None: a new one, shut down at the end)."""
-    sizer = sizer or BatchSizer(settings.batch_size, runner.device,
-                                runner.translator.capabilities.cpu_batch_size)
+    sizer = sizer or BatchSizer.of(settings.batch_size, runner.device, runner.translator.capabilities)
     stop = stop or threading.Event()
     owned = translator is None
     translator = translator or translator_thread()

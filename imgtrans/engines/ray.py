@@ -129,7 +129,7 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
     results: dict[WorkItem, ItemResult] = {}
     try:
         device, gpus, cpus, actors = _placement(ray, recipe.device)
-        sizer = BatchSizer(settings.batch_size, device, recipe.cls.capabilities.cpu_batch_size)
+        sizer = BatchSizer.of(settings.batch_size, device, recipe.cls.capabilities)
         on_start({**recipe.describe(device), "engine": "ray",
                   "ray_address": settings.address or f"local ({LOOPBACK})", "actors": actors,
                   "batch_size": sizer.describe()})
@@ -310,8 +310,7 @@ class _Translate:
         except Exception as exc:  # reported by the driver, with the local engine's exit code
             self.failure = _Failure.of(exc)
             return
-        self.sizer = BatchSizer(settings.batch_size, self.runner.device,
-                                self.runner.translator.capabilities.cpu_batch_size)
+        self.sizer = BatchSizer.of(settings.batch_size, self.runner.device, self.runner.translator.capabilities)
         self.read_input = None if self.runner.takes_images else self.runner.translator.read_input
         self._thread = threading.local()
         self.runner.should_stop = StopFlag(flag).is_set  # a stop reaches into a batch

@@ -161,8 +161,7 @@ class _SegmentActor:
             self.failure = _Failure.of(exc)
             return
         self.runner.should_stop = self.stop.is_set  # a stop reaches into a batch
-        self.sizer = BatchSizer(settings.batch_size, self.runner.device,
-                                self.runner.translator.capabilities.cpu_batch_size)
+        self.sizer = BatchSizer.of(settings.batch_size, self.runner.device, self.runner.translator.capabilities)
 
     def fingerprint(self) -> Any:
         return self.failure or translator_fingerprint(self.runner)

@@ -54,14 +54,18 @@ class Capabilities:
     """A sentence about tiling this model: why ``--tile`` is refused (``fully_convolutional``
     False), or what tiles may cost (a warning when ``--tile`` is used)."""
     batch_invariance: str = "within one level"
-    cpu_batch_size: int = 1
-    """Images per forward pass that ``--batch-size auto`` uses on a CPU. Batching a small or
-    memory-bound network on a CPU can be slower than one image at a time, so 1 unless a
-    measurement (``bench/batch_size.py``) shows a gain."""
     """How much running an image in a batch (rather than alone) may change its result:
     ``"exact"`` (bit for bit), ``"within one level"`` (no output value moves by more than one
     8-bit, or 16-bit, level: convolutions round differently at other batch sizes), or a
     sentence stating the bound of a translator that cannot promise one level."""
+    cpu_batch_size: int = 1
+    """Images per forward pass that ``--batch-size auto`` uses on a CPU. Batching a small or
+    memory-bound network on a CPU can be slower than one image at a time, so 1 unless a
+    measurement (``bench/batch_size.py``) shows a gain."""
+    cpu_batch_max_pixels: int = 0
+    """The largest input (height x width) that ``auto`` batches on a CPU; larger images run
+    one at a time. Batching gains on a CPU shrink, then turn into losses, as the activations
+    outgrow the caches. 0: no limit."""
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,19 @@ Torch-free at import, so listing plugins stays fast; ``inference``, ``layout`` a
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 from imgtrans.plugin import Capabilities, Preprocessing, TranslateContext, Translator, hookimpl
 from imgtrans_srgan.measures import register_measures  # noqa: F401  (the plugin's measure hook)
 from imgtrans_srgan.options import SROptions, SRTrainOptions
+
+
+RRDB_CPU_BATCH = {"cpu_batch_size": 2, "cpu_batch_max_pixels": 128 * 128}
+"""``--batch-size auto`` for RRDBNet on a CPU: two images per forward up to 128x128 inputs
+(1.12-1.17x per image at 64x48 and 128x96, 1.0x at 256x192, slower at batch 4 beyond 64x48;
+bench/batch_size.py --sr-inputs; bench/RESULTS.md). The other SR networks gain
+nothing from batching on a CPU (MSRResNet, SRVGGNetCompact: 0.5-1.2x) and run one at a time."""
 
 
 class SRTranslator(Translator):
@@ -41,6 +49,8 @@ class SRTranslator(Translator):
     def __init__(self, options: SROptions, device: Any, net: Any, sr_config: Any, dtype: Any) -> None:
         super().__init__(options, device)
         self.net, self.sr_config, self.dtype = net, sr_config, dtype
+        if sr_config.arch == "rrdbnet":
+            self.capabilities = dataclasses.replace(type(self).capabilities, **RRDB_CPU_BATCH)
 
     @classmethod
     def load(cls, weights: Any, options: SROptions, device: Any) -> "SRTranslator":

@@ -155,6 +155,30 @@ def test_auto_on_cuda_measures_a_trial_image_and_fits_the_free_memory(monkeypatc
     assert BatchSizer("auto", "cpu", cpu_batch=8).describe() == "auto (8 on CPU)"
 
 
+def test_auto_on_cpu_batches_only_images_within_the_translators_pixel_limit():
+    caps = Capabilities(cpu_batch_size=2, cpu_batch_max_pixels=128 * 128)
+    sizer = BatchSizer.of("auto", "cpu", caps)
+    assert sizer.size_for((96, 128, 3, 8)) == 2 and sizer.size_for((128, 128, 3, 16)) == 2
+    assert sizer.size_for((129, 128, 3, 8)) == 1 and sizer.size_for((1080, 1920, 3, 8)) == 1
+    assert sizer.size_for(("input", None)) == 2  # not an image: no size to limit
+    assert sizer.largest == 2
+    assert sizer.describe() == "auto (2 on CPU up to 16384 pixels per image, else 1)"
+    assert BatchSizer.of(3, "cpu", caps).size_for((1080, 1920, 3, 8)) == 3  # a number is a number
+    assert BatchSizer.of("auto", "cpu", Capabilities(cpu_batch_size=2)).size_for((1080, 1920, 3, 8)) == 2
+
+
+def test_srgan_batches_small_inputs_for_rrdbnet_only_on_cpu(tmp_path):
+    import torch
+    from imgtrans_srgan.archs import SRConfig
+
+    for arch, expected in (("rrdbnet", (2, 128 * 128)), ("msrresnet", (1, 0))):
+        net = SRConfig(arch=arch, scale=2, num_feat=8, num_block=1, num_grow_ch=4).build()
+        path = tmp_path / f"{arch}.pth"
+        torch.save(net.state_dict(), path)
+        caps = imgtrans.load("srgan", weights=str(path), device="cpu").translator.capabilities
+        assert (caps.cpu_batch_size, caps.cpu_batch_max_pixels) == expected
+
+
 def test_estimate_batch_limits():
     assert estimate_batch(100, 1000) == 1
     assert estimate_batch(1 << 40, 1) == 32
