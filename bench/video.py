@@ -22,7 +22,9 @@ translator thread, per-segment files and their join, and the audio copied packet
 PNG frames instead of encoding H.264: against ``images`` it is the video path's own overhead
 (decoding, the threads, timestamps), without the encoder, whose cost depends only on the
 codec and CRF chosen (libx264 at CRF 18 takes about 3x a PNG write per 1280x960 frame).
-All three comparisons run by default (``--compare images,frames,loop``).
+``--compare ray``: the same video run on ``--engine ray`` (a local Ray instance started and
+stopped by each run, whose start-up counts; segments converted by one actor). The first
+three comparisons run by default (``--compare images,frames,loop``).
 
 The clip is generated with PyAV (H.264, 4:2:0, textured moving frames, one keyframe every 24
 frames, an AAC track). Runs alternate (video, images, loop, then the order rotates) into
@@ -47,7 +49,8 @@ from PIL import Image
 
 import imgtrans
 
-COMPARISONS = ("images", "frames", "loop")
+COMPARISONS = ("images", "frames", "loop", "ray")
+DEFAULT = ("images", "frames", "loop")
 
 def make_clip(path: Path, frames: int, width: int, height: int) -> None:
     """A textured clip that moves, H.264 yuv420p at 24 frames/s with an AAC track."""
@@ -79,10 +82,10 @@ def make_clip(path: Path, frames: int, width: int, height: int) -> None:
     out.close()
 
 
-def run_imgtrans(args, src: Path, dst: Path) -> float:
+def run_imgtrans(args, src: Path, dst: Path, engine: str = "local") -> float:
     start = time.perf_counter()
     report = imgtrans.convert(str(src), str(dst), plugin=args.plugin, weights=args.weights,
-                              device=args.device, batch_size=args.batch_size, seed=0)
+                              device=args.device, batch_size=args.batch_size, seed=0, engine=engine)
     assert report.items[0].status == "done", report.items
     return time.perf_counter() - start
 
@@ -143,10 +146,11 @@ def main() -> None:
     parser.add_argument("--batch-size", default="auto")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs; best of each is kept")
-    parser.add_argument("--compare", default=",".join(COMPARISONS),
+    parser.add_argument("--compare", default=",".join(DEFAULT),
                         help="what the video run is compared with, comma-separated: images (imgtrans "
                              "convert on the decoded frames as PNG files), frames (the clip converted "
-                             "to numbered PNG frames: no encoder), loop (a plain PyAV loop)")
+                             "to numbered PNG frames: no encoder), loop (a plain PyAV loop), ray (the "
+                             "same convert with --engine ray on a local Ray instance, its start-up included)")
     args = parser.parse_args()
     compare = [c.strip() for c in args.compare.split(",") if c.strip()]
     unknown = set(compare) - set(COMPARISONS)
@@ -167,6 +171,7 @@ def main() -> None:
         sides = {"video": lambda r: run_imgtrans(args, src, root / f"imgtrans{r}.mp4"),
                  "images": lambda r: run_images(args, root / "frames", root / f"images{r}"),
                  "frames": lambda r: run_imgtrans(args, src, root / f"video-frames{r}"),
+                 "ray": lambda r: run_imgtrans(args, src, root / f"ray{r}.mp4", engine="ray"),
                  "loop": lambda r: run_loop(args, src, root / f"loop{r}.mp4")}
         sides = {k: v for k, v in sides.items() if k == "video" or k in compare}
         times: dict[str, list[float]] = {k: [] for k in sides}
@@ -178,6 +183,9 @@ def main() -> None:
         differences = {}
         if "loop" in times:
             differences["PyAV loop's first frame"] = first_frame(root / "loop0.mp4")
+        same_bytes = None
+        if "ray" in times:
+            same_bytes = (root / "ray0.mp4").read_bytes() == (root / "imgtrans0.mp4").read_bytes()
         if "images" in times:
             png = sorted((root / "images0").glob("*.png"))[0]
             differences["image pipeline's first frame"] = np.asarray(Image.open(png).convert("RGB"))
@@ -189,7 +197,7 @@ def main() -> None:
     print(f"load average before  : {' '.join(f'{v:.2f}' for v in load_before)}")
     print(f"load average after   : {' '.join(f'{v:.2f}' for v in load_after)}")
     labels = {"video": "imgtrans convert clip", "images": "imgtrans convert PNGs",
-              "frames": "clip to PNG frames", "loop": "PyAV loop"}
+              "frames": "clip to PNG frames", "loop": "PyAV loop", "ray": "--engine ray"}
     for k in times:
         print(f"{labels[k]:<21}: {rate[k]:8.2f} frames/s  (runs: {', '.join(f'{t:.1f}' for t in times[k])} s)")
     if "images" in rate:
@@ -200,6 +208,9 @@ def main() -> None:
         overhead = rate["images"] / rate["frames"] - 1
         print(f"without the encoder  : {100 * overhead:+7.1f} %  (clip to PNG frames vs PNGs to PNGs: "
               f"decoding, threads, timestamps; target at most +10 %: {'met' if overhead <= 0.10 else 'NOT met'})")
+    if "ray" in rate:
+        print(f"ratio ray / local    : {rate['ray'] / rate['video']:8.2f}x  (Ray's start-up included); "
+              f"the files are {'identical' if same_bytes else 'NOT identical'}")
     if "loop" in rate:
         print(f"ratio imgtrans / loop: {rate['video'] / rate['loop']:8.2f}x")
     for label, b in differences.items():

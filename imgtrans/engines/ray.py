@@ -138,7 +138,7 @@ def run(items: list[WorkItem], recipe: Any, settings: EngineSettings, *,
         try:  # videos first: their actors are gone when they end, Ray Data's pool stays
             if segmented:
                 results.update(ray_video.run(ray, segmented, recipe, settings,
-                                             (device, gpus, cpus, actors), flag, stop,
+                                             _placement(ray, recipe.device, reserve=0), flag, stop,
                                              on_result, on_frames))
             if images and not stop.is_set():
                 results.update(zip(images, _convert_images(
@@ -195,10 +195,11 @@ def _convert_images(ray: Any, items: list[WorkItem], recipe: Any, settings: Engi
     return [results[index] for index in range(len(items))]
 
 
-def _placement(ray: Any, device: Any) -> tuple[str, float, int, int]:
+def _placement(ray: Any, device: Any, reserve: int = 1) -> tuple[str, float, int, int]:
     """(device in each actor, its GPUs, its CPUs, number of actors) for ``--device``: one
-    actor per GPU; without GPUs one actor per node, on all but one of the node's CPUs (the
-    one left runs decode and write tasks; Ray sizes the actor's torch threads to its CPUs)."""
+    actor per GPU; without GPUs one actor per node, on all but ``reserve`` of the node's CPUs
+    (images leave one for their decode and write tasks; a video's actor decodes and encodes
+    itself, so it takes them all). Ray sizes the actor's torch threads to its CPUs."""
     spec = str(device or "auto").strip().lower()
     gpus = int(ray.cluster_resources().get("GPU", 0))
     if spec == "cpu":
@@ -215,7 +216,7 @@ def _placement(ray: Any, device: Any) -> tuple[str, float, int, int]:
         return "cuda", 1, 1, gpus
     cpus = [int(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
     cpus = [c for c in cpus if c >= 1] or [1]
-    return "cpu", 0, max(1, min(cpus) - 1), len(cpus)
+    return "cpu", 0, max(1, min(cpus) - reserve), len(cpus)
 
 
 def _pipeline(ray: Any, items: list[WorkItem], recipe: Any, settings: EngineSettings, flag: Any,

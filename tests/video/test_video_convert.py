@@ -247,7 +247,7 @@ def test_ray_engine_converts_segments_on_actors_as_the_local_engine_does(tmp_pat
     from imgtrans.engines import ray as ray_engine
 
     monkeypatch.setattr(segments, "SEGMENT_FRAMES", 4)
-    monkeypatch.setattr(ray_engine, "_placement", lambda ray, device: ("cpu", 0, 0.5, 2))
+    monkeypatch.setattr(ray_engine, "_placement", lambda ray, device, reserve=1: ("cpu", 0, 0.5, 2))
 
     (tmp_path / "in").mkdir()
     make_clip(tmp_path / "in" / "clip.mp4", frames=20, gop=4)
