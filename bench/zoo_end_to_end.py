@@ -31,6 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zoo import builders  # noqa: E402  (bench/ is not a package)
@@ -85,8 +86,6 @@ def main() -> None:
         for name, make in builders().items():
             if args.only and name.split()[0] not in args.only.split(","):
                 continue
-            from safetensors.torch import save_file
-
             torch.manual_seed(0)
             weights = root / f"{name.split()[0]}.safetensors"
             save_file({k: v.contiguous() for k, v in make().eval().state_dict().items()}, str(weights))

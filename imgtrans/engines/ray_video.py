@@ -152,8 +152,9 @@ class _SegmentActor:
     """Loads the translator once; converts segments of videos into their work folders.
 
     Loading and every segment run on one translator thread of the actor, as in the local
-    engine (:func:`~imgtrans.engines.local.translator_thread`): on the actor's main thread
-    the same frames took 2.4x as long (glibc's main malloc arena)."""
+    engine (:func:`~imgtrans.engines.local.translator_thread`): forwards on a process's main
+    thread can run several times slower (glibc's main malloc arena; bench/RESULTS.md,
+    "Videos on --engine ray")."""
 
     def __init__(self, recipe: bytes, settings: EngineSettings, device: str, flag: Any) -> None:
         from imgtrans.engines.local import translator_thread

@@ -23,9 +23,9 @@ from imgtrans_srgan.options import SROptions, SRTrainOptions
 
 RRDB_CPU_BATCH = {"cpu_batch_size": 2, "cpu_batch_max_pixels": 128 * 128}
 """``--batch-size auto`` for RRDBNet on a CPU: two images per forward up to 128x128 inputs
-(1.07-1.17x per image at 64x48 and 128x96, 1.0x at 256x192, slower at batch 4 beyond 64x48;
-bench/batch_size.py --sr-inputs; bench/RESULTS.md). The other SR networks gain
-nothing from batching on a CPU (MSRResNet, SRVGGNetCompact: 0.5-1.2x) and run one at a time."""
+(1.13x per image at 64x48, 1.07x at 128x96; batch 4 is slower at 128x96; bench/batch_size.py
+--sr-inputs, bench/RESULTS.md). The other SR networks run one at a time (the bundled
+MSRResNet is 0.5-0.74x batched)."""
 
 
 class SRTranslator(Translator):

@@ -1,13 +1,13 @@
 """How a zoo model's forward is laid out: memory format and images per call.
 
 * **channels_last on the CPU** for the architectures listed in ``CHANNELS_LAST``: oneDNN's
-  convolutions run faster on NHWC tensors (1.1-1.6x per image for these, ``bench/zoo.py
+  convolutions run faster on NHWC tensors (1.09-1.54x per image for these, ``bench/zoo.py
   --formats``; results in ``bench/RESULTS.md``), while the output stays within a fraction of
   a level of spandrel's NCHW call. The list is opt-in, not a rule, because channels_last is
-  not safe everywhere: RCAN's and DITN's outputs go wrong (198 and 2 levels off), and
-  attention-heavy models (DAT, OmniSR, Swin2SR) gain nothing or lose a little. Every entry
-  has a test case comparing it with spandrel's own contiguous inference
-  (``tests/zoo/test_zoo_layout.py``). CUDA keeps the contiguous format (not measured).
+  not safe everywhere: RCAN's output goes wrong (``tests/zoo/test_zoo_layout.py``
+  shows it), and attention-heavy models (DAT, OmniSR) gain little or lose. Every entry has a
+  test comparing it with spandrel's own contiguous inference (the same module). CUDA keeps
+  the contiguous format (not measured).
 * **One image per call** for ``ONE_IMAGE_PER_CALL``: spandrel's call for these builds a noise
   map of batch 1 and concatenates it to the input, so a batch of more than one image fails.
 """

@@ -267,8 +267,8 @@ def _listening_addresses(pids: set[int]) -> list[ipaddress.IPv4Address | ipaddre
 
 def test_cpu_actors_leave_a_cpu_for_image_tasks_but_video_actors_take_the_node():
     """Images' decode and write tasks need a CPU beside the translating actor; a video's actor
-    decodes and encodes itself, and with one CPU fewer (one torch thread) its frames took 1.7x
-    as long as the local engine's and differed from them in the last bits."""
+    decodes and encodes itself, and with one CPU fewer (one torch thread) its frames were slower
+    than the local engine's and differed from them in the last bits (bench/video.py --compare ray)."""
     from imgtrans.engines.ray import _placement
 
     class FakeRay:

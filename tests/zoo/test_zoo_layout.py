@@ -95,3 +95,19 @@ def test_a_batch_equals_one_image_at_a_time(case, tmp_path):
     assert batched.shape == single.shape
     assert float((batched - single).abs().max()) * 255 < 1.0
 
+
+
+def test_rcan_goes_wrong_in_channels_last():
+    """Why ``CHANNELS_LAST`` is a list, not a rule: RCAN comes out far more than a level off in
+    channels_last (when a spandrel release fixes it, this fails and it may join)."""
+    import torch
+    from spandrel import ModelLoader
+
+    net, architecture, _ = build("rcan_x2")
+    assert architecture not in CHANNELS_LAST
+    descriptor = ModelLoader().load_from_state_dict(net.state_dict()).eval()
+    x = torch.rand(1, 3, 48, 40, generator=torch.Generator().manual_seed(0))
+    contiguous = descriptor(x)
+    descriptor.model.to(memory_format=torch.channels_last)
+    nhwc = descriptor(x.contiguous(memory_format=torch.channels_last))
+    assert float((contiguous - nhwc).abs().max()) * 255 > 1.0
